@@ -1,0 +1,261 @@
+/**
+ * The node's configuration: one table of options with their defaults, and a pure parser
+ * from (argv, environment) to either a Config or one clear error line.
+ *
+ * Every option is a long flag (`--name value` or `--name=value`) and an environment
+ * variable (`DHT_NAME`); a flag wins over the environment, which wins over the default.
+ */
+import type { LogFormat, LogLevel } from "./log.ts";
+
+export interface Config {
+  /** Port this node serves on. */
+  port: number;
+  /** Bind address. */
+  host: string;
+  /** `host:port` other nodes use to reach this one; also the node's id. */
+  advertise: string;
+  /** Nodes to join through, tried in order; empty starts a new cluster. */
+  introducers: string[];
+  replicas: number;
+  writeQuorum: number;
+  readQuorum: number;
+  protocolPeriodMs: number;
+  pingTimeoutMs: number;
+  indirectProbes: number;
+  suspicionMult: number;
+  suspicionMaxMult: number;
+  retransmitMult: number;
+  pushPullIntervalMs: number;
+  vnodes: number;
+  maxValueBytes: number;
+  tombstoneGraceMs: number;
+  log: LogFormat;
+  logLevel: LogLevel;
+}
+
+export type ParseResult =
+  | { kind: "config"; config: Config }
+  | { kind: "help" }
+  | { kind: "version" }
+  | { kind: "error"; message: string };
+
+type Key = Exclude<keyof Config, "port" | "advertise" | "introducers">;
+
+interface IntOption {
+  key: Key;
+  type: "int";
+  min: number;
+  max: number;
+  default: number;
+  help: string;
+}
+interface ChoiceOption {
+  key: Key;
+  type: "choice";
+  choices: readonly string[];
+  default: string;
+  help: string;
+}
+interface StringOption {
+  key: Key | "advertise";
+  type: "string";
+  default: string;
+  help: string;
+}
+type Option = (IntOption | ChoiceOption | StringOption) & { flag: string; env: string; placeholder: string };
+
+const MAX_INT = 2 ** 31 - 1;
+const opt = <T extends IntOption | ChoiceOption | StringOption>(flag: string, placeholder: string, o: T) =>
+  ({ ...o, flag, placeholder, env: "DHT_" + flag.toUpperCase().replace(/-/g, "_") }) as Option;
+
+/** Every option, in the order `--help` lists them. */
+export const options: readonly Option[] = [
+  opt("host", "ADDR", { key: "host", type: "string", default: "127.0.0.1", help: "address to bind" }),
+  opt("advertise", "HOST:PORT", {
+    key: "advertise", type: "string", default: "",
+    help: "address other nodes use to reach this one, and its id (default: host:port)",
+  }),
+  opt("replicas", "N", { key: "replicas", type: "int", min: 1, max: 64, default: 3, help: "copies kept of each key" }),
+  opt("write-quorum", "W", { key: "writeQuorum", type: "int", min: 1, max: 64, default: 2, help: "replicas that must store a write before it succeeds" }),
+  opt("read-quorum", "R", { key: "readQuorum", type: "int", min: 1, max: 64, default: 2, help: "replicas that must answer a read" }),
+  opt("protocol-period-ms", "MS", { key: "protocolPeriodMs", type: "int", min: 10, max: 600_000, default: 1000, help: "SWIM: time between probes of one member" }),
+  opt("ping-timeout-ms", "MS", { key: "pingTimeoutMs", type: "int", min: 1, max: 600_000, default: 500, help: "SWIM: wait for a direct ack before probing indirectly" }),
+  opt("indirect-probes", "K", { key: "indirectProbes", type: "int", min: 0, max: 16, default: 3, help: "SWIM: members asked to probe on our behalf (k)" }),
+  opt("suspicion-mult", "N", { key: "suspicionMult", type: "int", min: 1, max: 100, default: 4, help: "SWIM: minimum suspicion timeout = mult x log10(members+1) x period" }),
+  opt("suspicion-max-mult", "N", { key: "suspicionMaxMult", type: "int", min: 1, max: 100, default: 6, help: "SWIM: maximum suspicion timeout = this x the minimum" }),
+  opt("retransmit-mult", "N", { key: "retransmitMult", type: "int", min: 1, max: 100, default: 4, help: "SWIM: each update is sent mult x ceil(log10(members+1)) times" }),
+  opt("push-pull-interval-ms", "MS", { key: "pushPullIntervalMs", type: "int", min: 0, max: MAX_INT, default: 30_000, help: "SWIM: full state exchange with a random member (0: never)" }),
+  opt("vnodes", "V", { key: "vnodes", type: "int", min: 1, max: 4096, default: 128, help: "virtual nodes per member on the ring" }),
+  opt("max-value-bytes", "BYTES", { key: "maxValueBytes", type: "int", min: 0, max: 512 * 1024 * 1024, default: 1024 * 1024, help: "largest value accepted" }),
+  opt("tombstone-grace-ms", "MS", { key: "tombstoneGraceMs", type: "int", min: 0, max: MAX_INT, default: 3_600_000, help: "how long a delete's tombstone is kept before it is purged" }),
+  opt("log", "FORMAT", { key: "log", type: "choice", choices: ["text", "json"], default: "text", help: "log format: one line per event" }),
+  opt("log-level", "LEVEL", { key: "logLevel", type: "choice", choices: ["debug", "info", "warn", "error"], default: "info", help: "least severe level logged" }),
+];
+
+export const PORT_ENV = "DHT_PORT";
+export const JOIN_ENV = "DHT_JOIN";
+
+export function usage(command = "mod.ts"): string {
+  const width = Math.max(...options.map((o) => o.flag.length + o.placeholder.length)) + 4;
+  const lines = options.map((o) => {
+    const left = `--${o.flag} ${o.placeholder}`.padEnd(width);
+    const dflt = o.type === "choice" ? `${o.choices.join("|")}, default ${o.default}` : o.default === "" ? "" : `default ${o.default}`;
+    return `  ${left} ${o.help}${dflt ? ` (${dflt})` : ""} [${o.env}]`;
+  });
+  return [
+    `usage: ${command} <port> [introducer] [options]`,
+    "",
+    "  <port>        port to serve on, 1-65535 [DHT_PORT]",
+    "  [introducer]  node to join through: PORT (on 127.0.0.1), HOST:PORT, or a comma-separated",
+    "                list tried in order; without it the node starts a new cluster [DHT_JOIN]",
+    "",
+    "options (each also read from the environment variable in brackets):",
+    ...lines,
+    `  ${"--help".padEnd(width)} print this and exit`,
+    `  ${"--version".padEnd(width)} print the version and exit`,
+  ].join("\n");
+}
+
+/** Pure: the same argv and environment always give the same result. */
+export function parseConfig(argv: readonly string[], env: Record<string, string | undefined>): ParseResult {
+  // Asking for help is never an error, whatever else is on the line.
+  if (argv.some((a) => a === "--help" || a === "-h")) return { kind: "help" };
+  if (argv.includes("--version")) return { kind: "version" };
+  const flags = new Map<string, string>();
+  const positional: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith("-") || /^-\d/.test(arg)) {
+      positional.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf("=");
+    const name = arg.slice(arg.startsWith("--") ? 2 : 1, eq === -1 ? undefined : eq);
+    if (!options.some((o) => o.flag === name)) return error(`unknown option '${arg}' (see --help)`);
+    let value: string | undefined = eq === -1 ? undefined : arg.slice(eq + 1);
+    if (value === undefined) {
+      value = argv[i + 1];
+      if (value === undefined) return error(`option --${name} needs a value`);
+      i++;
+    }
+    flags.set(name, value);
+  }
+  if (positional.length > 2) return error(`unexpected argument '${positional[2]}' (expected <port> [introducer])`);
+
+  const portText = positional[0] ?? env[PORT_ENV];
+  if (portText === undefined || portText === "") return error("missing <port> (see --help)");
+  const port = parseInteger(portText, 1, 65535);
+  if (port === undefined) return error(`<port> must be an integer from 1 to 65535: received '${portText}'`);
+
+  const joinText = positional[1] ?? env[JOIN_ENV] ?? "";
+  const introducers: string[] = [];
+  for (const part of joinText.split(",").map((s) => s.trim()).filter(Boolean)) {
+    const address = parseAddress(part, "127.0.0.1");
+    if (!address) return error(`[introducer] must be PORT or HOST:PORT (comma-separated for several): received '${part}'`);
+    introducers.push(address);
+  }
+
+  const values: Record<string, number | string> = {};
+  for (const o of options) {
+    const fromFlag = flags.get(o.flag);
+    const raw = fromFlag ?? env[o.env];
+    const source = fromFlag !== undefined ? `--${o.flag}` : o.env;
+    if (raw === undefined) {
+      values[o.key] = o.default;
+      continue;
+    }
+    if (o.type === "int") {
+      const n = parseInteger(raw, o.min, o.max);
+      if (n === undefined) return error(`${source} must be an integer from ${o.min} to ${o.max}: received '${raw}'`);
+      values[o.key] = n;
+    } else if (o.type === "choice") {
+      if (!o.choices.includes(raw)) return error(`${source} must be one of ${o.choices.join(", ")}: received '${raw}'`);
+      values[o.key] = raw;
+    } else {
+      if (raw === "") return error(`${source} must not be empty`);
+      values[o.key] = raw;
+    }
+  }
+
+  const host = values.host as string;
+  let advertise = values.advertise as string;
+  if (advertise === "") {
+    if (isWildcard(host)) {
+      return error(`--advertise is required when --host is ${host}: other nodes need an address they can reach`);
+    }
+    advertise = joinHostPort(host, port);
+  } else {
+    const parsed = parseAddress(advertise, undefined, port);
+    if (!parsed) return error(`--advertise must be HOST or HOST:PORT: received '${advertise}'`);
+    advertise = parsed;
+  }
+
+  const config = { ...values, port, advertise, introducers } as unknown as Config;
+  if (config.writeQuorum > config.replicas) {
+    return error(`--write-quorum (${config.writeQuorum}) cannot exceed --replicas (${config.replicas})`);
+  }
+  if (config.readQuorum > config.replicas) {
+    return error(`--read-quorum (${config.readQuorum}) cannot exceed --replicas (${config.replicas})`);
+  }
+  if (config.pingTimeoutMs >= config.protocolPeriodMs) {
+    return error(`--ping-timeout-ms (${config.pingTimeoutMs}) must be less than --protocol-period-ms (${config.protocolPeriodMs})`);
+  }
+  return { kind: "config", config };
+}
+
+/** The defaults, for tests and the simulator: `defaultConfig({ port: 8000 })`. */
+export function defaultConfig(overrides: Partial<Config> & { port: number }): Config {
+  const result = parseConfig([String(overrides.port)], {});
+  if (result.kind !== "config") throw new Error("defaults do not parse");
+  const config = { ...result.config, ...overrides };
+  if (overrides.advertise === undefined) config.advertise = joinHostPort(config.host, config.port);
+  return config;
+}
+
+/** R + W > N: every read quorum overlaps every write quorum. */
+export function isStronglyConsistent(c: Pick<Config, "replicas" | "writeQuorum" | "readQuorum">): boolean {
+  return c.readQuorum + c.writeQuorum > c.replicas;
+}
+
+function error(message: string): ParseResult {
+  return { kind: "error", message };
+}
+
+function parseInteger(text: string, min: number, max: number): number | undefined {
+  if (!/^\d+$/.test(text)) return undefined;
+  const n = Number(text);
+  return n >= min && n <= max ? n : undefined;
+}
+
+/**
+ * `PORT` (with `defaultHost`), `HOST` (with `defaultPort`), `HOST:PORT` or `[V6]:PORT`
+ * → normalised `host:port`, or undefined when malformed.
+ */
+export function parseAddress(text: string, defaultHost?: string, defaultPort?: number): string | undefined {
+  let host: string;
+  let portText: string | undefined;
+  const v6 = /^\[([0-9a-fA-F:.]+)\](?::(.*))?$/.exec(text);
+  if (v6) {
+    host = v6[1]!;
+    portText = v6[2];
+  } else if (/^\d+$/.test(text) && defaultHost !== undefined) {
+    host = defaultHost;
+    portText = text;
+  } else {
+    const colon = text.lastIndexOf(":");
+    host = colon === -1 ? text : text.slice(0, colon);
+    portText = colon === -1 ? undefined : text.slice(colon + 1);
+    if (!/^[A-Za-z0-9.-]+$/.test(host)) return undefined;
+  }
+  const port = portText === undefined ? defaultPort : parseInteger(portText, 1, 65535);
+  if (port === undefined || host === "") return undefined;
+  return joinHostPort(host, port);
+}
+
+export function joinHostPort(host: string, port: number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+function isWildcard(host: string): boolean {
+  return host === "0.0.0.0" || host === "::" || host === "[::]";
+}

@@ -1,0 +1,84 @@
+/** The public key-value API: `PUT/POST/GET/HEAD/DELETE /d/{key}`. */
+import type { RouterType } from "itty-router";
+import type { Coordinator } from "../replication/coordinator.ts";
+import { keyBytes } from "../store/store.ts";
+import { formatVersion } from "../store/version.ts";
+import { readBodyLimited } from "./body.ts";
+import { BadRequestError, KeyTooLongError, MethodNotAllowedError, NotFoundError } from "./errors.ts";
+
+export const MAX_KEY_BYTES = 1024;
+export const DEFAULT_CONTENT_TYPE = "application/octet-stream";
+export const VERSION_HEADER = "x-dht-version";
+
+interface KvRouteOptions {
+  coordinator: Coordinator;
+  maxValueBytes: number;
+}
+
+type KeyedRequest = Request & { params: { key: string } };
+
+export function addKvRoutes(router: RouterType, { coordinator, maxValueBytes }: KvRouteOptions): void {
+  const write = async (request: KeyedRequest) => {
+    const key = decodeKey(request.params.key);
+    const value = await readBodyLimited(request, maxValueBytes);
+    const contentType = request.headers.get("content-type") || DEFAULT_CONTENT_TYPE;
+    const version = await coordinator.put(key, value, contentType);
+    return new Response(null, { status: 204, headers: { [VERSION_HEADER]: formatVersion(version) } });
+  };
+
+  const read = async (request: KeyedRequest) => {
+    const key = decodeKey(request.params.key);
+    const entry = await coordinator.get(key);
+    if (!entry) throw new NotFoundError(`key '${key}' not found`);
+    const headers = {
+      "content-type": entry.contentType,
+      [VERSION_HEADER]: formatVersion(entry.version),
+    };
+    if (request.method === "HEAD") {
+      return new Response(null, { headers: { ...headers, "content-length": String(entry.value.byteLength) } });
+    }
+    return new Response(entry.value as Uint8Array<ArrayBuffer>, { headers });
+  };
+
+  const remove = async (request: KeyedRequest) => {
+    const key = decodeKey(request.params.key);
+    if (!(await coordinator.delete(key))) throw new NotFoundError(`key '${key}' not found`);
+    return new Response(null, { status: 204 });
+  };
+
+  const emptyKey = () => {
+    throw new BadRequestError("key is empty: use /d/{key} with a key of 1 to 1024 bytes");
+  };
+  const notOneSegment = () => {
+    throw new BadRequestError("key must be one path segment: encode '/' in a key as %2F");
+  };
+  const wrongMethod = (request: Request) => {
+    throw new MethodNotAllowedError(`method ${request.method} is not allowed on /d/{key}`, KV_METHODS);
+  };
+
+  router
+    .get("/d/:key", read)
+    .head("/d/:key", read)
+    .put("/d/:key", write)
+    .post("/d/:key", write)
+    .delete("/d/:key", remove)
+    .all("/d/:key", wrongMethod)
+    .all("/d", emptyKey)
+    .all("/d/*", notOneSegment);
+}
+
+const KV_METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE"];
+
+/** The path segment as the key it names: percent-decoded UTF-8 of 1 to 1024 bytes. */
+export function decodeKey(segment: string): string {
+  let key: string;
+  try {
+    key = decodeURIComponent(segment);
+  } catch {
+    throw new BadRequestError("key is not valid percent-encoded UTF-8");
+  }
+  if (key === "") throw new BadRequestError("key is empty");
+  const bytes = keyBytes(key);
+  if (bytes > MAX_KEY_BYTES) throw new KeyTooLongError(bytes, MAX_KEY_BYTES);
+  return key;
+}

@@ -1,0 +1,115 @@
+/**
+ * A node: `createNode(config, env)` wires the store, the coordinator and the routes, and
+ * returns `fetch(Request) → Response`, the node's entire HTTP surface, plus its lifecycle.
+ * Adapters serve that `fetch`; tests and the simulator call it directly.
+ */
+import { Router, type RouterType } from "itty-router";
+import type { Config } from "./config.ts";
+import type { Env, TimerHandle } from "./env.ts";
+import { addClusterRoutes, type NodeInfo } from "./http/cluster_routes.ts";
+import { errorResponse, NotFoundError } from "./http/errors.ts";
+import { addKvRoutes } from "./http/kv_routes.ts";
+import { latencyBuckets, Metrics } from "./metrics.ts";
+import { localCoordinator } from "./replication/coordinator.ts";
+import { Store } from "./store/store.ts";
+import { Hlc } from "./store/version.ts";
+
+export const VERSION = "0.1.0";
+
+export interface DhtNode {
+  readonly id: string;
+  readonly store: Store;
+  readonly metrics: Metrics;
+  fetch(request: Request): Promise<Response>;
+  /** Starts background work (tombstone purging; later, membership and anti-entropy). */
+  start(): void;
+  /** Graceful leave: hand off what this node holds, then stop. */
+  leave(): Promise<void>;
+  /** Stops timers and closes peer connections. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export interface NodeOptions {
+  /** The runtime serving this node, reported by /health. */
+  runtime?: string;
+}
+
+/** How often tombstones past their grace period are looked for. */
+export function purgeIntervalMs(tombstoneGraceMs: number): number {
+  return Math.min(60_000, Math.max(1_000, Math.floor(tombstoneGraceMs / 4)));
+}
+
+export function createNode(config: Config, env: Env, options: NodeOptions = {}): DhtNode {
+  const { clock, log } = env;
+  const now = () => clock.now();
+  const id = config.advertise;
+  const store = new Store(now);
+  const hlc = new Hlc(id, now);
+  const metrics = new Metrics();
+  const info: NodeInfo = { id, runtime: options.runtime ?? "unknown", version: VERSION, startedAt: now() };
+
+  const requests = metrics.counter("dht_http_requests_total", "HTTP requests answered, by route and status", ["method", "route", "status"]);
+  const latency = metrics.histogram("dht_http_request_duration_seconds", "Time to answer an HTTP request", ["route"], latencyBuckets);
+  const purged = metrics.counter("dht_tombstones_purged_total", "Tombstones removed after their grace period");
+  metrics.gauge("dht_keys", "Keys holding a value on this replica", () => store.stats().liveKeys);
+  metrics.gauge("dht_tombstones", "Tombstones held on this replica", () => store.stats().tombstones);
+  metrics.gauge("dht_stored_bytes", "Bytes of keys and values held on this replica", () => store.stats().bytes);
+
+  const router: RouterType = Router();
+  addKvRoutes(router, { coordinator: localCoordinator(store, hlc), maxValueBytes: config.maxValueBytes });
+  addClusterRoutes(router, { info, store, metrics, now });
+  router.all("*", (request: Request) => {
+    throw new NotFoundError(`no route for ${request.method} ${new URL(request.url).pathname}`);
+  });
+
+  async function fetch(request: Request): Promise<Response> {
+    const started = clock.monotonicMs();
+    let response: Response;
+    try {
+      response = await router.fetch(request);
+    } catch (err) {
+      response = errorResponse(err);
+      if (response.status >= 500) log.error("request failed", { method: request.method, url: request.url, error: String(err) });
+    }
+    const route = (request as Request & { route?: string }).route ?? "unmatched";
+    requests.inc([request.method, route, String(response.status)]);
+    latency.observe([route], (clock.monotonicMs() - started) / 1000);
+    return response;
+  }
+
+  let purgeTimer: TimerHandle | undefined;
+  let stopped = false;
+  function schedulePurge(): void {
+    purgeTimer = clock.setTimeout(() => {
+      const n = store.purgeTombstones(config.tombstoneGraceMs);
+      if (n > 0) {
+        purged.inc([], n);
+        log.debug("tombstones purged", { count: n });
+      }
+      if (!stopped) schedulePurge();
+    }, purgeIntervalMs(config.tombstoneGraceMs));
+  }
+
+  async function stop(): Promise<void> {
+    if (stopped) return;
+    stopped = true;
+    if (purgeTimer !== undefined) clock.clearTimeout(purgeTimer);
+    await env.transport.close();
+  }
+
+  return {
+    id,
+    store,
+    metrics,
+    fetch,
+    start() {
+      if (config.introducers.length > 0) {
+        log.warn("membership is not built yet: starting alone", { introducers: config.introducers.join(",") });
+      }
+      schedulePurge();
+    },
+    // Alone, there is no one to hand data to; the hand-off arrives with rebalancing.
+    leave: stop,
+    stop,
+  };
+}

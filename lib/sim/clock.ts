@@ -1,0 +1,71 @@
+/**
+ * Virtual time for tests and the simulator: nothing happens until `advance` is called,
+ * and then every timer that falls due runs in deadline order (ties in creation order),
+ * so a run is the same every time.
+ */
+import type { Clock, TimerHandle } from "../env.ts";
+
+interface Timer {
+  id: number;
+  at: number;
+  fn: () => void;
+}
+
+export class VirtualClock implements Clock {
+  #now: number;
+  #nextId = 1;
+  readonly #timers = new Map<number, Timer>();
+
+  constructor(startMs = 1_700_000_000_000) {
+    this.#now = startMs;
+  }
+
+  now(): number {
+    return this.#now;
+  }
+
+  monotonicMs(): number {
+    return this.#now;
+  }
+
+  setTimeout(fn: () => void, ms: number): TimerHandle {
+    const id = this.#nextId++;
+    this.#timers.set(id, { id, at: this.#now + Math.max(0, ms), fn });
+    return id;
+  }
+
+  clearTimeout(handle: TimerHandle): void {
+    this.#timers.delete(handle as number);
+  }
+
+  /** Timers not yet run. */
+  get pending(): number {
+    return this.#timers.size;
+  }
+
+  /** Moves time forward by `ms`, running each timer at its own deadline. */
+  advance(ms: number): void {
+    const end = this.#now + ms;
+    for (;;) {
+      const next = this.#earliest();
+      if (!next || next.at > end) break;
+      this.#timers.delete(next.id);
+      this.#now = next.at;
+      next.fn();
+    }
+    this.#now = end;
+  }
+
+  /** Sets the wall clock to a new reading, as a skewed or corrected real clock would. */
+  set(ms: number): void {
+    this.#now = ms;
+  }
+
+  #earliest(): Timer | undefined {
+    let best: Timer | undefined;
+    for (const t of this.#timers.values()) {
+      if (!best || t.at < best.at || (t.at === best.at && t.id < best.id)) best = t;
+    }
+    return best;
+  }
+}

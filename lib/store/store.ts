@@ -1,0 +1,87 @@
+/**
+ * The node's in-memory replica: key → newest entry it has accepted.
+ *
+ * A replica accepts an entry only when its version is newer than what it holds, and says
+ * what it holds when it refuses; that one rule is what lets the coordinator order writes
+ * without trusting clocks. Deletes are tombstones: entries with no value that win over
+ * older writes, and are purged once their grace period has passed.
+ */
+import { isNewer, type Version } from "./version.ts";
+
+export interface Entry {
+  value: Uint8Array;
+  contentType: string;
+  version: Version;
+  tombstone: boolean;
+}
+
+export type ApplyResult = { applied: true } | { applied: false; current: Entry };
+
+export interface StoreStats {
+  /** Keys holding a value (tombstones excluded). */
+  liveKeys: number;
+  tombstones: number;
+  /** Bytes of keys and values held, tombstones' keys included. */
+  bytes: number;
+}
+
+const encoder = new TextEncoder();
+
+export class Store {
+  readonly #entries = new Map<string, Entry>();
+  /** Tombstoned keys → when this replica stored the tombstone, oldest first (insertion order). */
+  readonly #tombstonedAt = new Map<string, number>();
+  #liveKeys = 0;
+  #bytes = 0;
+
+  constructor(private readonly now: () => number) {}
+
+  get(key: string): Entry | undefined {
+    return this.#entries.get(key);
+  }
+
+  /** Stores `entry` if it is newer than what this replica holds for `key`. */
+  apply(key: string, entry: Entry): ApplyResult {
+    const current = this.#entries.get(key);
+    if (current && !isNewer(entry.version, current.version)) return { applied: false, current };
+    this.#entries.set(key, entry);
+    this.#account(key, current, -1);
+    this.#account(key, entry, +1);
+    this.#tombstonedAt.delete(key);
+    if (entry.tombstone) this.#tombstonedAt.set(key, this.now());
+    return { applied: true };
+  }
+
+  /** Removes tombstones stored at least `graceMs` ago; returns how many went. */
+  purgeTombstones(graceMs: number): number {
+    const cutoff = this.now() - graceMs;
+    let purged = 0;
+    for (const [key, storedAt] of this.#tombstonedAt) {
+      if (storedAt > cutoff) break;
+      const entry = this.#entries.get(key)!;
+      this.#entries.delete(key);
+      this.#tombstonedAt.delete(key);
+      this.#account(key, entry, -1);
+      purged++;
+    }
+    return purged;
+  }
+
+  stats(): StoreStats {
+    return { liveKeys: this.#liveKeys, tombstones: this.#tombstonedAt.size, bytes: this.#bytes };
+  }
+
+  #account(key: string, entry: Entry | undefined, sign: 1 | -1): void {
+    if (!entry) return;
+    if (!entry.tombstone) this.#liveKeys += sign;
+    this.#bytes += sign * (keyBytes(key) + entry.value.byteLength);
+  }
+}
+
+/** UTF-8 length without allocating for the common all-ASCII key. */
+export function keyBytes(key: string): number {
+  for (let i = 0; i < key.length; i++) {
+    if (key.charCodeAt(i) > 0x7f) return encoder.encode(key).byteLength;
+  }
+  return key.length;
+}

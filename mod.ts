@@ -1,0 +1,71 @@
+/**
+ * dht-node's entry point, the same on every runtime:
+ *
+ *   bun run mod.ts 8000 8001    deno run -A mod.ts 8000    npx tsx mod.ts 8000
+ *
+ * Parses the command line, picks the runtime's adapter, serves the node, and leaves the
+ * cluster gracefully on SIGINT or SIGTERM. Exit codes: 0 after a clean stop or --help,
+ * 2 for a bad command line or an address that cannot be listened on.
+ */
+import process from "node:process";
+import { ListenError } from "./adapters/types.ts";
+import { detectRuntime, loadAdapter } from "./adapters/mod.ts";
+import { parseConfig, usage } from "./lib/config.ts";
+import { consoleSink, realClock, realRandom } from "./lib/env.ts";
+import { createLogger } from "./lib/log.ts";
+import { createNode, VERSION } from "./lib/node.ts";
+
+function fail(message: string): never {
+  process.stderr.write(`dht-node: ${message}\n`);
+  process.exit(2);
+}
+
+const parsed = parseConfig(process.argv.slice(2), process.env);
+if (parsed.kind === "help") {
+  process.stdout.write(usage("mod.ts") + "\n");
+  process.exit(0);
+}
+if (parsed.kind === "version") {
+  process.stdout.write(`dht-node ${VERSION}\n`);
+  process.exit(0);
+}
+if (parsed.kind === "error") fail(parsed.message);
+const config = parsed.config;
+
+const runtime = detectRuntime();
+const adapter = await loadAdapter(runtime);
+const log = createLogger({
+  format: config.log,
+  level: config.logLevel,
+  now: realClock.now,
+  sink: consoleSink,
+  base: { node: config.advertise },
+});
+const node = createNode(config, { clock: realClock, random: realRandom, transport: adapter.transport(), log }, { runtime });
+
+let server;
+try {
+  server = await adapter.serve(node.fetch, { hostname: config.host, port: config.port });
+} catch (err) {
+  if (err instanceof ListenError) fail(err.message);
+  throw err;
+}
+node.start();
+log.info("listening", { runtime, host: config.host, port: config.port, replicas: config.replicas });
+
+// A failure inside one request is answered there; anything that still escapes is logged
+// rather than allowed to take the node down.
+process.on("unhandledRejection", (reason) => log.error("unhandled rejection", { error: String(reason) }));
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  log.info("leaving", { signal });
+  await node.leave();
+  await server!.close();
+  log.info("stopped");
+  process.exit(0);
+}
+process.on("SIGINT", () => void shutdown("SIGINT"));
+process.on("SIGTERM", () => void shutdown("SIGTERM"));

@@ -1,0 +1,59 @@
+/** The KV API over real HTTP, on each runtime's real server, and a clean leave on signals. */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { runtimes, startNode } from "../support/processes.ts";
+
+for (const runtime of runtimes) {
+  test(`${runtime}: the KV API over HTTP, then SIGTERM exits 0`, async () => {
+    const node = await startNode(runtime, ["--max-value-bytes", "65536"]);
+    try {
+      const url = (key: string) => `${node.url}/d/${encodeURIComponent(key)}`;
+      const bytes = new Uint8Array(4096).map((_, i) => (i * 7) % 256);
+
+      let res = await fetch(url("bin/ä ry"), { method: "PUT", body: bytes, headers: { "content-type": "image/x-test" } });
+      assert.equal(res.status, 204);
+      res = await fetch(url("bin/ä ry"));
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get("content-type"), "image/x-test");
+      assert.deepEqual(new Uint8Array(await res.arrayBuffer()), bytes);
+
+      // curl -d "value": form-encoded POST, stored raw.
+      res = await fetch(url("form"), { method: "POST", body: "value", headers: { "content-type": "application/x-www-form-urlencoded" } });
+      assert.equal(res.status, 204);
+      assert.equal(await (await fetch(url("form"))).text(), "value");
+
+      res = await fetch(url("big"), { method: "PUT", body: new Uint8Array(65537) });
+      assert.equal(res.status, 413);
+      assert.equal((await res.json()).maxBytes, 65536);
+
+      res = await fetch(`${node.url}/d/${"k".repeat(1025)}`, { method: "PUT", body: "v" });
+      assert.equal(res.status, 414);
+      await res.body?.cancel();
+
+      res = await fetch(url("form"), { method: "DELETE" });
+      assert.equal(res.status, 204);
+      res = await fetch(url("form"));
+      assert.equal(res.status, 404);
+      assert.match((await res.json()).error, /not found/);
+
+      const health = await (await fetch(`${node.url}/health`)).json();
+      assert.equal(health.status, "ok");
+      assert.equal(health.id, `127.0.0.1:${node.port}`);
+      assert.equal(health.runtime, runtime);
+
+      const metrics = await (await fetch(`${node.url}/metrics`)).text();
+      assert.match(metrics, /dht_http_requests_total\{method="PUT",route="\/d\/:key",status="204"\} 1/);
+    } finally {
+      const exit = await node.stop("SIGTERM");
+      assert.equal(exit.code, 0, node.output());
+      assert.match(exit.stdout, /"event":"stopped"/);
+    }
+  });
+
+  test(`${runtime}: SIGINT also leaves cleanly with exit 0`, async () => {
+    const node = await startNode(runtime);
+    const exit = await node.stop("SIGINT");
+    assert.equal(exit.code, 0, node.output());
+    assert.match(exit.stdout, /"event":"leaving","node":"[^"]+","signal":"SIGINT"/);
+  });
+}

@@ -1,0 +1,42 @@
+/** The command line of SPEC.md on every runtime: real processes, real exit codes. */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { freePort, runCli, runtimes, startNode } from "../support/processes.ts";
+
+for (const runtime of runtimes) {
+  test(`${runtime}: --help prints usage and exits 0`, async () => {
+    const r = await runCli(runtime, ["--help"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^usage: mod\.ts <port> \[introducer\] \[options\]/);
+    assert.match(r.stdout, /--max-value-bytes BYTES/);
+  });
+
+  test(`${runtime}: a bad argument is one line on stderr naming it, exit 2`, async () => {
+    for (const args of [["--replicas", "zero", "8000"], ["70000"], ["8000", "--nope"], []]) {
+      const r = await runCli(runtime, args);
+      assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+      const lines = r.stderr.trim().split("\n");
+      assert.equal(lines.length, 1, `one line for ${args.join(" ")}: ${r.stderr}`);
+      assert.match(lines[0]!, /^dht-node: /);
+      assert.equal(r.stdout, "");
+    }
+  });
+
+  test(`${runtime}: a port already in use is one clear line, exit 2`, async () => {
+    const busy = await startNode(runtime);
+    try {
+      const r = await runCli(runtime, [String(busy.port)]);
+      assert.equal(r.code, 2);
+      assert.equal(r.stderr.trim(), `dht-node: cannot listen on 127.0.0.1:${busy.port}: address already in use`);
+    } finally {
+      await busy.stop();
+    }
+  });
+
+  test(`${runtime}: the environment configures the node`, async () => {
+    const port = await freePort();
+    const r = await runCli(runtime, [], { DHT_PORT: String(port), DHT_REPLICAS: "abc" });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /DHT_REPLICAS must be an integer/);
+  });
+}
