@@ -45,8 +45,9 @@ export function undiciTransport(connectionsPerPeer = 16): Transport {
       return { status: reply.statusCode, body: new Uint8Array(await reply.body.arrayBuffer()) };
     },
     async close() {
-      await Promise.all([...pools.values()].map((p) => p.close()));
+      const closing = [...pools.values()];
       pools.clear();
+      await Promise.all(closing.map((p) => p.close()));
     },
   };
 }
