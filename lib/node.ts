@@ -9,6 +9,8 @@ import type { Env, TimerHandle } from "./env.ts";
 import { addClusterRoutes, type NodeInfo } from "./http/cluster_routes.ts";
 import { errorResponse, NotFoundError } from "./http/errors.ts";
 import { addKvRoutes } from "./http/kv_routes.ts";
+import { addSwimRoutes } from "./http/swim_routes.ts";
+import { Swim } from "./membership/swim.ts";
 import { latencyBuckets, Metrics } from "./metrics.ts";
 import { localCoordinator } from "./replication/coordinator.ts";
 import { Store } from "./store/store.ts";
@@ -19,11 +21,12 @@ export const VERSION = "0.1.0";
 export interface DhtNode {
   readonly id: string;
   readonly store: Store;
+  readonly swim: Swim;
   readonly metrics: Metrics;
   fetch(request: Request): Promise<Response>;
-  /** Starts background work (tombstone purging; later, membership and anti-entropy). */
+  /** Starts background work: membership (joining through the introducers) and tombstone purging. */
   start(): void;
-  /** Graceful leave: hand off what this node holds, then stop. */
+  /** Graceful leave: tell the cluster (and, with rebalancing, hand off data), then stop. */
   leave(): Promise<void>;
   /** Stops timers and closes peer connections. Idempotent. */
   stop(): Promise<void>;
@@ -55,9 +58,12 @@ export function createNode(config: Config, env: Env, options: NodeOptions = {}):
   metrics.gauge("dht_tombstones", "Tombstones held on this replica", () => store.stats().tombstones);
   metrics.gauge("dht_stored_bytes", "Bytes of keys and values held on this replica", () => store.stats().bytes);
 
+  const swim = new Swim(id, config, env, metrics);
+
   const router: RouterType = Router();
   addKvRoutes(router, { coordinator: localCoordinator(store, hlc), maxValueBytes: config.maxValueBytes });
-  addClusterRoutes(router, { info, store, metrics, now });
+  addClusterRoutes(router, { info, store, swim, metrics, now });
+  addSwimRoutes(router, swim);
   router.all("*", (request: Request) => {
     throw new NotFoundError(`no route for ${request.method} ${new URL(request.url).pathname}`);
   });
@@ -93,6 +99,7 @@ export function createNode(config: Config, env: Env, options: NodeOptions = {}):
   async function stop(): Promise<void> {
     if (stopped) return;
     stopped = true;
+    swim.stop();
     if (purgeTimer !== undefined) clock.clearTimeout(purgeTimer);
     await env.transport.close();
   }
@@ -100,16 +107,19 @@ export function createNode(config: Config, env: Env, options: NodeOptions = {}):
   return {
     id,
     store,
+    swim,
     metrics,
     fetch,
     start() {
-      if (config.introducers.length > 0) {
-        log.warn("membership is not built yet: starting alone", { introducers: config.introducers.join(",") });
-      }
+      swim.start();
       schedulePurge();
     },
-    // Alone, there is no one to hand data to; the hand-off arrives with rebalancing.
-    leave: stop,
+    async leave() {
+      if (stopped) return;
+      // Data hand-off arrives with rebalancing (issue 5); membership is told now.
+      await swim.leave();
+      await stop();
+    },
     stop,
   };
 }

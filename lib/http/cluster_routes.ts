@@ -1,5 +1,6 @@
 /** Operator routes: health, membership and metrics, all read-only JSON or Prometheus text. */
 import type { RouterType } from "itty-router";
+import type { Swim } from "../membership/swim.ts";
 import type { Metrics } from "../metrics.ts";
 import type { Store } from "../store/store.ts";
 import { jsonResponse } from "./errors.ts";
@@ -14,11 +15,12 @@ export interface NodeInfo {
 interface ClusterRouteOptions {
   info: NodeInfo;
   store: Store;
+  swim: Swim;
   metrics: Metrics;
   now: () => number;
 }
 
-export function addClusterRoutes(router: RouterType, { info, store, metrics, now }: ClusterRouteOptions): void {
+export function addClusterRoutes(router: RouterType, { info, store, swim, metrics, now }: ClusterRouteOptions): void {
   router
     .get("/health", () =>
       jsonResponse(200, {
@@ -29,9 +31,13 @@ export function addClusterRoutes(router: RouterType, { info, store, metrics, now
         uptimeMs: now() - info.startedAt,
         ...store.stats(),
       }))
-    // Until membership exists the node is a cluster of one.
     .get("/cluster/members", () =>
-      jsonResponse(200, { self: info.id, members: [{ id: info.id, state: "alive", incarnation: 0 }] }))
+      jsonResponse(200, {
+        self: info.id,
+        incarnation: swim.incarnation,
+        awareness: swim.awarenessScore,
+        members: swim.members(),
+      }))
     .get("/metrics", () =>
       new Response(metrics.render(), { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } }));
 }

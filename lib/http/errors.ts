@@ -1,3 +1,6 @@
+import { MessageError } from "../membership/messages.ts";
+import { MisdirectedError } from "../membership/swim.ts";
+
 /**
  * The few things that can go wrong with a request, each a named error, and the one place
  * that turns them into HTTP answers: a status and a small JSON body `{"error": ...}`.
@@ -61,6 +64,8 @@ export function errorResponse(err: unknown): Response {
   if (err instanceof MethodNotAllowedError) {
     return jsonResponse(405, { error: err.message }, { allow: err.allow.join(", ") });
   }
+  if (err instanceof MessageError) return jsonResponse(400, { error: `bad message: ${err.message}` });
+  if (err instanceof MisdirectedError) return jsonResponse(421, { error: err.message });
   if (err instanceof QuorumError) {
     return jsonResponse(503, { error: err.message, answered: err.answered, needed: err.needed });
   }

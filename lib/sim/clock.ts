@@ -56,6 +56,26 @@ export class VirtualClock implements Clock {
     this.#now = end;
   }
 
+  /**
+   * Moves time forward by `ms` like `advance`, but awaits `settle` after each timer, so the
+   * promise chains a timer starts (a message delivered, a handler answering) run before the
+   * next timer does. `settle` must let every pending promise job run, e.g. one turn of
+   * setImmediate; the simulator is handed it, since lib/ names no global timers.
+   */
+  async run(ms: number, settle: () => Promise<void>): Promise<void> {
+    const end = this.#now + ms;
+    await settle();
+    for (;;) {
+      const next = this.#earliest();
+      if (!next || next.at > end) break;
+      this.#timers.delete(next.id);
+      this.#now = next.at;
+      next.fn();
+      await settle();
+    }
+    this.#now = end;
+  }
+
   /** Sets the wall clock to a new reading, as a skewed or corrected real clock would. */
   set(ms: number): void {
     this.#now = ms;

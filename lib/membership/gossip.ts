@@ -1,0 +1,57 @@
+/**
+ * The transmit-limited broadcast queue: membership updates waiting to be piggybacked.
+ *
+ * Each update rides on at most `limit` outgoing messages, fewest-sent first, so fresh news
+ * spreads fastest and old news stops travelling after about mult × log(N) sends. One entry
+ * per member: a newer update about a member replaces the older one. Bounded in size.
+ */
+import type { Update } from "./member.ts";
+
+interface Queued {
+  update: Update;
+  transmits: number;
+  /** Insertion order, to break ties among equally-sent updates: newest first. */
+  seq: number;
+}
+
+export class GossipQueue {
+  readonly #items = new Map<string, Queued>();
+  #seq = 0;
+
+  constructor(readonly maxItems = 4096) {}
+
+  get size(): number {
+    return this.#items.size;
+  }
+
+  enqueue(update: Update): void {
+    this.#items.set(update.id, { update, transmits: 0, seq: this.#seq++ });
+    if (this.#items.size > this.maxItems) this.#evictMostSent();
+  }
+
+  /**
+   * Up to `maxCount` updates for one outgoing message, fewest-sent first; each counts as
+   * sent once, and leaves the queue when it has been sent `limit` times.
+   */
+  take(maxCount: number, limit: number): Update[] {
+    if (this.#items.size === 0 || maxCount <= 0) return [];
+    const chosen = [...this.#items.values()]
+      .sort((a, b) => a.transmits - b.transmits || b.seq - a.seq)
+      .slice(0, maxCount);
+    for (const item of chosen) {
+      item.transmits++;
+      if (item.transmits >= limit) this.#items.delete(item.update.id);
+    }
+    return chosen.map((item) => item.update);
+  }
+
+  #evictMostSent(): void {
+    let worst: Queued | undefined;
+    for (const item of this.#items.values()) {
+      if (!worst || item.transmits > worst.transmits || (item.transmits === worst.transmits && item.seq < worst.seq)) {
+        worst = item;
+      }
+    }
+    if (worst) this.#items.delete(worst.update.id);
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * The member table's rules, as pure functions: which update about a member wins.
+ *
+ * SWIM orders what the cluster says about a member by its incarnation number, which only
+ * the member itself raises (to refute a suspicion, or to rejoin). At equal incarnation a
+ * worse state wins: alive < suspect < dead/left. A dead or left member comes back only
+ * with a higher incarnation.
+ */
+
+export type MemberState = "alive" | "suspect" | "dead" | "left";
+
+/** What one node says about one member: the unit of gossip. */
+export interface Update {
+  id: string;
+  state: MemberState;
+  incarnation: number;
+  /** Who declared it: for a suspicion, the suspecting node (confirmations count distinct ones). */
+  from: string;
+}
+
+export interface Member {
+  id: string;
+  state: MemberState;
+  incarnation: number;
+  /** Local time of the last state change. */
+  since: number;
+}
+
+const severity: Record<MemberState, number> = { alive: 0, suspect: 1, dead: 2, left: 2 };
+
+export function isGone(state: MemberState): boolean {
+  return state === "dead" || state === "left";
+}
+
+/**
+ * Whether `update` changes what we know of a member we hold as `current` (undefined when
+ * unknown). Pure: the member table and the tests both use it.
+ */
+export function supersedes(update: Update, current: Pick<Member, "state" | "incarnation"> | undefined): boolean {
+  if (!current) return !isGone(update.state); // no point learning of a stranger's death
+  if (update.incarnation > current.incarnation) return true;
+  if (update.incarnation < current.incarnation) return false;
+  if (isGone(current.state)) return false; // the same incarnation cannot come back
+  return severity[update.state] > severity[current.state];
+}
+
+/**
+ * What a node does with an update about itself: refute anything but alive at or above its
+ * incarnation by raising its own past it. Returns the incarnation to announce, or
+ * undefined when there is nothing to refute.
+ */
+export function refutation(self: number, update: Update): number | undefined {
+  if (update.incarnation < self) return undefined;
+  if (update.state === "alive" && update.incarnation === self) return undefined;
+  return update.incarnation + 1;
+}

@@ -1,0 +1,87 @@
+/**
+ * Every SWIM message on the wire: a closed union, msgpack-encoded, validated on decode with
+ * size limits, so a malformed, truncated or hostile body is refused and never trusted.
+ *
+ * Each message carries its sender's id and incarnation (which the receiver treats as the
+ * sender's own word that it is alive) and piggybacked membership updates.
+ */
+import { decode, encode } from "@msgpack/msgpack";
+import type { MemberState, Update } from "./member.ts";
+
+export type SwimMessage =
+  | { type: "ping"; from: string; incarnation: number; target: string; updates: Update[] }
+  | { type: "ping-req"; from: string; incarnation: number; target: string; timeoutMs: number; updates: Update[] }
+  | { type: "ack"; from: string; incarnation: number; updates: Update[] }
+  | { type: "nack"; from: string; incarnation: number; updates: Update[] }
+  | { type: "sync"; from: string; incarnation: number; join: boolean; members: Update[] };
+
+export type SwimMessageType = SwimMessage["type"];
+
+export class MessageError extends Error {
+  override name = "MessageError";
+}
+
+/** Largest SWIM body accepted: a full-state sync of ~10,000 members. */
+export const MAX_MESSAGE_BYTES = 2 * 1024 * 1024;
+const MAX_ID_LENGTH = 300;
+const MAX_MEMBERS = 20_000;
+
+const states: readonly MemberState[] = ["alive", "suspect", "dead", "left"];
+type WireUpdate = [id: string, state: number, incarnation: number, from: string];
+
+const toWire = (u: Update): WireUpdate => [u.id, states.indexOf(u.state), u.incarnation, u.from];
+
+export function encodeMessage(message: SwimMessage): Uint8Array {
+  const { updates, members, ...rest } = message as SwimMessage & { updates?: Update[]; members?: Update[] };
+  const wire: Record<string, unknown> = { ...rest };
+  if (updates) wire.updates = updates.map(toWire);
+  if (members) wire.members = members.map(toWire);
+  return encode(wire);
+}
+
+export function decodeMessage(bytes: Uint8Array): SwimMessage {
+  if (bytes.byteLength > MAX_MESSAGE_BYTES) throw new MessageError(`message of ${bytes.byteLength} bytes is over the limit`);
+  let raw: unknown;
+  try {
+    raw = decode(bytes, { maxStrLength: 64 * 1024, maxArrayLength: MAX_MEMBERS, maxMapLength: 16, maxBinLength: 0, maxExtLength: 0 });
+  } catch (err) {
+    throw new MessageError(`not valid msgpack: ${(err as Error).message}`);
+  }
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new MessageError("message is not a map");
+  const m = raw as Record<string, unknown>;
+  const base = { from: id(m.from, "from"), incarnation: count(m.incarnation, "incarnation") };
+  switch (m.type) {
+    case "ping":
+      return { type: "ping", ...base, target: id(m.target, "target"), updates: updates(m.updates) };
+    case "ping-req":
+      return { type: "ping-req", ...base, target: id(m.target, "target"), timeoutMs: count(m.timeoutMs, "timeoutMs"), updates: updates(m.updates) };
+    case "ack":
+    case "nack":
+      return { type: m.type, ...base, updates: updates(m.updates) };
+    case "sync":
+      if (typeof m.join !== "boolean") throw new MessageError("join must be a boolean");
+      return { type: "sync", ...base, join: m.join, members: updates(m.members) };
+    default:
+      throw new MessageError(`unknown message type ${JSON.stringify(m.type)}`);
+  }
+}
+
+function id(v: unknown, field: string): string {
+  if (typeof v !== "string" || v.length === 0 || v.length > MAX_ID_LENGTH) throw new MessageError(`${field} must be a member id`);
+  return v;
+}
+
+function count(v: unknown, field: string): number {
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) throw new MessageError(`${field} must be a non-negative integer`);
+  return v;
+}
+
+function updates(v: unknown): Update[] {
+  if (!Array.isArray(v)) throw new MessageError("updates must be an array");
+  return v.map((u) => {
+    if (!Array.isArray(u) || u.length !== 4) throw new MessageError("an update must be [id, state, incarnation, from]");
+    const state = states[u[1] as number];
+    if (typeof u[1] !== "number" || !state) throw new MessageError("update state must be 0-3");
+    return { id: id(u[0], "update id"), state, incarnation: count(u[2], "update incarnation"), from: id(u[3], "update from") };
+  });
+}

@@ -1,0 +1,107 @@
+/**
+ * A whole cluster in one process: real nodes (`createNode`, the same code that serves HTTP)
+ * on one virtual clock and one simulated network, deterministic from a seed.
+ */
+import { type Config, defaultConfig } from "../config.ts";
+import { seededRandom } from "../env.ts";
+import { createLogger, type Logger, silentLogger } from "../log.ts";
+import type { MemberState } from "../membership/member.ts";
+import { createNode, type DhtNode } from "../node.ts";
+import { VirtualClock } from "./clock.ts";
+import { type NetworkOptions, SimNetwork } from "./network.ts";
+
+export interface SimOptions {
+  seed: number;
+  /** Lets pending promise jobs run; see VirtualClock.run. */
+  settle: () => Promise<void>;
+  network?: Partial<NetworkOptions>;
+  /** Config for every node (ports and introducers are filled in). */
+  config?: Partial<Config>;
+  /** Where log lines go; silent by default. */
+  logSink?: (line: string) => void;
+}
+
+export class SimCluster {
+  readonly clock = new VirtualClock();
+  readonly network: SimNetwork;
+  readonly nodes = new Map<string, DhtNode>();
+  readonly #options: SimOptions;
+  #created = 0;
+
+  constructor(options: SimOptions) {
+    this.#options = options;
+    this.network = new SimNetwork(this.clock, seededRandom(options.seed * 7919 + 1), {
+      minDelayMs: 1,
+      maxDelayMs: 5,
+      loss: 0,
+      ...options.network,
+    });
+  }
+
+  static id(index: number): string {
+    return `10.0.${Math.floor(index / 250)}.${(index % 250) + 1}:7000`;
+  }
+
+  /** Starts a node that joins through `introducers` (default: the first node, if any). */
+  add(introducers?: string[]): DhtNode {
+    const index = this.#created++;
+    const id = SimCluster.id(index);
+    const first = SimCluster.id(0);
+    const config = defaultConfig({
+      port: 7000,
+      ...this.#options.config,
+      advertise: id,
+      introducers: introducers ?? (index === 0 ? [] : [first]),
+    });
+    const node = createNode(config, {
+      clock: this.clock,
+      random: seededRandom(this.#options.seed * 1_000_003 + index),
+      transport: this.network.transport(id),
+      log: this.#logger(id),
+    }, { runtime: "sim" });
+    this.nodes.set(id, node);
+    this.network.attach(id, node.fetch);
+    node.start();
+    return node;
+  }
+
+  /** Adds `count` nodes, `spacingMs` of virtual time apart. */
+  async grow(count: number, spacingMs = 100): Promise<void> {
+    for (let i = 0; i < count; i++) {
+      this.add();
+      await this.run(spacingMs);
+    }
+  }
+
+  run(ms: number): Promise<void> {
+    return this.clock.run(ms, this.#options.settle);
+  }
+
+  /** Kills a node without a word: its timers stop and the network drops it. */
+  async crash(id: string): Promise<void> {
+    this.network.down(id);
+    await this.nodes.get(id)!.stop();
+    this.nodes.delete(id);
+  }
+
+  /** Each live node's view of `id`: its state there (undefined when unknown). */
+  viewsOf(id: string): Map<string, MemberState | undefined> {
+    const views = new Map<string, MemberState | undefined>();
+    for (const [observer, node] of this.nodes) {
+      if (observer === id || this.network.isDown(observer)) continue;
+      views.set(observer, node.swim.members().find((m) => m.id === id)?.state);
+    }
+    return views;
+  }
+
+  /** Live nodes, excluding `except`. */
+  liveIds(except: string[] = []): string[] {
+    return [...this.nodes.keys()].filter((id) => !except.includes(id) && !this.network.isDown(id));
+  }
+
+  #logger(id: string): Logger {
+    const sink = this.#options.logSink;
+    if (!sink) return silentLogger;
+    return createLogger({ format: "text", level: "info", now: () => this.clock.now(), sink, base: { node: id } });
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * An in-process network for the simulator: each message is handed to the receiving node's
+ * own `fetch`, after a seeded delay, unless it is lost, the pair is partitioned or either
+ * end is down. A message that never arrives leaves its sender waiting until the sender's
+ * own timeout aborts it, exactly as a dead peer does on a real network.
+ */
+import type { Random, Transport } from "../env.ts";
+import type { VirtualClock } from "./clock.ts";
+
+export interface NetworkOptions {
+  minDelayMs: number;
+  maxDelayMs: number;
+  /** Probability that any one message (request or reply) is lost. */
+  loss: number;
+}
+
+export type FetchHandler = (request: Request) => Promise<Response>;
+
+export class SimNetwork {
+  readonly #handlers = new Map<string, FetchHandler>();
+  readonly #down = new Set<string>();
+  /** Each node's side in a partition; nodes on different sides cannot talk. */
+  readonly #side = new Map<string, number>();
+  /** Extra one-way delay for every message to or from a node. */
+  readonly #slow = new Map<string, number>();
+  /** Messages sent, per node. */
+  readonly sent = new Map<string, number>();
+
+  constructor(readonly clock: VirtualClock, readonly random: Random, public options: NetworkOptions) {}
+
+  attach(id: string, handler: FetchHandler): void {
+    this.#handlers.set(id, handler);
+    this.#down.delete(id);
+  }
+
+  /** The node stops answering and sending: a crash, or a process stopped with SIGSTOP. */
+  down(id: string): void {
+    this.#down.add(id);
+  }
+
+  up(id: string): void {
+    this.#down.delete(id);
+  }
+
+  isDown(id: string): boolean {
+    return this.#down.has(id);
+  }
+
+  /** Splits the nodes into groups that cannot reach each other; unlisted nodes form one more. */
+  partition(...groups: string[][]): void {
+    this.#side.clear();
+    groups.forEach((group, i) => group.forEach((id) => this.#side.set(id, i + 1)));
+  }
+
+  heal(): void {
+    this.#side.clear();
+  }
+
+  slow(id: string, extraDelayMs: number): void {
+    if (extraDelayMs > 0) this.#slow.set(id, extraDelayMs);
+    else this.#slow.delete(id);
+  }
+
+  transport(from: string): Transport {
+    return {
+      send: (peer, path, body, signal) => this.#send(from, peer, path, body, signal),
+      close: async () => {},
+    };
+  }
+
+  #canTalk(a: string, b: string): boolean {
+    return !this.#down.has(a) && !this.#down.has(b) && (this.#side.get(a) ?? 0) === (this.#side.get(b) ?? 0);
+  }
+
+  #lost(): boolean {
+    return this.options.loss > 0 && this.random.next() < this.options.loss;
+  }
+
+  #delay(a: string, b: string): number {
+    const { minDelayMs, maxDelayMs } = this.options;
+    const base = minDelayMs + (maxDelayMs - minDelayMs) * this.random.next();
+    return base + (this.#slow.get(a) ?? 0) + (this.#slow.get(b) ?? 0);
+  }
+
+  #send(from: string, peer: string, path: string, body: Uint8Array, signal?: AbortSignal) {
+    this.sent.set(from, (this.sent.get(from) ?? 0) + 1);
+    return new Promise<{ status: number; body: Uint8Array }>((resolve, reject) => {
+      let settled = false;
+      const abort = () => {
+        if (settled) return;
+        settled = true;
+        reject(new Error(`message to ${peer}${path} aborted`));
+      };
+      if (signal?.aborted) return abort();
+      signal?.addEventListener("abort", abort, { once: true });
+      if (this.#down.has(from) || this.#lost()) return;
+
+      this.clock.setTimeout(() => {
+        const handler = this.#handlers.get(peer);
+        if (settled || !handler || !this.#canTalk(from, peer)) return;
+        const request = new Request(`http://${peer}${path}`, { method: "POST", body: body as Uint8Array<ArrayBuffer> });
+        handler(request).then(async (response) => {
+          const reply = new Uint8Array(await response.arrayBuffer());
+          if (this.#lost()) return;
+          this.clock.setTimeout(() => {
+            if (settled || !this.#canTalk(peer, from)) return;
+            settled = true;
+            signal?.removeEventListener("abort", abort);
+            resolve({ status: response.status, body: reply });
+          }, this.#delay(peer, from));
+        }, () => {});
+      }, this.#delay(from, peer));
+    });
+  }
+}

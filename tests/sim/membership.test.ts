@@ -1,0 +1,175 @@
+/**
+ * SWIM's properties over many nodes, in the deterministic simulator: real nodes (the code
+ * that serves HTTP) on a virtual clock and a seeded network. A failure names its seed;
+ * `SEED=n` replays it.
+ *
+ * Bounds used below, with the defaults (period T = 1 s, ping timeout 0.5 s, k = 3,
+ * suspicion mult 4, max mult 6, retransmit mult 4):
+ * - Join: a joiner receives the full member list from its introducer at once; everyone
+ *   else learns of it by gossip, each update piggybacked on up to 4·ceil(log10(N+1))
+ *   messages, 24 updates a message, so news of 50 joins needs a few dozen messages per
+ *   node: we allow 20 T after the last join (measured: 5-8 T).
+ * - Crash: someone probes the dead member within a few periods (each of N-1 nodes probes
+ *   one member per period; first detection is ~1.58 T on average, and fails to happen in
+ *   5 T with probability ~e^-5), confirmations from other probers arrive within a few
+ *   more periods, bringing each suspecter's timeout to its minimum of
+ *   4·log10(N+1)·T (6.8 s at N = 50); the dead notice then spreads in O(log N) periods.
+ *   So 5 T + 6.8 s + 5 T ≈ 17 s; we allow 20 s (measured: 10.6-11.6 s).
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import type { SimCluster } from "../../lib/sim/cluster.ts";
+import { seeds, simCluster, withSeed } from "../support/sim.ts";
+
+const T = 1000;
+
+/** Records every "dead" or "left" any node ever records about another. */
+function recordDeaths(c: SimCluster): Array<{ observer: string; id: string; state: string; at: number }> {
+  const seen: Array<{ observer: string; id: string; state: string; at: number }> = [];
+  for (const [observer, node] of c.nodes) {
+    node.swim.onChange((m) => {
+      if (m.state === "dead" || m.state === "left") seen.push({ observer, id: m.id, state: m.state, at: c.clock.now() });
+    });
+  }
+  return seen;
+}
+
+async function startCluster(seed: number, n: number, loss = 0): Promise<SimCluster> {
+  const c = simCluster({ seed, network: { loss } });
+  for (let i = 0; i < n; i++) {
+    c.add();
+    if (i % 10 === 9) await c.run(100);
+  }
+  return c;
+}
+
+async function waitFor(c: SimCluster, limitMs: number, done: () => boolean, stepMs = 100): Promise<number | undefined> {
+  const start = c.clock.now();
+  while (c.clock.now() - start <= limitMs) {
+    if (done()) return c.clock.now() - start;
+    await c.run(stepMs);
+  }
+  return undefined;
+}
+
+const allKnowAll = (c: SimCluster, n: number) => [...c.nodes.values()].every((node) => node.swim.liveCount() === n);
+
+for (const seed of seeds(3)) {
+  test(`seed ${seed}: 50 nodes joining through one introducer all know each other within 20 periods`, () =>
+    withSeed(seed, async () => {
+      const c = await startCluster(seed, 50);
+      const took = await waitFor(c, 20 * T, () => allKnowAll(c, 50));
+      assert.ok(took !== undefined, `not every node knew all 50 after 20 periods: ${[...c.nodes.values()].map((x) => x.swim.liveCount())}`);
+      const members = c.nodes.get(c.liveIds()[7]!)!.swim.members();
+      assert.equal(members.length, 50);
+      assert.ok(members.every((m) => m.state === "alive" && m.incarnation === 0));
+    }));
+
+  test(`seed ${seed}: every survivor of 50 marks a crashed node dead within 20 s, and nobody else`, () =>
+    withSeed(seed, async () => {
+      const c = await startCluster(seed, 50);
+      await waitFor(c, 20 * T, () => allKnowAll(c, 50));
+      const deaths = recordDeaths(c);
+      const victim = c.liveIds()[13]!;
+      await c.crash(victim);
+      const took = await waitFor(c, 20_000, () => [...c.viewsOf(victim).values()].every((s) => s === "dead"));
+      assert.ok(took !== undefined, `after 20 s: ${[...c.viewsOf(victim).values()].join(",")}`);
+      assert.ok(took >= 2 * 1000, "not before a probe, ping-req and the minimum suspicion could have happened");
+      assert.deepEqual(deaths.filter((d) => d.id !== victim), [], "no false positives");
+    }));
+}
+
+test("10% message loss for 10 minutes among 50 nodes: no member is ever declared dead", async () => {
+  for (const seed of seeds(1, 11)) {
+    await withSeed(seed, async () => {
+      const c = await startCluster(seed, 50, 0);
+      await waitFor(c, 20 * T, () => allKnowAll(c, 50));
+      c.network.options.loss = 0.1;
+      const deaths = recordDeaths(c);
+      let suspicions = 0;
+      for (const node of c.nodes.values()) node.swim.onChange((m) => void (m.state === "suspect" && suspicions++));
+      await c.run(10 * 60 * T);
+      assert.deepEqual(deaths, []);
+      // The loss is real: it did cause suspicions, which were refuted in time.
+      assert.ok(suspicions > 0, "loss caused no suspicion at all: the test would prove nothing");
+      assert.ok(allKnowAll(c, 50));
+    });
+  }
+});
+
+test("a slow node (every message delayed past the ping timeout) gets no healthy member declared dead", async () => {
+  for (const seed of seeds(1, 21)) {
+    await withSeed(seed, async () => {
+      const c = await startCluster(seed, 20);
+      await waitFor(c, 20 * T, () => allKnowAll(c, 20));
+      const slow = c.liveIds()[4]!;
+      const deaths = recordDeaths(c);
+      c.network.slow(slow, 600); // 1.2 s+ round trips: past the 0.5 s ping timeout and the 1 s period
+      await c.run(5 * 60 * T);
+      const wrong = deaths.filter((d) => d.id !== slow);
+      assert.deepEqual(wrong, [], "healthy members declared dead");
+      assert.ok(c.nodes.get(slow)!.swim.awarenessScore > 0, "the slow node knows it is the unhealthy one");
+    });
+  }
+});
+
+test("messages sent per member per period stay flat as N grows from 10 to 200", async () => {
+  const perNodePerPeriod: number[] = [];
+  for (const n of [10, 50, 200]) {
+    const c = await startCluster(5, n);
+    await waitFor(c, 60 * T, () => allKnowAll(c, n), 500);
+    await c.run(5 * T);
+    const before = [...c.network.sent.values()].reduce((a, b) => a + b, 0);
+    await c.run(30 * T);
+    const sent = [...c.network.sent.values()].reduce((a, b) => a + b, 0) - before;
+    perNodePerPeriod.push(sent / n / 30);
+    for (const id of c.liveIds()) await c.nodes.get(id)!.stop();
+  }
+  const [small, , large] = perNodePerPeriod as [number, number, number];
+  for (const rate of perNodePerPeriod) assert.ok(rate >= 0.9 && rate <= 1.5, `rate ${rate} per node per period`);
+  assert.ok(large / small < 1.25, `grew from ${small} to ${large}`);
+});
+
+test("a member that leaves is marked left everywhere within a few periods, never dead", async () => {
+  const c = await startCluster(31, 20);
+  await waitFor(c, 20 * T, () => allKnowAll(c, 20));
+  const deaths = recordDeaths(c);
+  const leaver = c.liveIds()[3]!;
+  await Promise.all([c.nodes.get(leaver)!.leave(), c.run(2 * T)]);
+  c.network.down(leaver);
+  const took = await waitFor(c, 10 * T, () => [...c.viewsOf(leaver).values()].every((s) => s === "left"));
+  assert.ok(took !== undefined, [...c.viewsOf(leaver).values()].join(","));
+  assert.deepEqual(deaths.filter((d) => d.state === "dead"), []);
+});
+
+test("after a partition heals, the two halves merge back into one cluster", async () => {
+  const c = simCluster({ seed: 41, config: { pushPullIntervalMs: 5_000 } });
+  for (let i = 0; i < 12; i++) c.add();
+  await waitFor(c, 20 * T, () => allKnowAll(c, 12));
+  const ids = c.liveIds();
+  c.network.partition(ids.slice(0, 6), ids.slice(6));
+  const split = await waitFor(c, 120 * T, () => allKnowAll(c, 6), 500);
+  assert.ok(split !== undefined, "each half saw the other die");
+  c.network.heal();
+  const healed = await waitFor(c, 120 * T, () => allKnowAll(c, 12), 500);
+  assert.ok(healed !== undefined, `still split: ${[...c.nodes.values()].map((n) => n.swim.liveCount())}`);
+});
+
+test("the same seed replays the same run, event for event", async () => {
+  async function trace(seed: number): Promise<string[]> {
+    const c = await startCluster(seed, 15, 0.05);
+    const events: string[] = [];
+    for (const [observer, node] of c.nodes) {
+      node.swim.onChange((m, was) => events.push(`${c.clock.now()} ${observer} ${m.id} ${was}->${m.state}/${m.incarnation}`));
+    }
+    await c.run(10 * T);
+    await c.crash(c.liveIds()[2]!);
+    await c.run(30 * T);
+    return events;
+  }
+  const a = await trace(77);
+  const b = await trace(77);
+  assert.ok(a.length > 10, `only ${a.length} events`);
+  assert.deepEqual(a, b);
+  assert.notDeepEqual(await trace(78), a, "a different seed is a different run");
+});

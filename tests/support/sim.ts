@@ -1,0 +1,26 @@
+/** Simulation helpers shared by the sim tests: the settle step, seeds, and replay hints. */
+import { SimCluster, type SimOptions } from "../../lib/sim/cluster.ts";
+
+/** One turn of the macrotask queue: every pending promise job runs first. */
+export const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+export function simCluster(options: Omit<SimOptions, "settle">): SimCluster {
+  return new SimCluster({ ...options, settle });
+}
+
+/** `SEED=n` replays one run; otherwise `count` seeds from `first`. */
+export function seeds(count: number, first = 1): number[] {
+  const fixed = process.env.SEED;
+  if (fixed !== undefined) return [Number(fixed)];
+  return Array.from({ length: count }, (_, i) => first + i);
+}
+
+/** Prefixes a failure with the seed that replays it. */
+export async function withSeed<T>(seed: number, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof Error) err.message = `[replay with SEED=${seed}] ${err.message}`;
+    throw err;
+  }
+}

@@ -1,0 +1,134 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Awareness } from "../../lib/membership/awareness.ts";
+import { GossipQueue } from "../../lib/membership/gossip.ts";
+import { type MemberState, refutation, supersedes, type Update } from "../../lib/membership/member.ts";
+import {
+  expectedConfirmations,
+  pushPullIntervalMs,
+  retransmitLimit,
+  suspicionMinMs,
+  suspicionTimeoutMs,
+} from "../../lib/membership/timing.ts";
+
+const u = (state: MemberState, incarnation: number, id = "m", from = "x"): Update => ({ id, state, incarnation, from });
+
+test("supersedes: incarnation first, then alive < suspect < dead/left; the gone stay gone", () => {
+  const table: Array<[Update, { state: MemberState; incarnation: number } | undefined, boolean]> = [
+    [u("alive", 0), undefined, true],
+    [u("suspect", 3), undefined, true],
+    [u("dead", 3), undefined, false], // a stranger's death teaches nothing
+    [u("left", 3), undefined, false],
+    [u("alive", 1), { state: "alive", incarnation: 0 }, true],
+    [u("alive", 0), { state: "alive", incarnation: 0 }, false],
+    [u("alive", 0), { state: "suspect", incarnation: 0 }, false], // only a refutation (higher) clears suspicion
+    [u("alive", 1), { state: "suspect", incarnation: 0 }, true],
+    [u("suspect", 0), { state: "alive", incarnation: 0 }, true],
+    [u("suspect", 0), { state: "alive", incarnation: 1 }, false],
+    [u("suspect", 0), { state: "suspect", incarnation: 0 }, false],
+    [u("dead", 0), { state: "suspect", incarnation: 0 }, true],
+    [u("dead", 0), { state: "alive", incarnation: 0 }, true],
+    [u("dead", 0), { state: "alive", incarnation: 1 }, false],
+    [u("left", 2), { state: "alive", incarnation: 2 }, true],
+    [u("alive", 5), { state: "dead", incarnation: 5 }, false], // same incarnation cannot come back
+    [u("suspect", 5), { state: "dead", incarnation: 5 }, false],
+    [u("alive", 6), { state: "dead", incarnation: 5 }, true], // a rejoin
+    [u("alive", 6), { state: "left", incarnation: 5 }, true],
+    [u("dead", 5), { state: "left", incarnation: 5 }, false],
+  ];
+  for (const [update, current, want] of table) {
+    assert.equal(supersedes(update, current), want, `${update.state}/${update.incarnation} over ${current?.state}/${current?.incarnation}`);
+  }
+});
+
+test("refutation: anything but alive at or above our incarnation is answered one higher", () => {
+  assert.equal(refutation(0, u("suspect", 0)), 1);
+  assert.equal(refutation(3, u("suspect", 5)), 6);
+  assert.equal(refutation(3, u("dead", 3)), 4);
+  assert.equal(refutation(3, u("left", 3)), 4);
+  assert.equal(refutation(3, u("suspect", 2)), undefined, "old news");
+  assert.equal(refutation(3, u("alive", 3)), undefined, "true");
+  // A restarted process hears that it was alive at 7: it must announce itself above that.
+  assert.equal(refutation(0, u("alive", 7)), 8);
+});
+
+test("suspicion timeouts follow Lifeguard: min = mult·log10(N+1)·period, falling from max as confirmations arrive", () => {
+  assert.equal(suspicionMinMs(4, 9, 1000), 4000); // log10(10) = 1
+  assert.equal(suspicionMinMs(4, 24, 1000), 5592);
+  assert.equal(suspicionMinMs(4, 99, 1000), 8000);
+  assert.equal(suspicionMinMs(5, 999, 200), 3000);
+  const min = 4000;
+  const max = 24000;
+  assert.equal(suspicionTimeoutMs(min, max, 2, 0), max);
+  assert.equal(suspicionTimeoutMs(min, max, 2, 1), Math.floor(max - (max - min) * (Math.log(2) / Math.log(3))));
+  assert.equal(suspicionTimeoutMs(min, max, 2, 2), min);
+  assert.equal(suspicionTimeoutMs(min, max, 2, 9), min, "never below min");
+  assert.equal(suspicionTimeoutMs(min, max, 0, 0), min, "no confirmations expected: min");
+  const falling = [0, 1, 2, 3].map((c) => suspicionTimeoutMs(min, max, 3, c));
+  for (let i = 1; i < falling.length; i++) assert.ok(falling[i]! < falling[i - 1]!);
+});
+
+test("expected confirmations: mult - 2, none when the cluster is too small", () => {
+  assert.equal(expectedConfirmations(4, 50), 2);
+  assert.equal(expectedConfirmations(4, 4), 2);
+  assert.equal(expectedConfirmations(4, 3), 0);
+  assert.equal(expectedConfirmations(1, 50), 0);
+});
+
+test("retransmit limit: mult · ceil(log10(N+1))", () => {
+  const table: Array<[number, number, number]> = [
+    [4, 1, 4], [4, 9, 4], [4, 10, 8], [4, 99, 8], [4, 100, 12], [3, 1000, 12],
+  ];
+  for (const [mult, n, want] of table) assert.equal(retransmitLimit(mult, n), want, `${mult}, ${n}`);
+});
+
+test("push-pull interval grows with log2 of the cluster past 32 members", () => {
+  assert.equal(pushPullIntervalMs(30_000, 10), 30_000);
+  assert.equal(pushPullIntervalMs(30_000, 32), 30_000);
+  assert.equal(pushPullIntervalMs(30_000, 64), 60_000);
+  assert.equal(pushPullIntervalMs(30_000, 1000), 180_000);
+});
+
+test("gossip queue: fewest-sent first, newest first among equals, dropped after the limit", () => {
+  const q = new GossipQueue();
+  q.enqueue(u("alive", 0, "a"));
+  q.enqueue(u("alive", 0, "b"));
+  assert.deepEqual(q.take(1, 3).map((x) => x.id), ["b"]);
+  assert.deepEqual(q.take(1, 3).map((x) => x.id), ["a"]);
+  assert.deepEqual(q.take(5, 3).map((x) => x.id), ["b", "a"]);
+  assert.deepEqual(q.take(5, 3).map((x) => x.id), ["b", "a"]);
+  assert.equal(q.size, 0, "each was sent 3 times");
+  assert.deepEqual(q.take(5, 3), []);
+});
+
+test("gossip queue: a newer update about a member replaces the queued one and starts fresh", () => {
+  const q = new GossipQueue();
+  q.enqueue(u("suspect", 0, "a"));
+  q.take(1, 10);
+  q.enqueue(u("alive", 1, "a"));
+  assert.equal(q.size, 1);
+  assert.deepEqual(q.take(5, 10), [u("alive", 1, "a")]);
+});
+
+test("gossip queue is bounded: past its size the most-sent update goes", () => {
+  const q = new GossipQueue(3);
+  q.enqueue(u("alive", 0, "a"));
+  q.take(1, 100); // a sent once
+  q.enqueue(u("alive", 0, "b"));
+  q.enqueue(u("alive", 0, "c"));
+  q.enqueue(u("alive", 0, "d"));
+  assert.equal(q.size, 3);
+  assert.deepEqual(q.take(10, 100).map((x) => x.id).sort(), ["b", "c", "d"]);
+});
+
+test("awareness: bounded score, timeouts scaled by score + 1", () => {
+  const a = new Awareness(8);
+  assert.equal(a.scale(500), 500);
+  a.apply(3);
+  assert.equal(a.scale(500), 2000);
+  a.apply(100);
+  assert.equal(a.score, 7);
+  assert.equal(a.scale(1000), 8000);
+  a.apply(-100);
+  assert.equal(a.score, 0);
+});
