@@ -1,7 +1,8 @@
 /** The command line of SPEC.md on every runtime: real processes, real exit codes. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { freePort, runCli, runtimes, startNode } from "../support/processes.ts";
+import { spawn } from "node:child_process";
+import { freePort, root, runCli, runtimes, startNode } from "../support/processes.ts";
 
 for (const runtime of runtimes) {
   test(`${runtime}: --help prints usage and exits 0`, async () => {
@@ -40,3 +41,16 @@ for (const runtime of runtimes) {
     assert.match(r.stderr, /DHT_REPLICAS must be an integer/);
   });
 }
+
+test("the tsx CLI users type (npx tsx mod.ts) relays SIGTERM: the node leaves and exits 0", async () => {
+  const port = await freePort();
+  const child = spawn(`${root}node_modules/.bin/tsx`, ["mod.ts", String(port), "--log", "json"], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  child.stdout!.setEncoding("utf8").on("data", (s: string) => (out += s));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const deadline = Date.now() + 30_000;
+  while (!out.includes('"event":"listening"') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  process.kill(child.pid!, "SIGTERM");
+  assert.equal(await exited, 0, out);
+  assert.match(out, /"event":"stopped"/);
+});

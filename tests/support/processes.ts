@@ -12,11 +12,15 @@ export type Runtime = (typeof runtimes)[number];
 
 const bin = (name: string) => `${root}node_modules/.bin/${name}`;
 
-/** The command line a user types, per runtime (README: "bun run mod.ts 8000", …). */
+/**
+ * The command line per runtime, as the README gives it, except that Node runs as
+ * `node --import tsx` rather than through the tsx CLI: the CLI is a parent process that
+ * relays SIGTERM and SIGINT but cannot relay SIGKILL or SIGSTOP, which tests send.
+ */
 export function commandFor(runtime: Runtime, args: string[]): [string, string[]] {
   switch (runtime) {
     case "node":
-      return [bin("tsx"), ["mod.ts", ...args]];
+      return ["node", ["--import", "tsx", "mod.ts", ...args]];
     case "bun":
       return [bin("bun"), ["run", "mod.ts", ...args]];
     case "deno":
