@@ -45,13 +45,22 @@ export class SimCluster {
   /** Starts a node that joins through `introducers` (default: the first node, if any). */
   add(introducers?: string[]): DhtNode {
     const index = this.#created++;
-    const id = SimCluster.id(index);
+    return this.#start(SimCluster.id(index), index, introducers);
+  }
+
+  /** A new process at a crashed node's address: same id, empty memory, incarnation 0. */
+  restart(id: string): DhtNode {
+    if (this.nodes.has(id)) throw new Error(`${id} is still running`);
+    return this.#start(id, this.#created++);
+  }
+
+  #start(id: string, index: number, introducers?: string[]): DhtNode {
     const first = SimCluster.id(0);
     const config = defaultConfig({
       port: 7000,
       ...this.#options.config,
       advertise: id,
-      introducers: introducers ?? (index === 0 ? [] : [first]),
+      introducers: introducers ?? (id === first ? [] : [first]),
     });
     const node = createNode(config, {
       clock: this.clock,

@@ -173,3 +173,21 @@ test("the same seed replays the same run, event for event", async () => {
   assert.deepEqual(a, b);
   assert.notDeepEqual(await trace(78), a, "a different seed is a different run");
 });
+
+test("a crashed node restarted at the same address rejoins above its old incarnation", async () => {
+  const c = await startCluster(51, 12);
+  await waitFor(c, 20 * T, () => allKnowAll(c, 12));
+  const id = c.liveIds()[6]!;
+  await c.crash(id);
+  await waitFor(c, 30 * T, () => [...c.viewsOf(id).values()].every((s) => s === "dead"));
+  const reborn = c.restart(id);
+  assert.equal(reborn.swim.incarnation, 0, "a new process remembers nothing");
+  const took = await waitFor(c, 20 * T, () => allKnowAll(c, 12));
+  assert.ok(took !== undefined, [...c.viewsOf(id).values()].join(","));
+  assert.ok(reborn.swim.incarnation > 0, "it announced itself above the incarnation it was declared dead at");
+  for (const node of c.nodes.values()) {
+    const m = node.swim.members().find((x) => x.id === id)!;
+    assert.equal(m.state, "alive");
+    assert.equal(m.incarnation, reborn.swim.incarnation);
+  }
+});
