@@ -9,10 +9,13 @@ import type { Env, TimerHandle } from "./env.ts";
 import { addClusterRoutes, type NodeInfo } from "./http/cluster_routes.ts";
 import { errorResponse, NotFoundError } from "./http/errors.ts";
 import { addKvRoutes } from "./http/kv_routes.ts";
+import { addRingRoutes } from "./http/ring_routes.ts";
 import { addSwimRoutes } from "./http/swim_routes.ts";
 import { Swim } from "./membership/swim.ts";
 import { latencyBuckets, Metrics } from "./metrics.ts";
 import { localCoordinator } from "./replication/coordinator.ts";
+import { followMembership } from "./ring/follow.ts";
+import { Ring } from "./ring/ring.ts";
 import { Store } from "./store/store.ts";
 import { Hlc } from "./store/version.ts";
 
@@ -22,8 +25,11 @@ export interface DhtNode {
   readonly id: string;
   readonly store: Store;
   readonly swim: Swim;
+  readonly ring: Ring;
   readonly metrics: Metrics;
   fetch(request: Request): Promise<Response>;
+  /** Resolves once the ring reflects every membership change seen so far. */
+  ringSettled(): Promise<void>;
   /** Starts background work: membership (joining through the introducers) and tombstone purging. */
   start(): void;
   /** Graceful leave: tell the cluster (and, with rebalancing, hand off data), then stop. */
@@ -59,11 +65,16 @@ export function createNode(config: Config, env: Env, options: NodeOptions = {}):
   metrics.gauge("dht_stored_bytes", "Bytes of keys and values held on this replica", () => store.stats().bytes);
 
   const swim = new Swim(id, config, env, metrics);
+  const ring = new Ring();
+  const follower = followMembership(ring, config.vnodes);
+  swim.onChange((member) => follower.update(member.id, member.state));
+  metrics.gauge("dht_ring_members", "Members on this node's ring", () => ring.size);
 
   const router: RouterType = Router();
   addKvRoutes(router, { coordinator: localCoordinator(store, hlc), maxValueBytes: config.maxValueBytes });
-  addClusterRoutes(router, { info, store, swim, metrics, now });
+  addClusterRoutes(router, { info, store, swim, ring, metrics, now });
   addSwimRoutes(router, swim);
+  addRingRoutes(router, { ring, replicas: config.replicas, vnodes: config.vnodes });
   router.all("*", (request: Request) => {
     throw new NotFoundError(`no route for ${request.method} ${new URL(request.url).pathname}`);
   });
@@ -108,9 +119,12 @@ export function createNode(config: Config, env: Env, options: NodeOptions = {}):
     id,
     store,
     swim,
+    ring,
     metrics,
     fetch,
+    ringSettled: () => follower.settled(),
     start() {
+      follower.update(id, "alive");
       swim.start();
       schedulePurge();
     },

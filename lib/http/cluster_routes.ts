@@ -2,6 +2,7 @@
 import type { RouterType } from "itty-router";
 import type { Swim } from "../membership/swim.ts";
 import type { Metrics } from "../metrics.ts";
+import type { Ring } from "../ring/ring.ts";
 import type { Store } from "../store/store.ts";
 import { jsonResponse } from "./errors.ts";
 
@@ -16,11 +17,12 @@ interface ClusterRouteOptions {
   info: NodeInfo;
   store: Store;
   swim: Swim;
+  ring: Ring;
   metrics: Metrics;
   now: () => number;
 }
 
-export function addClusterRoutes(router: RouterType, { info, store, swim, metrics, now }: ClusterRouteOptions): void {
+export function addClusterRoutes(router: RouterType, { info, store, swim, ring, metrics, now }: ClusterRouteOptions): void {
   router
     .get("/health", () =>
       jsonResponse(200, {
@@ -29,6 +31,7 @@ export function addClusterRoutes(router: RouterType, { info, store, swim, metric
         runtime: info.runtime,
         version: info.version,
         uptimeMs: now() - info.startedAt,
+        ringChecksum: ring.checksum(),
         ...store.stats(),
       }))
     .get("/cluster/members", () =>
@@ -36,6 +39,7 @@ export function addClusterRoutes(router: RouterType, { info, store, swim, metric
         self: info.id,
         incarnation: swim.incarnation,
         awareness: swim.awarenessScore,
+        ringChecksum: ring.checksum(),
         members: swim.members(),
       }))
     .get("/metrics", () =>

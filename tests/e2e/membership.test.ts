@@ -69,6 +69,10 @@ test(`${runtime}: 8 nodes form a cluster; a SIGKILLed node is marked dead by eve
       const wrong = (await members(n)).filter((m) => m.id !== idOf(victim) && m.state !== "alive");
       assert.deepEqual(wrong, [], `${idOf(n)} has false positives`);
     }
+    await eventually("every survivor's ring agrees, without the dead node", 10_000, async () => {
+      const rings = await Promise.all(survivors.map(async (n) => (await fetch(`${n.url}/cluster/ring`)).json()));
+      return new Set(rings.map((r) => r.checksum)).size === 1 && rings.every((r) => r.members.length === 7 && !r.members.includes(idOf(victim)));
+    });
   } finally {
     await Promise.all(nodes.map((n) => n.stop()));
   }

@@ -1,0 +1,94 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { positionHex, ringPosition, vnodePositions } from "../../lib/ring/hash.ts";
+import { Ring } from "../../lib/ring/ring.ts";
+
+const member = (i: number) => `10.0.0.${i}:7000`;
+const keys = Array.from({ length: 10_000 }, (_, i) => `key-${i}`);
+let keyPositions: bigint[] | undefined;
+const positionsOfKeys = async () => (keyPositions ??= await Promise.all(keys.map(ringPosition)));
+
+async function ringOf(members: string[], vnodes = 128): Promise<Ring> {
+  const ring = new Ring();
+  for (const m of members) ring.add(m, await vnodePositions(m, vnodes));
+  return ring;
+}
+
+test("ring positions are the first 8 bytes of SHA-256, as an unsigned 64-bit integer", async () => {
+  // SHA-256("abc") = ba7816bf 8f01cfea 414140de ...
+  assert.equal(positionHex(await ringPosition("abc")), "ba7816bf8f01cfea");
+  // SHA-256("") = e3b0c442 98fc1c14 ...
+  assert.equal(await ringPosition(""), 0xe3b0c44298fc1c14n);
+});
+
+test("preferenceList walks clockwise, returns N distinct members, and wraps around", () => {
+  const ring = new Ring();
+  ring.add("a", [100n, 400n]);
+  ring.add("b", [200n, 500n]);
+  ring.add("c", [300n]);
+  assert.deepEqual(ring.preferenceList(150n, 3), ["b", "c", "a"]);
+  assert.deepEqual(ring.preferenceList(200n, 2), ["b", "c"], "a vnode's own position belongs to it");
+  assert.deepEqual(ring.preferenceList(450n, 3), ["b", "a", "c"], "past 400: b at 500, then wrap to a at 100, c at 300");
+  assert.deepEqual(ring.preferenceList(600n, 2), ["a", "b"], "past the last vnode: wrap to the first");
+  assert.deepEqual(ring.preferenceList(0n, 5), ["a", "b", "c"], "fewer members than N: all of them");
+  assert.deepEqual(new Ring().preferenceList(1n, 3), []);
+});
+
+test("members are added and removed incrementally; the ring is the same whatever the order", async () => {
+  const members = [1, 2, 3, 4, 5].map(member);
+  const forward = await ringOf(members);
+  const backward = await ringOf([...members].reverse());
+  assert.equal(forward.checksum(), backward.checksum());
+  assert.deepEqual(forward.vnodes(), backward.vnodes());
+
+  const removed = await ringOf(members);
+  removed.remove(member(3));
+  assert.notEqual(removed.checksum(), forward.checksum());
+  assert.ok(removed.vnodes().every((v) => v.member !== member(3)));
+  assert.equal(removed.vnodes().length, 4 * 128);
+  removed.add(member(3), await vnodePositions(member(3), 128));
+  assert.equal(removed.checksum(), forward.checksum(), "removing and adding back restores the ring");
+  for (let i = 1; i < forward.vnodes().length; i++) assert.ok(forward.vnodes()[i - 1]!.position <= forward.vnodes()[i]!.position);
+});
+
+test("balance: with 128 vnodes, max/mean primaries per member is at most 1.25 over 10,000 keys (5-20 members)", async () => {
+  const positions = await positionsOfKeys();
+  for (const m of [5, 8, 12, 20]) {
+    const ring = await ringOf(Array.from({ length: m }, (_, i) => member(i + 1)));
+    const counts = new Map<string, number>();
+    for (const p of positions) counts.set(ring.primary(p)!, (counts.get(ring.primary(p)!) ?? 0) + 1);
+    const max = Math.max(...counts.values());
+    const mean = keys.length / m;
+    assert.equal(counts.size, m, "every member owns keys");
+    assert.ok(max / mean <= 1.25, `${m} members: max/mean ${(max / mean).toFixed(3)}`);
+  }
+});
+
+test("adding one member to M moves about 1/(M+1) of the primaries, all of them to the newcomer", async () => {
+  const positions = await positionsOfKeys();
+  for (const m of [5, 10, 19]) {
+    const ring = await ringOf(Array.from({ length: m }, (_, i) => member(i + 1)));
+    const before = positions.map((p) => ring.primary(p));
+    const newcomer = member(100);
+    ring.add(newcomer, await vnodePositions(newcomer, 128));
+    const after = positions.map((p) => ring.primary(p));
+    let moved = 0;
+    after.forEach((owner, i) => {
+      if (owner !== before[i]) {
+        moved++;
+        assert.equal(owner, newcomer, "a key only ever moves to the new member");
+      }
+    });
+    const fraction = moved / positions.length;
+    const ideal = 1 / (m + 1);
+    assert.ok(fraction > ideal * 0.7 && fraction < ideal * 1.3, `${m}+1 members: moved ${fraction.toFixed(4)}, ideal ${ideal.toFixed(4)}`);
+  }
+});
+
+test("the checksum is 8 hex digits and tells different rings apart", async () => {
+  const a = await ringOf([member(1), member(2)]);
+  const b = await ringOf([member(1), member(3)]);
+  assert.match(a.checksum(), /^[0-9a-f]{8}$/);
+  assert.notEqual(a.checksum(), b.checksum());
+  assert.notEqual((await ringOf([member(1), member(2)], 64)).checksum(), a.checksum(), "vnode count matters");
+});
