@@ -10,6 +10,7 @@
  * membership updates; a periodic full-state sync with a random member heals what gossip
  * missed.
  */
+import type { Config } from "../config.ts";
 import type { Env, TimerHandle } from "../env.ts";
 import type { Metrics } from "../metrics.ts";
 import { Awareness } from "./awareness.ts";
@@ -24,16 +25,18 @@ import {
   suspicionTimeoutMs,
 } from "./timing.ts";
 
-export interface SwimConfig {
-  protocolPeriodMs: number;
-  pingTimeoutMs: number;
-  indirectProbes: number;
-  suspicionMult: number;
-  suspicionMaxMult: number;
-  retransmitMult: number;
-  pushPullIntervalMs: number;
-  introducers: string[];
-}
+/** The options membership reads; their meaning and defaults are in config.ts. */
+export type SwimConfig = Pick<
+  Config,
+  | "protocolPeriodMs"
+  | "pingTimeoutMs"
+  | "indirectProbes"
+  | "suspicionMult"
+  | "suspicionMaxMult"
+  | "retransmitMult"
+  | "pushPullIntervalMs"
+  | "introducers"
+>;
 
 export interface MemberView extends Member {
   /** For a suspect: who suspects it, and when the suspicion started here. */

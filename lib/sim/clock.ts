@@ -46,13 +46,7 @@ export class VirtualClock implements Clock {
   /** Moves time forward by `ms`, running each timer at its own deadline. */
   advance(ms: number): void {
     const end = this.#now + ms;
-    for (;;) {
-      const next = this.#earliest();
-      if (!next || next.at > end) break;
-      this.#timers.delete(next.id);
-      this.#now = next.at;
-      next.fn();
-    }
+    while (this.#runNext(end));
     this.#now = end;
   }
 
@@ -65,15 +59,18 @@ export class VirtualClock implements Clock {
   async run(ms: number, settle: () => Promise<void>): Promise<void> {
     const end = this.#now + ms;
     await settle();
-    for (;;) {
-      const next = this.#earliest();
-      if (!next || next.at > end) break;
-      this.#timers.delete(next.id);
-      this.#now = next.at;
-      next.fn();
-      await settle();
-    }
+    while (this.#runNext(end)) await settle();
     this.#now = end;
+  }
+
+  /** Runs the earliest timer due by `end`, at its own deadline; false when there is none. */
+  #runNext(end: number): boolean {
+    const next = this.#earliest();
+    if (!next || next.at > end) return false;
+    this.#timers.delete(next.id);
+    this.#now = next.at;
+    next.fn();
+    return true;
   }
 
   /** Sets the wall clock to a new reading, as a skewed or corrected real clock would. */
