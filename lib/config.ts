@@ -19,6 +19,7 @@ export interface Config {
   replicas: number;
   writeQuorum: number;
   readQuorum: number;
+  replicaTimeoutMs: number;
   protocolPeriodMs: number;
   pingTimeoutMs: number;
   indirectProbes: number;
@@ -78,6 +79,7 @@ export const options: readonly Option[] = [
   opt("replicas", "N", { key: "replicas", type: "int", min: 1, max: 64, default: 3, help: "copies kept of each key" }),
   opt("write-quorum", "W", { key: "writeQuorum", type: "int", min: 1, max: 64, default: 2, help: "replicas that must store a write before it succeeds" }),
   opt("read-quorum", "R", { key: "readQuorum", type: "int", min: 1, max: 64, default: 2, help: "replicas that must answer a read" }),
+  opt("replica-timeout-ms", "MS", { key: "replicaTimeoutMs", type: "int", min: 1, max: 600_000, default: 300, help: "how long a coordinator waits for one replica before counting it missing" }),
   opt("protocol-period-ms", "MS", { key: "protocolPeriodMs", type: "int", min: 10, max: 600_000, default: 1000, help: "SWIM: time between probes of one member" }),
   opt("ping-timeout-ms", "MS", { key: "pingTimeoutMs", type: "int", min: 1, max: 600_000, default: 500, help: "SWIM: wait for a direct ack before probing indirectly" }),
   opt("indirect-probes", "K", { key: "indirectProbes", type: "int", min: 0, max: 16, default: 3, help: "SWIM: members asked to probe on our behalf (k)" }),

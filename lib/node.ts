@@ -13,7 +13,9 @@ import { addRingRoutes } from "./http/ring_routes.ts";
 import { addSwimRoutes } from "./http/swim_routes.ts";
 import { Swim } from "./membership/swim.ts";
 import { latencyBuckets, Metrics } from "./metrics.ts";
-import { localCoordinator } from "./replication/coordinator.ts";
+import { addReplicaRoutes } from "./http/replica_routes.ts";
+import { quorumCoordinator } from "./replication/coordinator.ts";
+import { localReplica } from "./replication/replica.ts";
 import { followMembership } from "./ring/follow.ts";
 import { Ring } from "./ring/ring.ts";
 import { Store } from "./store/store.ts";
@@ -70,8 +72,12 @@ export function createNode(config: Config, env: Env, options: NodeOptions = {}):
   swim.onChange((member) => follower.update(member.id, member.state));
   metrics.gauge("dht_ring_members", "Members on this node's ring", () => ring.size);
 
+  const replica = localReplica(store, hlc);
+  const coordinator = quorumCoordinator({ self: id, ring, replica, hlc, env, config });
+
   const router: RouterType = Router();
-  addKvRoutes(router, { coordinator: localCoordinator(store, hlc), maxValueBytes: config.maxValueBytes });
+  addKvRoutes(router, { coordinator, maxValueBytes: config.maxValueBytes });
+  addReplicaRoutes(router, replica, config.maxValueBytes);
   addClusterRoutes(router, { info, store, swim, ring, metrics, now });
   addSwimRoutes(router, swim);
   addRingRoutes(router, { ring, replicas: config.replicas, vnodes: config.vnodes });

@@ -1,5 +1,6 @@
 import { MessageError } from "../membership/messages.ts";
 import { MisdirectedError } from "../membership/swim.ts";
+import { QuorumError } from "../replication/quorum.ts";
 
 /**
  * The few things that can go wrong with a request, each a named error, and the one place
@@ -32,14 +33,6 @@ export class MethodNotAllowedError extends Error {
   override name = "MethodNotAllowedError";
   constructor(message: string, readonly allow: string[]) {
     super(message);
-  }
-}
-
-/** Fewer replicas answered than the operation needs. */
-export class QuorumError extends Error {
-  override name = "QuorumError";
-  constructor(readonly operation: string, readonly answered: number, readonly needed: number) {
-    super(`${operation}: ${answered} of ${needed} required replicas answered`);
   }
 }
 

@@ -4,6 +4,7 @@
  */
 import type { RouterType } from "itty-router";
 import type { Coordinator } from "../replication/coordinator.ts";
+import type { Consistency } from "../replication/quorum.ts";
 import { keyBytes } from "../store/store.ts";
 import { formatVersion } from "../store/version.ts";
 import { readBodyLimited } from "./body.ts";
@@ -18,20 +19,29 @@ interface KvRouteOptions {
   maxValueBytes: number;
 }
 
-type KeyedRequest = Request & { params: { key: string } };
+type KeyedRequest = Request & { params: { key: string }; query: Record<string, string | string[] | undefined> };
+
+/** `?consistency=one|quorum|all` for one request; quorum (the configured W and R) by default. */
+function consistencyOf(request: KeyedRequest): Consistency {
+  const value = request.query.consistency;
+  if (value === undefined) return "quorum";
+  if (value === "one" || value === "quorum" || value === "all") return value;
+  throw new BadRequestError(`consistency must be one, quorum or all: received ${JSON.stringify(value)}`);
+}
 
 export function addKvRoutes(router: RouterType, { coordinator, maxValueBytes }: KvRouteOptions): void {
   const write = async (request: KeyedRequest) => {
     const key = decodeKey(request.params.key);
+    const consistency = consistencyOf(request);
     const value = await readBodyLimited(request, maxValueBytes);
     const contentType = request.headers.get("content-type") || DEFAULT_CONTENT_TYPE;
-    const version = await coordinator.put(key, value, contentType);
+    const version = await coordinator.put(key, value, contentType, consistency);
     return new Response(null, { status: 204, headers: { [VERSION_HEADER]: formatVersion(version) } });
   };
 
   const read = async (request: KeyedRequest) => {
     const key = decodeKey(request.params.key);
-    const entry = await coordinator.get(key);
+    const entry = await coordinator.get(key, consistencyOf(request));
     if (!entry) throw new NotFoundError(`key '${key}' not found`);
     if (request.method === "HEAD") {
       return new Response(null, {
@@ -50,7 +60,7 @@ export function addKvRoutes(router: RouterType, { coordinator, maxValueBytes }: 
 
   const remove = async (request: KeyedRequest) => {
     const key = decodeKey(request.params.key);
-    if (!(await coordinator.delete(key))) throw new NotFoundError(`key '${key}' not found`);
+    if (!(await coordinator.delete(key, consistencyOf(request)))) throw new NotFoundError(`key '${key}' not found`);
     return new Response(null, { status: 204 });
   };
 

@@ -1,49 +1,128 @@
 /**
  * The coordinator: what the public KV routes call. Any node coordinates any key.
  *
- * This is the single-node coordinator: the node is the key's only replica (N = W = R = 1
- * while it is alone), so every operation goes straight to the local store. Quorum
- * replication across the ring replaces the body of these functions, not their shape.
+ * A write goes to the key's N replicas (the local store directly when this node is one,
+ * `/_kv/put` otherwise) and succeeds once W have stored it. A replica stores only a version
+ * newer than its own and otherwise says what it holds; if that leaves the write short of W,
+ * it is retried once with a version above. A read asks all N and answers from the first R:
+ * the newest version among them, written back to a quorum first when they disagreed, so a
+ * read can never be followed by one that returns something older (ABD). Too few answers in
+ * time: a QuorumError (503) with the counts.
  */
-import type { Entry, Store } from "../store/store.ts";
-import type { Hlc, Version } from "../store/version.ts";
+import type { Env } from "../env.ts";
+import { ringPosition } from "../ring/hash.ts";
+import type { Ring } from "../ring/ring.ts";
+import type { Entry } from "../store/store.ts";
+import { compareVersions, type Hlc, type Version } from "../store/version.ts";
+import {
+  decodeGetReply,
+  decodePutReply,
+  encodeKvRequest,
+  type GetReply,
+  type PutReply,
+} from "./messages.ts";
+import { type Consistency, firstSuccesses, isStale, newest, QuorumError, quorumSizes } from "./quorum.ts";
+import type { Replica } from "./replica.ts";
 
 export interface Coordinator {
   /** Stores the value; resolves to the version it was stored under. */
-  put(key: string, value: Uint8Array, contentType: string): Promise<Version>;
+  put(key: string, value: Uint8Array, contentType: string, consistency?: Consistency): Promise<Version>;
   /** The newest live entry, or undefined when the key is absent or deleted. */
-  get(key: string): Promise<Entry | undefined>;
-  /** Writes a tombstone; resolves to whether a live value was there to delete. */
-  delete(key: string): Promise<boolean>;
+  get(key: string, consistency?: Consistency): Promise<Entry | undefined>;
+  /** Writes a tombstone if a live value is there; resolves to whether one was. */
+  delete(key: string, consistency?: Consistency): Promise<boolean>;
+}
+
+export interface CoordinatorOptions {
+  self: string;
+  ring: Ring;
+  replica: Replica;
+  hlc: Hlc;
+  env: Pick<Env, "clock" | "transport">;
+  config: { replicas: number; writeQuorum: number; readQuorum: number; replicaTimeoutMs: number };
 }
 
 const EMPTY = new Uint8Array(0);
 
-export function localCoordinator(store: Store, hlc: Hlc): Coordinator {
-  /** Writes with a fresh version; if the store holds a newer one, retries once above it. */
-  function write(key: string, value: Uint8Array, contentType: string, tombstone: boolean): Version {
-    let version = hlc.next();
-    let result = store.apply(key, { value, contentType, version, tombstone });
-    if (!result.applied) {
-      version = hlc.nextAbove(result.current.version);
-      result = store.apply(key, { value, contentType, version, tombstone });
-      if (!result.applied) throw new Error(`store refused a version above its own for '${key}'`);
+export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
+  const { self, ring, replica, hlc, env, config } = options;
+
+  /** The key's preference list; a node alone (or not yet on its ring) is its only replica. */
+  async function replicasFor(key: string): Promise<string[]> {
+    if (ring.size <= 1) return ring.size === 1 ? ring.members() : [self];
+    return ring.preferenceList(await ringPosition(key), config.replicas);
+  }
+
+  async function send<T>(peer: string, body: Uint8Array, path: string, decode: (b: Uint8Array) => T): Promise<T> {
+    const controller = new AbortController();
+    const timer = env.clock.setTimeout(() => controller.abort(), config.replicaTimeoutMs);
+    try {
+      const reply = await env.transport.send(peer, path, body, controller.signal);
+      if (reply.status !== 200) throw new Error(`${peer}${path} answered ${reply.status}`);
+      return decode(reply.body);
+    } finally {
+      env.clock.clearTimeout(timer);
     }
-    return version;
+  }
+
+  function putTo(peer: string, key: string, entry: Entry): Promise<PutReply> {
+    if (peer === self) return Promise.resolve(replica.put(key, entry));
+    return send(peer, encodeKvRequest({ type: "put", key, entry }), "/_kv/put", decodePutReply);
+  }
+
+  function getFrom(peer: string, key: string): Promise<GetReply> {
+    if (peer === self) return Promise.resolve(replica.get(key));
+    return send(peer, encodeKvRequest({ type: "get", key }), "/_kv/get", decodeGetReply);
+  }
+
+  /** Sends `entry` to `peers` until `w` have stored it; retries once above a refusal. */
+  async function write(key: string, peers: string[], w: number, make: (version: Version) => Entry, floor?: Version): Promise<Version> {
+    let version = floor ? hlc.nextAbove(floor) : hlc.next();
+    for (let attempt = 0; ; attempt++) {
+      const entry = make(version);
+      const { successes, results } = await firstSuccesses(peers.map((p) => putTo(p, key, entry)), w, (r) => r.applied);
+      if (successes >= w) return version;
+      const held = results.map((r) => r?.current).filter((v): v is Version => v !== undefined);
+      const answered = results.filter((r) => r !== undefined).length;
+      if (attempt > 0 || held.length === 0) throw new QuorumError("write", Math.min(answered, successes + held.length), w);
+      version = hlc.nextAbove(held.reduce((a, b) => (compareVersions(a, b) >= 0 ? a : b)));
+    }
+  }
+
+  /** The newest entry among R replicas, written back to W of them first if they disagreed. */
+  async function read(key: string, consistency: Consistency): Promise<{ latest?: Entry; peers: string[]; w: number }> {
+    const peers = await replicasFor(key);
+    const { w, r } = quorumSizes(config, peers.length, consistency);
+    const { successes, results } = await firstSuccesses(peers.map((p) => getFrom(p, key)), r, () => true);
+    if (successes < r) throw new QuorumError("read", successes, r);
+    const entries = results.map((reply) => reply?.entry);
+    const latest = newest(entries);
+    if (latest) {
+      const current = results.filter((reply, i) => reply !== undefined && !isStale(entries[i], latest)).length;
+      if (current < w) {
+        const stale = peers.filter((_, i) => results[i] === undefined || isStale(entries[i], latest));
+        const { successes: repaired } = await firstSuccesses(stale.map((p) => putTo(p, key, latest)), w - current, (x) => x.applied || (x.current !== undefined && compareVersions(x.current, latest.version) >= 0));
+        if (current + repaired < w) throw new QuorumError("read repair", current + repaired, w);
+      }
+    }
+    return { latest, peers, w };
   }
 
   return {
-    async put(key, value, contentType) {
-      return write(key, value, contentType, false);
+    async put(key, value, contentType, consistency = "quorum") {
+      const peers = await replicasFor(key);
+      const { w } = quorumSizes(config, peers.length, consistency);
+      return write(key, peers, w, (version) => ({ value, contentType, version, tombstone: false }));
     },
-    async get(key) {
-      const entry = store.get(key);
-      return entry && !entry.tombstone ? entry : undefined;
+    async get(key, consistency = "quorum") {
+      const { latest } = await read(key, consistency);
+      return latest && !latest.tombstone ? latest : undefined;
     },
-    async delete(key) {
-      const entry = store.get(key);
-      if (!entry || entry.tombstone) return false;
-      write(key, EMPTY, "", true);
+    async delete(key, consistency = "quorum") {
+      // Found or not follows the same quorum rule as a read; the tombstone goes above it.
+      const { latest, peers, w } = await read(key, consistency);
+      if (!latest || latest.tombstone) return false;
+      await write(key, peers, w, (version) => ({ value: EMPTY, contentType: "", version, tombstone: true }), latest.version);
       return true;
     },
   };

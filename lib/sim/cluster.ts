@@ -19,6 +19,8 @@ export interface SimOptions {
   config?: Partial<Config>;
   /** Where log lines go; silent by default. */
   logSink?: (line: string) => void;
+  /** How far node `index`'s wall clock is off (its timers still run on shared time). */
+  skewMs?: (index: number) => number;
 }
 
 export class SimCluster {
@@ -62,8 +64,15 @@ export class SimCluster {
       advertise: id,
       introducers: introducers ?? (id === first ? [] : [first]),
     });
+    const skew = this.#options.skewMs?.(index) ?? 0;
+    const clock = skew === 0 ? this.clock : {
+      now: () => this.clock.now() + skew,
+      monotonicMs: () => this.clock.monotonicMs(),
+      setTimeout: (fn: () => void, ms: number) => this.clock.setTimeout(fn, ms),
+      clearTimeout: (handle: unknown) => this.clock.clearTimeout(handle),
+    };
     const node = createNode(config, {
-      clock: this.clock,
+      clock,
       random: seededRandom(this.#options.seed * 1_000_003 + index),
       transport: this.network.transport(id),
       log: this.#logger(id),

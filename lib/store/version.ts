@@ -59,11 +59,15 @@ export function hlcObserve(state: HlcState, remote: HlcState, now: number): HlcS
 /** A node's clock: wraps the pure rules above around the injected wall clock. */
 export class Hlc {
   #state: HlcState = hlcZero;
-  constructor(private readonly node: string, private readonly now: () => number) {}
+  readonly #now: () => number;
+  constructor(private readonly node: string, now: () => number) {
+    // Whole milliseconds: a version's wall time is an integer on the wire, whatever the clock.
+    this.#now = () => Math.floor(now());
+  }
 
   /** A fresh version, higher than every version this clock has issued or observed. */
   next(): Version {
-    this.#state = hlcTick(this.#state, this.now());
+    this.#state = hlcTick(this.#state, this.#now());
     return { ...this.#state, node: this.node };
   }
 
@@ -74,7 +78,7 @@ export class Hlc {
   }
 
   observe(remote: HlcState): void {
-    this.#state = hlcObserve(this.#state, remote, this.now());
+    this.#state = hlcObserve(this.#state, remote, this.#now());
   }
 }
 

@@ -24,3 +24,13 @@ export async function withSeed<T>(seed: number, run: () => Promise<T>): Promise<
     throw err;
   }
 }
+
+/** A request to one simulated node, with virtual time running until it is answered. */
+export async function call(c: SimCluster, nodeId: string, line: string, body?: BodyInit): Promise<Response> {
+  const space = line.indexOf(" ");
+  const request = new Request(`http://${nodeId}${line.slice(space + 1)}`, { method: line.slice(0, space), body });
+  let done = false;
+  const answer = c.nodes.get(nodeId)!.fetch(request).finally(() => (done = true));
+  for (let i = 0; i < 2000 && !done; i++) await c.run(5);
+  return answer;
+}

@@ -25,6 +25,7 @@ test("a bare port gives the documented defaults", () => {
     replicas: 3,
     writeQuorum: 2,
     readQuorum: 2,
+    replicaTimeoutMs: 300,
     protocolPeriodMs: 1000,
     pingTimeoutMs: 500,
     indirectProbes: 3,

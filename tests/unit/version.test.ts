@@ -84,3 +84,10 @@ test("formatVersion round-trips through parseVersion", () => {
   assert.equal(parseVersion("nonsense"), undefined);
   assert.equal(parseVersion("1.x@a"), undefined);
 });
+
+test("an Hlc issues whole milliseconds even from a clock with fractions", () => {
+  const hlc = new Hlc("n", () => 1000.7);
+  const v = hlc.next();
+  assert.equal(v.wall, 1000);
+  assert.ok(Number.isInteger(v.wall));
+});

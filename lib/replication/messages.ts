@@ -1,0 +1,101 @@
+/**
+ * Replica messages (`/_kv/put`, `/_kv/get`): msgpack, validated on decode with size
+ * limits, like membership's. A version travels as [wall, logical, node].
+ */
+import { decode, encode } from "@msgpack/msgpack";
+import { MessageError } from "../membership/messages.ts";
+import type { Entry } from "../store/store.ts";
+import type { Version } from "../store/version.ts";
+
+export type KvRequest =
+  | { type: "put"; key: string; entry: Entry }
+  | { type: "get"; key: string };
+
+/** A put's answer: stored, or refused with the newer version the replica holds. */
+export interface PutReply {
+  applied: boolean;
+  current?: Version;
+}
+
+/** A get's answer: the replica's entry for the key, tombstones included. */
+export interface GetReply {
+  entry?: Entry;
+}
+
+/** A value of up to 512 MiB (the largest --max-value-bytes) plus its key and headers. */
+export const MAX_KV_MESSAGE_BYTES = 512 * 1024 * 1024 + 64 * 1024;
+
+type WireVersion = [number, number, string];
+type WireEntry = [value: Uint8Array, contentType: string, version: WireVersion, tombstone: boolean];
+
+const versionToWire = (v: Version): WireVersion => [v.wall, v.logical, v.node];
+const entryToWire = (e: Entry): WireEntry => [e.value, e.contentType, versionToWire(e.version), e.tombstone];
+
+export function encodeKvRequest(request: KvRequest): Uint8Array {
+  return request.type === "put"
+    ? encode({ type: "put", key: request.key, entry: entryToWire(request.entry) })
+    : encode({ type: "get", key: request.key });
+}
+
+export function encodePutReply(reply: PutReply): Uint8Array {
+  return encode({ applied: reply.applied, current: reply.current ? versionToWire(reply.current) : null });
+}
+
+export function encodeGetReply(reply: GetReply): Uint8Array {
+  return encode({ entry: reply.entry ? entryToWire(reply.entry) : null });
+}
+
+export function decodeKvRequest(bytes: Uint8Array): KvRequest {
+  const m = map(bytes);
+  const key = str(m.key, "key", 4096);
+  if (m.type === "put") return { type: "put", key, entry: entry(m.entry) };
+  if (m.type === "get") return { type: "get", key };
+  throw new MessageError(`unknown message type ${JSON.stringify(m.type)}`);
+}
+
+export function decodePutReply(bytes: Uint8Array): PutReply {
+  const m = map(bytes);
+  if (typeof m.applied !== "boolean") throw new MessageError("applied must be a boolean");
+  return m.current == null ? { applied: m.applied } : { applied: m.applied, current: version(m.current) };
+}
+
+export function decodeGetReply(bytes: Uint8Array): GetReply {
+  const m = map(bytes);
+  return m.entry == null ? {} : { entry: entry(m.entry) };
+}
+
+function map(bytes: Uint8Array): Record<string, unknown> {
+  let raw: unknown;
+  try {
+    raw = decode(bytes, { maxStrLength: 64 * 1024, maxArrayLength: 16, maxMapLength: 16, maxExtLength: 0 });
+  } catch (err) {
+    throw new MessageError(`not valid msgpack: ${(err as Error).message}`);
+  }
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw) || raw instanceof Uint8Array) {
+    throw new MessageError("message is not a map");
+  }
+  return raw as Record<string, unknown>;
+}
+
+function str(v: unknown, field: string, max: number): string {
+  if (typeof v !== "string" || v.length === 0 || v.length > max) throw new MessageError(`${field} must be a string of 1 to ${max} characters`);
+  return v;
+}
+
+function version(v: unknown): Version {
+  if (!Array.isArray(v) || v.length !== 3) throw new MessageError("a version must be [wall, logical, node]");
+  const [wall, logical, node] = v;
+  for (const n of [wall, logical]) {
+    if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0) throw new MessageError("version numbers must be non-negative integers");
+  }
+  return { wall: wall as number, logical: logical as number, node: str(node, "version node", 300) };
+}
+
+function entry(v: unknown): Entry {
+  if (!Array.isArray(v) || v.length !== 4) throw new MessageError("an entry must be [value, contentType, version, tombstone]");
+  const [value, contentType, ver, tombstone] = v;
+  if (!(value instanceof Uint8Array)) throw new MessageError("value must be bytes");
+  if (typeof contentType !== "string" || contentType.length > 1024) throw new MessageError("contentType must be a short string");
+  if (typeof tombstone !== "boolean") throw new MessageError("tombstone must be a boolean");
+  return { value, contentType, version: version(ver), tombstone };
+}

@@ -1,0 +1,80 @@
+/** Quorum arithmetic and read resolution: pure functions over replies. */
+import type { Entry } from "../store/store.ts";
+import { compareVersions } from "../store/version.ts";
+
+export type Consistency = "one" | "quorum" | "all";
+
+/** Fewer replicas answered (or stored) than the operation needs: a 503 with the counts. */
+export class QuorumError extends Error {
+  override name = "QuorumError";
+  constructor(readonly operation: string, readonly answered: number, readonly needed: number) {
+    super(`${operation}: ${answered} of ${needed} required replicas answered`);
+  }
+}
+
+export interface QuorumSizes {
+  /** Replicas the key lives on: N, or fewer while the cluster is smaller. */
+  n: number;
+  w: number;
+  r: number;
+}
+
+/**
+ * N, W and R for a key whose preference list has `available` members: never more than the
+ * members there are, so a node alone is a cluster of one. `consistency` overrides W and R
+ * for one request: `one` (1), `quorum` (the configured values) or `all` (every replica).
+ */
+export function quorumSizes(
+  config: { replicas: number; writeQuorum: number; readQuorum: number },
+  available: number,
+  consistency: Consistency = "quorum",
+): QuorumSizes {
+  const n = Math.min(config.replicas, available);
+  if (consistency === "one") return { n, w: Math.min(1, n), r: Math.min(1, n) };
+  if (consistency === "all") return { n, w: n, r: n };
+  return { n, w: Math.min(config.writeQuorum, n), r: Math.min(config.readQuorum, n) };
+}
+
+/** The newest entry among replies (a replica without the key answers undefined). */
+export function newest(entries: ReadonlyArray<Entry | undefined>): Entry | undefined {
+  let best: Entry | undefined;
+  for (const e of entries) if (e && (!best || compareVersions(e.version, best.version) > 0)) best = e;
+  return best;
+}
+
+/** Whether a replica's entry is behind `latest` (missing counts as behind). */
+export function isStale(entry: Entry | undefined, latest: Entry): boolean {
+  return !entry || compareVersions(entry.version, latest.version) < 0;
+}
+
+/**
+ * Resolves once `needed` of the promises have fulfilled with a value `ok` accepts, or once
+ * all have settled; gives every value that arrived by then (rejections are undefined).
+ */
+export function firstSuccesses<T>(promises: ReadonlyArray<Promise<T>>, needed: number, ok: (value: T) => boolean): Promise<{ successes: number; results: Array<T | undefined> }> {
+  return new Promise((resolve) => {
+    const results: Array<T | undefined> = promises.map(() => undefined);
+    let successes = 0;
+    let settled = 0;
+    let done = false;
+    const finish = () => {
+      if (!done) {
+        done = true;
+        resolve({ successes, results: [...results] });
+      }
+    };
+    if (promises.length === 0 || needed <= 0) return finish();
+    promises.forEach((p, i) => {
+      p.then(
+        (value) => {
+          results[i] = value;
+          if (ok(value)) successes++;
+        },
+        () => {},
+      ).finally(() => {
+        settled++;
+        if (successes >= needed || settled === promises.length) finish();
+      });
+    });
+  });
+}

@@ -1,0 +1,65 @@
+/**
+ * Replication across real processes: a value written through one node is read back
+ * byte-for-byte through every other, right after the write returns. Each runner uses its
+ * own runtime; Node's runner also checks a mixed Node/Bun/Deno cluster.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { detectRuntime } from "../../adapters/mod.ts";
+import { type RunningNode, type Runtime, startNode } from "../support/processes.ts";
+
+const runtime = detectRuntime();
+
+async function cluster(runtimes: Runtime[]): Promise<RunningNode[]> {
+  const first = await startNode(runtimes[0]!, ["--protocol-period-ms", "500", "--ping-timeout-ms", "250"]);
+  const rest = await Promise.all(runtimes.slice(1).map((rt) => startNode(rt, [String(first.port), "--protocol-period-ms", "500", "--ping-timeout-ms", "250"])));
+  const nodes = [first, ...rest];
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const rings = await Promise.all(nodes.map(async (n) => (await fetch(`${n.url}/cluster/ring`)).json()));
+    if (rings.every((r) => r.members.length === nodes.length) && new Set(rings.map((r) => r.checksum)).size === 1) return nodes;
+    if (Date.now() > deadline) throw new Error("the cluster's rings did not agree within 30 s");
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function writeEverywhereReadEverywhere(nodes: RunningNode[]): Promise<void> {
+  for (const [i, writer] of nodes.entries()) {
+    for (let k = 0; k < 5; k++) {
+      const key = `from ${writer.runtime} #${i}/${k} ✓`;
+      const value = new Uint8Array(1000 + k).map((_, j) => (j * 31 + i + k) % 256);
+      const put = await fetch(`${writer.url}/d/${encodeURIComponent(key)}`, { method: "PUT", body: value, headers: { "content-type": "application/x-test" } });
+      assert.equal(put.status, 204, await put.text());
+      for (const reader of nodes) {
+        const got = await fetch(`${reader.url}/d/${encodeURIComponent(key)}`);
+        assert.equal(got.status, 200, `${key} through ${reader.runtime}:${reader.port}`);
+        assert.equal(got.headers.get("content-type"), "application/x-test");
+        assert.deepEqual(new Uint8Array(await got.arrayBuffer()), value, `${key} through ${reader.runtime}:${reader.port}`);
+      }
+    }
+  }
+  const located = await (await fetch(`${nodes[0]!.url}/cluster/locate/${encodeURIComponent("any key")}`)).json();
+  assert.equal(located.replicas.length, 3);
+}
+
+test(`${runtime}: a 3-node cluster: written through any node, read byte-for-byte through every node at once`, async () => {
+  const nodes = await cluster([runtime, runtime, runtime]);
+  try {
+    await writeEverywhereReadEverywhere(nodes);
+    // Deleted through one node, gone through all.
+    const key = `from ${runtime} #0/0 ✓`;
+    assert.equal((await fetch(`${nodes[1]!.url}/d/${encodeURIComponent(key)}`, { method: "DELETE" })).status, 204);
+    for (const n of nodes) assert.equal((await fetch(`${n.url}/d/${encodeURIComponent(key)}`)).status, 404);
+  } finally {
+    await Promise.all(nodes.map((n) => n.stop()));
+  }
+});
+
+test("a mixed cluster (Node, Bun, Deno) replicates byte-for-byte across runtimes", { skip: runtime !== "node" }, async () => {
+  const nodes = await cluster(["node", "bun", "deno"]);
+  try {
+    await writeEverywhereReadEverywhere(nodes);
+  } finally {
+    await Promise.all(nodes.map((n) => n.stop()));
+  }
+});

@@ -1,0 +1,117 @@
+/** Quorum replication among 5 simulated nodes, N = 3, W = 2, R = 2. */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import type { SimCluster } from "../../lib/sim/cluster.ts";
+import { ringPosition } from "../../lib/ring/hash.ts";
+import { call, simCluster } from "../support/sim.ts";
+
+async function fiveNodes(seed: number, skewMs?: (i: number) => number): Promise<SimCluster> {
+  const c = simCluster({ seed, skewMs });
+  for (let i = 0; i < 5; i++) c.add();
+  for (let i = 0; i < 100; i++) {
+    await c.run(200);
+    if ([...c.nodes.values()].every((n) => n.swim.liveCount() === 5)) break;
+  }
+  await Promise.all([...c.nodes.values()].map((n) => n.ringSettled()));
+  return c;
+}
+
+const path = (key: string) => `/d/${encodeURIComponent(key)}`;
+
+async function replicasOf(c: SimCluster, key: string): Promise<string[]> {
+  const someNode = [...c.nodes.values()][0]!;
+  return someNode.ring.preferenceList(await ringPosition(key), 3);
+}
+
+test("a value written through one node reads back byte-for-byte through every node, and sits on its N replicas", async () => {
+  const c = await fiveNodes(1);
+  const ids = c.liveIds();
+  for (let i = 0; i < 20; i++) {
+    const res = await call(c, ids[i % 5]!, `PUT ${path(`key-${i}`)}`, `value ${i} ✓`);
+    assert.equal(res.status, 204, `key-${i} via ${ids[i % 5]}: ${await res.text()}`);
+  }
+  await c.run(500); // the third replica's copy lands after W answered
+  for (let i = 0; i < 20; i++) {
+    for (const id of ids) {
+      const res = await call(c, id, `GET ${path(`key-${i}`)}`);
+      assert.equal(res.status, 200);
+      assert.equal(await res.text(), `value ${i} ✓`);
+    }
+    const holders = ids.filter((id) => c.nodes.get(id)!.store.get(`key-${i}`) !== undefined);
+    assert.deepEqual(holders.sort(), (await replicasOf(c, `key-${i}`)).sort(), "exactly the preference list holds it");
+  }
+});
+
+test("with one node crashed every key stays readable and writable", async () => {
+  const c = await fiveNodes(2);
+  const ids = c.liveIds();
+  for (let i = 0; i < 20; i++) assert.equal((await call(c, ids[0]!, `PUT ${path(`k${i}`)}`, `v${i}`)).status, 204);
+  await c.run(500);
+  const [gone] = await replicasOf(c, "k0");
+  await c.crash(gone!);
+  const alive = c.liveIds();
+  for (let i = 0; i < 20; i++) {
+    const res = await call(c, alive[i % alive.length]!, `GET ${path(`k${i}`)}`);
+    assert.equal(res.status, 200, `k${i} through ${alive[i % alive.length]}`);
+    assert.equal(await res.text(), `v${i}`);
+    assert.equal((await call(c, alive[(i + 1) % alive.length]!, `PUT ${path(`k${i}`)}`, `w${i}`)).status, 204);
+  }
+});
+
+test("with two of a key's three replicas down, reads and writes of it are a 503 with the counts", async () => {
+  const c = await fiveNodes(6);
+  const [r1, r2, r3] = await replicasOf(c, "fragile");
+  assert.equal((await call(c, r1!, `PUT ${path("fragile")}`, "v")).status, 204);
+  await c.run(100);
+  // Crashed together and asked at once: membership has not noticed yet, the ring is unchanged.
+  await c.crash(r2!);
+  await c.crash(r3!);
+  const read = await call(c, r1!, `GET ${path("fragile")}`);
+  assert.equal(read.status, 503);
+  assert.deepEqual(await read.json(), { error: "read: 1 of 2 required replicas answered", answered: 1, needed: 2 });
+  const write = await call(c, r1!, `PUT ${path("fragile")}`, "w");
+  assert.equal(write.status, 503);
+  assert.equal((await write.json()).needed, 2);
+  // One replica is enough when the client says so. The 503'd write did reach r1, the one
+  // replica that answered: a write that was not acknowledged may still become visible
+  // (it was never promised either way), as in Dynamo.
+  assert.equal(await (await call(c, r1!, `GET ${path("fragile")}?consistency=one`)).text(), "w");
+});
+
+test("a node whose clock is an hour behind cannot reorder writes: the later write wins", async () => {
+  const c = await fiveNodes(3, (i) => (i === 1 ? -3_600_000 : 0));
+  const [ahead, behind] = c.liveIds();
+  assert.equal((await call(c, ahead!, `PUT ${path("skewed")}`, "first, from the node that is ahead")).status, 204);
+  assert.equal((await call(c, behind!, `PUT ${path("skewed")}`, "second, from the node that is behind")).status, 204);
+  for (const id of c.liveIds()) {
+    assert.equal(await (await call(c, id, `GET ${path("skewed")}`)).text(), "second, from the node that is behind");
+  }
+  assert.equal((await call(c, behind!, `DELETE ${path("skewed")}`)).status, 204);
+  assert.equal((await call(c, ahead!, `GET ${path("skewed")}`)).status, 404);
+});
+
+test("a read that finds replicas disagreeing writes the newest back before answering", async () => {
+  const c = await fiveNodes(4);
+  const [r1, , r3] = await replicasOf(c, "repair-me");
+  assert.equal((await call(c, r1!, `PUT ${path("repair-me")}`, "old")).status, 204);
+  await c.run(500);
+  c.network.partition([r3!]); // r3 misses the next write
+  assert.equal((await call(c, r1!, `PUT ${path("repair-me")}`, "new")).status, 204);
+  c.network.heal();
+  assert.equal(new TextDecoder().decode(c.nodes.get(r3!)!.store.get("repair-me")!.value), "old");
+  // Read through the stale replica itself, asking all three.
+  const res = await call(c, r3!, `GET ${path("repair-me")}?consistency=all`);
+  assert.equal(await res.text(), "new");
+  assert.equal(new TextDecoder().decode(c.nodes.get(r3!)!.store.get("repair-me")!.value), "new");
+});
+
+test("consistency=one|quorum|all is accepted, and anything else is a 400", async () => {
+  const c = await fiveNodes(5);
+  const id = c.liveIds()[0]!;
+  for (const level of ["one", "quorum", "all"]) {
+    assert.equal((await call(c, id, `PUT ${path(level)}?consistency=${level}`, level)).status, 204);
+    assert.equal(await (await call(c, id, `GET ${path(level)}?consistency=${level}`)).text(), level);
+  }
+  const bad = await call(c, id, `GET ${path("one")}?consistency=most`);
+  assert.equal(bad.status, 400);
+});

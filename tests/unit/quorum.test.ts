@@ -1,0 +1,80 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { encode } from "@msgpack/msgpack";
+import { MessageError } from "../../lib/membership/messages.ts";
+import {
+  decodeGetReply,
+  decodeKvRequest,
+  decodePutReply,
+  encodeGetReply,
+  encodeKvRequest,
+  encodePutReply,
+} from "../../lib/replication/messages.ts";
+import { firstSuccesses, isStale, newest, quorumSizes } from "../../lib/replication/quorum.ts";
+import type { Entry } from "../../lib/store/store.ts";
+
+const entry = (wall: number, node = "a", tombstone = false): Entry => ({
+  value: new Uint8Array([wall % 256]),
+  contentType: "text/plain",
+  version: { wall, logical: 0, node },
+  tombstone,
+});
+
+test("quorum sizes: the configured N/W/R, never more than the members there are", () => {
+  const c = { replicas: 3, writeQuorum: 2, readQuorum: 2 };
+  const table: Array<[number, "one" | "quorum" | "all" | undefined, [number, number, number]]> = [
+    [5, undefined, [3, 2, 2]],
+    [3, "quorum", [3, 2, 2]],
+    [2, undefined, [2, 2, 2]],
+    [1, undefined, [1, 1, 1]],
+    [5, "one", [3, 1, 1]],
+    [5, "all", [3, 3, 3]],
+    [2, "all", [2, 2, 2]],
+  ];
+  for (const [available, consistency, [n, w, r]] of table) {
+    assert.deepEqual(quorumSizes(c, available, consistency), { n, w, r }, `${available} ${consistency}`);
+  }
+});
+
+test("newest picks the highest version; a missing or older entry is stale", () => {
+  const table = [entry(5), undefined, entry(9, "b"), entry(9, "a"), entry(7)];
+  assert.deepEqual(newest(table), entry(9, "b"));
+  assert.equal(newest([undefined, undefined]), undefined);
+  assert.ok(isStale(undefined, entry(1)));
+  assert.ok(isStale(entry(1), entry(2)));
+  assert.ok(!isStale(entry(2), entry(2)));
+  assert.ok(!isStale(entry(3), entry(2)));
+  assert.deepEqual(newest([entry(3), entry(4, "a", true)]), entry(4, "a", true), "tombstones are versions too");
+});
+
+test("firstSuccesses resolves at the quorum without waiting for stragglers, or when all have settled", async () => {
+  const never = new Promise<number>(() => {});
+  const quick = await firstSuccesses([Promise.resolve(1), never, Promise.resolve(2)], 2, () => true);
+  assert.equal(quick.successes, 2);
+  assert.deepEqual(quick.results, [1, undefined, 2]);
+  const short = await firstSuccesses([Promise.resolve(1), Promise.reject(new Error("down")), Promise.resolve(0)], 2, (v) => v > 0);
+  assert.equal(short.successes, 1, "rejections and refusals do not count");
+  assert.deepEqual(short.results, [1, undefined, 0]);
+  assert.deepEqual(await firstSuccesses([], 1, () => true), { successes: 0, results: [] });
+});
+
+test("replica messages round-trip, and hostile ones are refused", () => {
+  const e = entry(1732320000000);
+  assert.deepEqual(decodeKvRequest(encodeKvRequest({ type: "put", key: "k/ä", entry: e })), { type: "put", key: "k/ä", entry: e });
+  assert.deepEqual(decodeKvRequest(encodeKvRequest({ type: "get", key: "k" })), { type: "get", key: "k" });
+  assert.deepEqual(decodePutReply(encodePutReply({ applied: false, current: e.version })), { applied: false, current: e.version });
+  assert.deepEqual(decodePutReply(encodePutReply({ applied: true })), { applied: true });
+  assert.deepEqual(decodeGetReply(encodeGetReply({ entry: e })), { entry: e });
+  assert.deepEqual(decodeGetReply(encodeGetReply({})), {});
+  const bad = [
+    new Uint8Array([0xc1]),
+    encode({ type: "put", key: "k" }),
+    encode({ type: "put", key: "k", entry: ["not bytes", "t", [1, 0, "a"], false] }),
+    encode({ type: "put", key: "k", entry: [new Uint8Array(1), "t", [-1, 0, "a"], false] }),
+    encode({ type: "put", key: "", entry: [new Uint8Array(1), "t", [1, 0, "a"], false] }),
+    encode({ type: "drop-table", key: "k" }),
+    encode([1, 2]),
+  ];
+  for (const b of bad) assert.throws(() => decodeKvRequest(b), MessageError);
+  assert.throws(() => decodePutReply(encode({ applied: "yes" })), MessageError);
+});
