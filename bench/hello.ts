@@ -1,6 +1,6 @@
 /**
  * The baseline: each runtime's own bare server answering "hello", with no framework and
- * no bridge. `bench/single_node.sh` compares our node against it in the same run.
+ * no bridge. `bench/throughput.sh` compares our node against it in the same run.
  *
  *   bun run bench/hello.ts 9000 | deno run -A bench/hello.ts 9000 | npx tsx bench/hello.ts 9000
  */

@@ -53,7 +53,7 @@ export function addKvRoutes(router: RouterType, { coordinator, maxValueBytes }: 
       });
     }
     // GET is the hot path: only the header the contract needs. Each extra response header
-    // cost Deno about a quarter of its GET throughput (bench/single_node.sh); the version
+    // cost Deno about a quarter of its GET throughput (bench/throughput.sh); the version
     // is one HEAD away.
     return new Response(entry.value as Uint8Array<ArrayBuffer>, { headers: { "content-type": entry.contentType } });
   };

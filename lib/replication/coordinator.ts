@@ -4,7 +4,7 @@
  * A write goes to the key's N replicas (the local store directly when this node is one,
  * `/_kv/put` otherwise) and succeeds once W have stored it. A replica stores only a version
  * newer than its own and otherwise says what it holds; if that leaves the write short of W,
- * it is retried once with a version above. A read asks all N and answers from the first R:
+ * it is retried once with a version above. A read asks R (the rest only if some fail):
  * the newest version among them, written back to a quorum first when they disagreed, so a
  * read can never be followed by one that returns something older (ABD). Too few answers in
  * time: a QuorumError (503) with the counts.
@@ -89,11 +89,30 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
     }
   }
 
+  /**
+   * Asks R replicas (this node first when it is one), and the other N − R only if some of
+   * those fail: half the internal traffic of asking all N, at the cost of a timeout's
+   * delay when a replica is down (Cassandra's choice too).
+   */
+  async function gather(key: string, peers: string[], r: number): Promise<{ successes: number; results: Array<GetReply | undefined> }> {
+    const order = peers.includes(self) ? [self, ...peers.filter((p) => p !== self)] : peers;
+    const first = await firstSuccesses(order.slice(0, r).map((p) => getFrom(p, key)), r, () => true);
+    let { successes } = first;
+    let results = first.results;
+    if (successes < r && order.length > r) {
+      const more = await firstSuccesses(order.slice(r).map((p) => getFrom(p, key)), r - successes, () => true);
+      successes += more.successes;
+      results = [...results, ...more.results];
+    }
+    // Back in preference-list order, so results[i] is peers[i]'s answer.
+    return { successes, results: peers.map((p) => results[order.indexOf(p)]) };
+  }
+
   /** The newest entry among R replicas, written back to W of them first if they disagreed. */
   async function read(key: string, consistency: Consistency): Promise<{ latest?: Entry; peers: string[]; w: number }> {
     const peers = await replicasFor(key);
     const { w, r } = quorumSizes(config, peers.length, consistency);
-    const { successes, results } = await firstSuccesses(peers.map((p) => getFrom(p, key)), r, () => true);
+    const { successes, results } = await gather(key, peers, r);
     if (successes < r) throw new QuorumError("read", successes, r);
     const entries = results.map((reply) => reply?.entry);
     const latest = newest(entries);
