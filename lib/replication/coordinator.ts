@@ -47,11 +47,16 @@ const EMPTY = new Uint8Array(0);
 export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
   const { self, ring, replica, hlc, env, config } = options;
 
+  const alone = [self];
+
   /** The key's preference list; a node alone (or not yet on its ring) is its only replica. */
   async function replicasFor(key: string): Promise<string[]> {
-    if (ring.size <= 1) return ring.size === 1 ? ring.members() : [self];
+    if (ring.size <= 1) return ring.size === 1 ? [ring.vnodes()[0]!.member] : alone;
     return ring.preferenceList(await ringPosition(key), config.replicas);
   }
+
+  /** A key whose only replica is this node: no quorum to gather, no message to send. */
+  const onlyHere = (peers: string[]) => peers.length === 1 && peers[0] === self;
 
   async function send<T>(peer: string, body: Uint8Array, path: string, decode: (b: Uint8Array) => T): Promise<T> {
     const controller = new AbortController();
@@ -78,6 +83,13 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
   /** Sends `entry` to `peers` until `w` have stored it; retries once above a refusal. */
   async function write(key: string, peers: string[], w: number, make: (version: Version) => Entry, floor?: Version): Promise<Version> {
     let version = floor ? hlc.nextAbove(floor) : hlc.next();
+    if (onlyHere(peers)) {
+      const reply = replica.put(key, make(version));
+      if (reply.applied) return version;
+      version = hlc.nextAbove(reply.current!);
+      if (replica.put(key, make(version)).applied) return version;
+      throw new Error(`the local store refused a version above its own for '${key}'`);
+    }
     for (let attempt = 0; ; attempt++) {
       const entry = make(version);
       const { successes, results } = await firstSuccesses(peers.map((p) => putTo(p, key, entry)), w, (r) => r.applied);
@@ -111,6 +123,7 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
   /** The newest entry among R replicas, written back to W of them first if they disagreed. */
   async function read(key: string, consistency: Consistency): Promise<{ latest?: Entry; peers: string[]; w: number }> {
     const peers = await replicasFor(key);
+    if (onlyHere(peers)) return { latest: replica.get(key).entry, peers, w: 1 };
     const { w, r } = quorumSizes(config, peers.length, consistency);
     const { successes, results } = await gather(key, peers, r);
     if (successes < r) throw new QuorumError("read", successes, r);
