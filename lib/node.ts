@@ -15,6 +15,7 @@ import { Swim } from "./membership/swim.ts";
 import { latencyBuckets, Metrics } from "./metrics.ts";
 import { addReplicaRoutes } from "./http/replica_routes.ts";
 import { quorumCoordinator } from "./replication/coordinator.ts";
+import { HintStore } from "./replication/hints.ts";
 import { localReplica } from "./replication/replica.ts";
 import { followMembership } from "./ring/follow.ts";
 import { Ring } from "./ring/ring.ts";
@@ -45,6 +46,9 @@ export interface NodeOptions {
   runtime?: string;
 }
 
+/** How often hints for replicas that are alive are retried. */
+const HINT_SWEEP_MS = 5_000;
+
 /** How often tombstones past their grace period are looked for. */
 export function purgeIntervalMs(tombstoneGraceMs: number): number {
   return Math.min(60_000, Math.max(1_000, Math.floor(tombstoneGraceMs / 4)));
@@ -73,7 +77,24 @@ export function createNode(config: Config, env: Env, options: NodeOptions = {}):
   metrics.gauge("dht_ring_members", "Members on this node's ring", () => ring.size);
 
   const replica = localReplica(store, hlc);
-  const coordinator = quorumCoordinator({ self: id, ring, replica, hlc, env, config });
+  const hints = new HintStore();
+  const coordinator = quorumCoordinator({ self: id, ring, replica, hlc, env, config, hints });
+  const hintsReplayed = metrics.counter("dht_hints_replayed_total", "Missed writes delivered to a replica later (hinted handoff)");
+  metrics.gauge("dht_hints", "Missed writes waiting for their replica", () => hints.size);
+  metrics.gauge("dht_hints_bytes", "Bytes of missed writes waiting for their replica", () => hints.bytes);
+  metrics.gauge("dht_hints_dropped", "Hints dropped because the hint store was full", () => hints.dropped);
+  const replay = (peer: string) =>
+    void coordinator.replayHints(peer).then((n) => {
+      if (n > 0) {
+        hintsReplayed.inc([], n);
+        log.info("hints replayed", { peer, count: n });
+      }
+    });
+  // A replica that comes back gets its hints at once; one that never looked gone (a few
+  // timeouts) gets them on the next sweep.
+  swim.onChange((member, previous) => {
+    if (member.state === "alive" && previous !== undefined && previous !== "alive") replay(member.id);
+  });
 
   const router: RouterType = Router();
   addKvRoutes(router, { coordinator, maxValueBytes: config.maxValueBytes });
@@ -100,6 +121,15 @@ export function createNode(config: Config, env: Env, options: NodeOptions = {}):
     return response;
   }
 
+  let hintTimer: TimerHandle | undefined;
+  function scheduleHintSweep(): void {
+    hintTimer = clock.setTimeout(() => {
+      const alive = new Set(swim.members().filter((m) => m.state === "alive").map((m) => m.id));
+      for (const peer of hints.peers()) if (alive.has(peer)) replay(peer);
+      if (!stopped) scheduleHintSweep();
+    }, HINT_SWEEP_MS);
+  }
+
   let purgeTimer: TimerHandle | undefined;
   let stopped = false;
   function schedulePurge(): void {
@@ -118,6 +148,7 @@ export function createNode(config: Config, env: Env, options: NodeOptions = {}):
     stopped = true;
     swim.stop();
     if (purgeTimer !== undefined) clock.clearTimeout(purgeTimer);
+    if (hintTimer !== undefined) clock.clearTimeout(hintTimer);
     await env.transport.close();
   }
 
@@ -133,6 +164,7 @@ export function createNode(config: Config, env: Env, options: NodeOptions = {}):
       follower.update(id, "alive");
       swim.start();
       schedulePurge();
+      scheduleHintSweep();
     },
     async leave() {
       if (stopped) return;

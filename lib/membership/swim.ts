@@ -307,6 +307,9 @@ export class Swim {
       this.#stats.refutations.inc();
       this.#awareness.apply(1);
       this.env.log.info("refuted", { state: update.state, by: update.from, incarnation: next });
+      // Tell the accuser at once (the ping carries the fresh alive first): gossip alone
+      // may take several periods, and its suspicion timer is already running.
+      if (update.from !== this.self && this.#running) void this.#ping(update.from, this.config.pingTimeoutMs);
     }
   }
 

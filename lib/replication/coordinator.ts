@@ -22,9 +22,12 @@ import {
   type PutReply,
 } from "./messages.ts";
 import { type Consistency, firstSuccesses, isStale, newest, QuorumError, quorumSizes } from "./quorum.ts";
+import type { HintStore } from "./hints.ts";
 import type { Replica } from "./replica.ts";
 
 export interface Coordinator {
+  /** Sends `peer` the writes it missed; those it still does not take are kept. */
+  replayHints(peer: string): Promise<number>;
   /** Stores the value; resolves to the version it was stored under. */
   put(key: string, value: Uint8Array, contentType: string, consistency?: Consistency): Promise<Version>;
   /** The newest live entry, or undefined when the key is absent or deleted. */
@@ -35,6 +38,8 @@ export interface Coordinator {
 
 export interface CoordinatorOptions {
   self: string;
+  /** Where writes a replica missed are kept for replay (hinted handoff). */
+  hints: HintStore;
   ring: Ring;
   replica: Replica;
   hlc: Hlc;
@@ -45,7 +50,7 @@ export interface CoordinatorOptions {
 const EMPTY = new Uint8Array(0);
 
 export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
-  const { self, ring, replica, hlc, env, config } = options;
+  const { self, ring, replica, hlc, env, config, hints } = options;
 
   const alone = [self];
 
@@ -75,6 +80,13 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
     return send(peer, encodeKvRequest({ type: "put", key, entry }), "/_kv/put", decodePutReply);
   }
 
+  /** A put that, should the replica not answer, leaves a hint to replay later. */
+  function putOrHint(peer: string, key: string, entry: Entry): Promise<PutReply> {
+    const put = putTo(peer, key, entry);
+    put.catch(() => hints.add(peer, key, entry));
+    return put;
+  }
+
   function getFrom(peer: string, key: string): Promise<GetReply> {
     if (peer === self) return Promise.resolve(replica.get(key));
     return send(peer, encodeKvRequest({ type: "get", key }), "/_kv/get", decodeGetReply);
@@ -92,7 +104,7 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
     }
     for (let attempt = 0; ; attempt++) {
       const entry = make(version);
-      const { successes, results } = await firstSuccesses(peers.map((p) => putTo(p, key, entry)), w, (r) => r.applied);
+      const { successes, results } = await firstSuccesses(peers.map((p) => putOrHint(p, key, entry)), w, (r) => r.applied);
       if (successes >= w) return version;
       const held = results.map((r) => r?.current).filter((v): v is Version => v !== undefined);
       const answered = results.filter((r) => r !== undefined).length;
@@ -141,6 +153,18 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
   }
 
   return {
+    async replayHints(peer) {
+      let delivered = 0;
+      for (const hint of hints.take(peer)) {
+        try {
+          await putTo(peer, hint.key, hint.entry);
+          delivered++;
+        } catch {
+          hints.add(peer, hint.key, hint.entry);
+        }
+      }
+      return delivered;
+    },
     async put(key, value, contentType, consistency = "quorum") {
       const peers = await replicasFor(key);
       const { w } = quorumSizes(config, peers.length, consistency);

@@ -115,3 +115,32 @@ test("consistency=one|quorum|all is accepted, and anything else is a 400", async
   const bad = await call(c, id, `GET ${path("one")}?consistency=most`);
   assert.equal(bad.status, 400);
 });
+
+test("hinted handoff: a replica cut off during writes receives them when it is back, without any read", async () => {
+  const c = await fiveNodes(7);
+  const keys = Array.from({ length: 30 }, (_, i) => `hinted-${i}`);
+  // The keys that `cut` is a replica of, written through another of their replicas.
+  const cut = c.liveIds()[2]!;
+  const mine: Array<[string, string]> = [];
+  for (const key of keys) {
+    const replicas = await replicasOf(c, key);
+    if (replicas.includes(cut)) mine.push([key, replicas.find((r) => r !== cut)!]);
+  }
+  assert.ok(mine.length >= 5, `only ${mine.length} keys on ${cut}`);
+  c.network.partition([cut]);
+  for (const [key, via] of mine) {
+    const res = await call(c, via, `PUT ${path(key)}`, `v-${key}`);
+    assert.equal(res.status, 204, "W = 2 of the other two replicas: hints do not count, nor are they needed");
+  }
+  await c.run(500);
+  for (const [key] of mine) assert.equal(c.nodes.get(cut)!.store.get(key), undefined, "the cut replica missed it");
+  c.network.heal();
+  await c.run(15_000); // membership sees it again, or the 5 s sweep finds it reachable
+  for (const [key] of mine) {
+    const held = c.nodes.get(cut)!.store.get(key);
+    assert.ok(held, `${key} was handed off`);
+    assert.equal(new TextDecoder().decode(held.value), `v-${key}`);
+  }
+  const replayed = [...c.nodes.values()].reduce((n, node) => n + Number(node.metrics.render().match(/dht_hints_replayed_total (\d+)/)?.[1] ?? 0), 0);
+  assert.ok(replayed >= mine.length, `replayed ${replayed}`);
+});
