@@ -6,6 +6,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { detectRuntime } from "../../adapters/mod.ts";
+import { checkHistory } from "../../lib/check/linearizability.ts";
+import { recordHistory } from "../../scripts/linearizability.ts";
 import { type RunningNode, type Runtime, startNode } from "../support/processes.ts";
 
 const runtime = detectRuntime();
@@ -59,6 +61,18 @@ test("a mixed cluster (Node, Bun, Deno) replicates byte-for-byte across runtimes
   const nodes = await cluster(["node", "bun", "deno"]);
   try {
     await writeEverywhereReadEverywhere(nodes);
+  } finally {
+    await Promise.all(nodes.map((n) => n.stop()));
+  }
+});
+
+test(`${runtime}: concurrent clients against 3 real nodes record a linearizable history`, async () => {
+  const nodes = await cluster([runtime, runtime, runtime]);
+  try {
+    const history = await recordHistory({ nodes: nodes.map((n) => `127.0.0.1:${n.port}`), clients: 4, ops: 30, keys: 2 });
+    assert.ok(history.filter((op) => op.ret !== undefined).length >= 100, "most operations answered");
+    const result = checkHistory(history);
+    assert.ok(result.ok, `not linearizable on key ${result.key}`);
   } finally {
     await Promise.all(nodes.map((n) => n.stop()));
   }

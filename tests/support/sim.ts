@@ -11,7 +11,7 @@ export function simCluster(options: Omit<SimOptions, "settle">): SimCluster {
 /** `SEED=n` replays one run; otherwise `count` seeds from `first`. */
 export function seeds(count: number, first = 1): number[] {
   const fixed = process.env.SEED;
-  if (fixed !== undefined) return [Number(fixed)];
+  if (fixed !== undefined && fixed !== "") return [Number(fixed)];
   return Array.from({ length: count }, (_, i) => first + i);
 }
 

@@ -1,0 +1,75 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { checkHistory, type Operation } from "../../lib/check/linearizability.ts";
+
+const put = (value: string, call: number, ret?: number, key = "k"): Operation => ({ kind: "put", key, value, call, ret });
+const get = (value: string | null, call: number, ret?: number, key = "k"): Operation => ({ kind: "get", key, value, call, ret });
+const del = (found: boolean, call: number, ret?: number, key = "k"): Operation => ({ kind: "delete", key, found, call, ret });
+
+const linearizable = (h: Operation[]) => checkHistory(h).ok;
+
+test("sequential histories: reads see the latest write", () => {
+  assert.ok(linearizable([put("a", 0, 1), get("a", 2, 3), put("b", 4, 5), get("b", 6, 7)]));
+  assert.ok(!linearizable([put("a", 0, 1), put("b", 2, 3), get("a", 4, 5)]), "a stale read");
+  assert.ok(!linearizable([put("a", 0, 1), get(null, 2, 3)]), "a lost write");
+  assert.ok(linearizable([get(null, 0, 1), put("a", 2, 3)]));
+});
+
+test("concurrent operations may take effect in either order", () => {
+  // Two overlapping writes, then reads that agree on one winner.
+  assert.ok(linearizable([put("a", 0, 10), put("b", 5, 15), get("a", 20, 21), get("a", 22, 23)]));
+  assert.ok(linearizable([put("a", 0, 10), put("b", 5, 15), get("b", 20, 21)]));
+  // A read overlapping a write may see either side of it.
+  assert.ok(linearizable([put("a", 0, 1), put("b", 10, 20), get("a", 12, 13)]));
+  assert.ok(linearizable([put("a", 0, 1), put("b", 10, 20), get("b", 12, 13)]));
+});
+
+test("a read never follows another read that saw something newer", () => {
+  // While put(b) is in flight, one read sees b and a later read sees a: not linearizable.
+  assert.ok(!linearizable([put("a", 0, 1), put("b", 10, 100), get("b", 20, 30), get("a", 40, 50)]));
+  // The same reads in the other order are fine.
+  assert.ok(linearizable([put("a", 0, 1), put("b", 10, 100), get("a", 20, 30), get("b", 40, 50)]));
+  // Two readers disagreeing about who won two completed writes cannot both be right.
+  assert.ok(!linearizable([put("a", 0, 10), put("b", 0, 10), get("a", 20, 21), get("b", 22, 23), get("a", 24, 25)]));
+});
+
+test("an operation with an unknown outcome may have happened, at any time after its call, or never", () => {
+  assert.ok(linearizable([put("a", 0, 1), put("x", 2), get("x", 50, 60)]), "a timed-out write became visible");
+  assert.ok(linearizable([put("a", 0, 1), put("x", 2), get("a", 50, 60)]), "or not");
+  assert.ok(linearizable([put("a", 0, 1), put("x", 2), get("a", 50, 60), get("x", 70, 80)]), "or later");
+  assert.ok(!linearizable([put("a", 0, 1), put("x", 2), get("x", 50, 60), get("a", 70, 80)]), "but not undone");
+  assert.ok(!linearizable([put("a", 0, 1), put("x", 100), get("x", 50, 60)]), "nor before it was called");
+  assert.ok(linearizable([put("a", 0, 1), get("zzz", 2), get("a", 3, 4)]), "a failed read tells nothing");
+});
+
+test("deletes: found only when a value was there, and absence after", () => {
+  assert.ok(linearizable([put("a", 0, 1), del(true, 2, 3), get(null, 4, 5), del(false, 6, 7)]));
+  assert.ok(!linearizable([del(true, 0, 1)]), "found with nothing there");
+  assert.ok(!linearizable([put("a", 0, 1), del(false, 2, 3)]), "not found with a value there");
+  assert.ok(!linearizable([put("a", 0, 1), del(true, 2, 3), get("a", 4, 5)]), "a deleted value came back");
+  assert.ok(linearizable([put("a", 0, 1), del(true, 2), get(null, 10, 11)]), "a delete of unknown outcome");
+});
+
+test("keys are checked independently, and a failure names its key", () => {
+  const h = [put("a", 0, 1, "x"), get("a", 2, 3, "x"), put("a", 0, 1, "y"), get(null, 2, 3, "y")];
+  const result = checkHistory(h);
+  assert.equal(result.ok, false);
+  assert.equal(result.key, "y");
+  assert.equal(result.keys, 2);
+});
+
+test("a larger concurrent history: 60 operations across 12 rounds of overlapping writes", () => {
+  // 5 clients, 12 rounds each, overlapping writes and reads of one key, all linearizable
+  // by construction: each round's writes overlap, and reads come after the round with the
+  // value of the write placed last (the one called last).
+  const h: Operation[] = [];
+  let t = 0;
+  for (let round = 0; round < 12; round++) {
+    for (let c = 0; c < 5; c++) h.push(put(`r${round}c${c}`, t + c, t + 10 + c));
+    h.push(get(`r${round}c4`, t + 20, t + 21));
+    t += 30;
+  }
+  assert.ok(checkHistory(h).ok);
+  h.push(get("r0c0", t + 1, t + 2));
+  assert.ok(!checkHistory(h).ok);
+});
