@@ -12,6 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-5}
 ROUNDS=${ROUNDS:-3}
+CLUSTER=${CLUSTER:-1}   # 0: measure the bare server and one node only
 CONNECTIONS=${CONNECTIONS:-32}
 RUNTIMES=${RUNTIMES:-"node bun deno"}
 BIN=node_modules/.bin
@@ -92,6 +93,7 @@ for rt in $RUNTIMES; do
     put1+=("$(measure "http://127.0.0.1:$((port + 1))" bench/put.lua)")
     stop_nodes "${PIDS[-1]}"
 
+    if [ "$CLUSTER" = 0 ]; then get3+=("0 0 0"); put3+=("0 0 0"); continue; fi
     start_node $((port + 2)); a=${PIDS[-1]}
     start_node $((port + 3)) $((port + 2)); b=${PIDS[-1]}
     start_node $((port + 4)) $((port + 2)); c=${PIDS[-1]}
