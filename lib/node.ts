@@ -113,7 +113,9 @@ export function createNode(config: Config, env: Env, options: NodeOptions = {}):
       response = await router.fetch(request);
     } catch (err) {
       response = errorResponse(err);
-      if (response.status >= 500) log.error("request failed", { method: request.method, url: request.url, error: String(err) });
+      // Only the unexpected is an error worth a line each; a 503 (too few replicas) is an
+      // expected answer under failure or overload, counted in dht_http_requests_total.
+      if (response.status === 500) log.error("request failed", { method: request.method, url: request.url, error: String(err) });
     }
     const route = (request as Request & { route?: string }).route ?? "unmatched";
     requests.inc([request.method, route, String(response.status)]);
