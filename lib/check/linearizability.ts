@@ -10,6 +10,13 @@
  * An operation whose outcome is unknown (a timeout, a 503) may have taken effect at any
  * point after its call, or never: it has no return time and need not be placed. A read
  * whose outcome is unknown tells nothing and is dropped.
+ *
+ * A DELETE is a quorum read followed by a tombstone write, not an atomic test-and-set
+ * (that would take consensus, as Cassandra's lightweight transactions do). So a DELETE
+ * that answered "found" is checked as a read that saw a value, then, later within the
+ * same call, a write of absence; one that answered "not found" as a read of absence. Two
+ * overlapping DELETEs may therefore both answer "found"; a DELETE that starts after
+ * another has finished may not.
  */
 
 export type Operation =
@@ -29,11 +36,22 @@ export interface CheckResult {
 
 type State = string | null;
 
+/** One step of the register model, as the search places it. */
+interface Step {
+  /** What the step needs of the state: a given value, any value (live), or nothing. */
+  expect?: { value: State } | "live";
+  /** The state after it, when it writes. */
+  write?: { value: State };
+  call: number;
+  ret?: number;
+  /** A step that may only be placed after this one (by index). */
+  after?: number;
+}
+
 /** Checks every key; stops at the first key that is not linearizable. */
 export function checkHistory(history: readonly Operation[], initial: State = null): CheckResult {
   const byKey = new Map<string, Operation[]>();
   for (const op of history) {
-    if (op.kind === "get" && op.ret === undefined) continue;
     let ops = byKey.get(op.key);
     if (!ops) byKey.set(op.key, (ops = []));
     ops.push(op);
@@ -44,27 +62,39 @@ export function checkHistory(history: readonly Operation[], initial: State = nul
   return { ok: true, operations: history.length, keys: byKey.size };
 }
 
-/** The register model: the state after `op`, or undefined when `op` could not see `state`. */
-function step(state: State, op: Operation): State | undefined {
-  const known = op.ret !== undefined;
-  switch (op.kind) {
-    case "put":
-      return op.value;
-    case "get":
-      return op.value === state ? state : undefined;
-    case "delete":
-      if (!known) return null;
-      if (op.found) return state !== null ? null : undefined;
-      return state === null ? null : undefined;
+function toSteps(ops: readonly Operation[]): Step[] {
+  const steps: Step[] = [];
+  for (const op of ops) {
+    const { call, ret } = op;
+    if (op.kind === "put") steps.push({ write: { value: op.value }, call, ret });
+    else if (op.kind === "get") {
+      if (ret !== undefined) steps.push({ expect: { value: op.value ?? null }, call, ret });
+    } else if (ret === undefined) {
+      steps.push({ write: { value: null }, call });
+    } else if (op.found) {
+      steps.push({ expect: "live", call, ret });
+      steps.push({ write: { value: null }, call, ret, after: steps.length - 1 });
+    } else {
+      steps.push({ expect: { value: null }, call, ret });
+    }
   }
+  return steps;
+}
+
+/** The state after `step`, or undefined when `step` could not have seen `state`. */
+function apply(state: State, step: Step): State | undefined {
+  if (step.expect === "live" && state === null) return undefined;
+  if (step.expect !== undefined && step.expect !== "live" && step.expect.value !== state) return undefined;
+  return step.write ? step.write.value : state;
 }
 
 /** Whether one key's operations can be linearized, starting from `initial`. */
 export function checkRegister(ops: readonly Operation[], initial: State = null): boolean {
-  const n = ops.length;
+  const steps = toSteps(ops);
+  const n = steps.length;
   if (n === 0) return true;
-  const required = ops.filter((op) => op.ret !== undefined).length;
-  const ret = ops.map((op) => op.ret ?? Infinity);
+  const required = steps.filter((st) => st.ret !== undefined).length;
+  const ret = steps.map((st) => st.ret ?? Infinity);
   const seen = new Set<string>();
   const done = new Uint8Array(n);
 
@@ -74,16 +104,17 @@ export function checkRegister(ops: readonly Operation[], initial: State = null):
     const memoKey = `${done.join("")}|${state === null ? "\u0000" : state}`;
     if (seen.has(memoKey)) return false;
     seen.add(memoKey);
-    // Only an operation called before every unplaced operation returned can go next.
+    // Only a step called before every unplaced step returned can go next.
     let horizon = Infinity;
     for (let i = 0; i < n; i++) if (!done[i] && ret[i]! < horizon) horizon = ret[i]!;
     for (let i = 0; i < n; i++) {
-      const op = ops[i]!;
-      if (done[i] || op.call > horizon) continue;
-      const next = step(state, op);
+      const step = steps[i]!;
+      if (done[i] || step.call > horizon) continue;
+      if (step.after !== undefined && !done[step.after]) continue;
+      const next = apply(state, step);
       if (next === undefined) continue;
       done[i] = 1;
-      if (search(next, placedRequired + (op.ret !== undefined ? 1 : 0))) return true;
+      if (search(next, placedRequired + (step.ret !== undefined ? 1 : 0))) return true;
       done[i] = 0;
     }
     return false;

@@ -48,6 +48,16 @@ test("deletes: found only when a value was there, and absence after", () => {
   assert.ok(!linearizable([put("a", 0, 1), del(false, 2, 3)]), "not found with a value there");
   assert.ok(!linearizable([put("a", 0, 1), del(true, 2, 3), get("a", 4, 5)]), "a deleted value came back");
   assert.ok(linearizable([put("a", 0, 1), del(true, 2), get(null, 10, 11)]), "a delete of unknown outcome");
+  assert.ok(!linearizable([put("a", 0, 1), del(true, 2, 3), del(true, 4, 5)]), "found twice, one after the other");
+});
+
+test("a DELETE is a read then a tombstone write: two overlapping ones may both find the value", () => {
+  // Both read the value before either tombstone landed (no consensus, no test-and-set).
+  assert.ok(linearizable([put("a", 0, 1), del(true, 10, 20), del(true, 12, 22), get(null, 30, 31)]));
+  // But neither may find a value that was already gone when it started.
+  assert.ok(!linearizable([put("a", 0, 1), del(true, 10, 20), del(true, 25, 30)]));
+  // And the tombstone lands within the call: a read after it sees absence.
+  assert.ok(!linearizable([put("a", 0, 1), del(true, 10, 20), get("a", 25, 26)]));
 });
 
 test("keys are checked independently, and a failure names its key", () => {
