@@ -39,6 +39,26 @@ export interface Transport {
   close(): Promise<void>;
 }
 
+/**
+ * One message to a peer, abandoned after `timeoutMs` on the given clock: rejects on a
+ * timeout, an unreachable peer or a transport error; any status is returned as it is.
+ */
+export async function sendWithTimeout(
+  env: { clock: Clock; transport: Transport },
+  peer: string,
+  path: string,
+  body: Uint8Array,
+  timeoutMs: number,
+): Promise<PeerReply> {
+  const controller = new AbortController();
+  const timer = env.clock.setTimeout(() => controller.abort(), timeoutMs);
+  try {
+    return await env.transport.send(peer, path, body, controller.signal);
+  } finally {
+    env.clock.clearTimeout(timer);
+  }
+}
+
 export interface Env {
   clock: Clock;
   random: Random;

@@ -43,6 +43,11 @@ export function jsonResponse(status: number, body: unknown, headers: Record<stri
   });
 }
 
+/** A node-to-node reply body. */
+export function msgpackResponse(bytes: Uint8Array): Response {
+  return new Response(bytes as Uint8Array<ArrayBuffer>, { headers: { "content-type": "application/msgpack" } });
+}
+
 /** The one mapping from errors to statuses. Anything unnamed is a 500 that hides internals. */
 export function errorResponse(err: unknown): Response {
   if (err instanceof BadRequestError) return jsonResponse(400, { error: err.message });

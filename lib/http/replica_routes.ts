@@ -4,9 +4,8 @@ import { MessageError } from "../membership/messages.ts";
 import { decodeKvRequest, encodeGetReply, encodePutReply, MAX_KV_MESSAGE_BYTES } from "../replication/messages.ts";
 import type { Replica } from "../replication/replica.ts";
 import { readBodyLimited } from "./body.ts";
+import { msgpackResponse } from "./errors.ts";
 
-const msgpack = (bytes: Uint8Array) =>
-  new Response(bytes as Uint8Array<ArrayBuffer>, { headers: { "content-type": "application/msgpack" } });
 
 export function addReplicaRoutes(router: RouterType, replica: Replica, maxValueBytes: number): void {
   router.post("/_kv/:kind", async (request: Request & { params: { kind: string } }) => {
@@ -14,7 +13,7 @@ export function addReplicaRoutes(router: RouterType, replica: Replica, maxValueB
     if (kind !== "put" && kind !== "get") return undefined; // falls through to the 404
     const message = decodeKvRequest(await readBodyLimited(request, Math.min(MAX_KV_MESSAGE_BYTES, maxValueBytes + 64 * 1024)));
     if (message.type !== kind) throw new MessageError(`a ${message.type} message was sent to /_kv/${kind}`);
-    if (message.type === "put") return msgpack(encodePutReply(replica.put(message.key, message.entry)));
-    return msgpack(encodeGetReply(replica.get(message.key)));
+    if (message.type === "put") return msgpackResponse(encodePutReply(replica.put(message.key, message.entry)));
+    return msgpackResponse(encodeGetReply(replica.get(message.key)));
   });
 }

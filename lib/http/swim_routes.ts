@@ -3,6 +3,7 @@ import type { RouterType } from "itty-router";
 import { MAX_MESSAGE_BYTES } from "../membership/messages.ts";
 import type { Swim } from "../membership/swim.ts";
 import { readBodyLimited } from "./body.ts";
+import { msgpackResponse } from "./errors.ts";
 
 const KINDS = new Set(["ping", "ping-req", "sync"]);
 
@@ -12,6 +13,6 @@ export function addSwimRoutes(router: RouterType, swim: Swim): void {
     if (!KINDS.has(kind)) return undefined; // falls through to the 404
     const body = await readBodyLimited(request, MAX_MESSAGE_BYTES);
     const reply = await swim.handle(kind, body);
-    return new Response(reply as Uint8Array<ArrayBuffer>, { headers: { "content-type": "application/msgpack" } });
+    return msgpackResponse(reply);
   });
 }

@@ -11,7 +11,7 @@
  * missed.
  */
 import type { Config } from "../config.ts";
-import type { Env, TimerHandle } from "../env.ts";
+import { type Env, sendWithTimeout, type TimerHandle } from "../env.ts";
 import type { Metrics } from "../metrics.ts";
 import { Awareness } from "./awareness.ts";
 import { GossipQueue } from "./gossip.ts";
@@ -436,10 +436,8 @@ export class Swim {
   /** Sends one message and decodes the reply; undefined on timeout, error or a bad reply. */
   async #send(peer: string, message: SwimMessage, timeoutMs: number): Promise<SwimMessage | undefined> {
     const body = this.#encode(message);
-    const controller = new AbortController();
-    const timer = this.env.clock.setTimeout(() => controller.abort(), timeoutMs);
     try {
-      const reply = await this.env.transport.send(peer, `/_swim/${message.type}`, body, controller.signal);
+      const reply = await sendWithTimeout(this.env, peer, `/_swim/${message.type}`, body, timeoutMs);
       if (reply.status !== 200) return undefined;
       const decoded = decodeMessage(reply.body);
       this.#stats.received.inc([decoded.type]);
@@ -448,8 +446,6 @@ export class Swim {
       return decoded;
     } catch {
       return undefined;
-    } finally {
-      this.env.clock.clearTimeout(timer);
     }
   }
 

@@ -9,7 +9,7 @@
  * read can never be followed by one that returns something older (ABD). Too few answers in
  * time: a QuorumError (503) with the counts.
  */
-import type { Env } from "../env.ts";
+import { type Env, sendWithTimeout } from "../env.ts";
 import { ringPosition } from "../ring/hash.ts";
 import type { Ring } from "../ring/ring.ts";
 import type { Entry } from "../store/store.ts";
@@ -64,15 +64,9 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
   const onlyHere = (peers: string[]) => peers.length === 1 && peers[0] === self;
 
   async function send<T>(peer: string, body: Uint8Array, path: string, decode: (b: Uint8Array) => T): Promise<T> {
-    const controller = new AbortController();
-    const timer = env.clock.setTimeout(() => controller.abort(), config.replicaTimeoutMs);
-    try {
-      const reply = await env.transport.send(peer, path, body, controller.signal);
-      if (reply.status !== 200) throw new Error(`${peer}${path} answered ${reply.status}`);
-      return decode(reply.body);
-    } finally {
-      env.clock.clearTimeout(timer);
-    }
+    const reply = await sendWithTimeout(env, peer, path, body, config.replicaTimeoutMs);
+    if (reply.status !== 200) throw new Error(`${peer}${path} answered ${reply.status}`);
+    return decode(reply.body);
   }
 
   function putTo(peer: string, key: string, entry: Entry): Promise<PutReply> {
