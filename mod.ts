@@ -32,6 +32,18 @@ if (parsed.kind === "version") {
 if (parsed.kind === "error") fail(parsed.message);
 const config = parsed.config;
 
+// Signals are caught before anything else happens, so that one arriving during start-up
+// is not met by the default action: it is remembered, and the node leaves once it is up.
+let stopSignal: string | undefined;
+let leave: (() => Promise<void>) | undefined;
+function onSignal(signal: string): void {
+  if (stopSignal) return;
+  stopSignal = signal;
+  if (leave) void leave();
+}
+process.on("SIGINT", () => onSignal("SIGINT"));
+process.on("SIGTERM", () => onSignal("SIGTERM"));
+
 const runtime = detectRuntime();
 const adapter = await loadAdapter(runtime);
 const log = createLogger({
@@ -43,29 +55,25 @@ const log = createLogger({
 });
 const node = createNode(config, { clock: realClock, random: realRandom, transport: adapter.transport(), log }, { runtime });
 
-let server;
+let server: Awaited<ReturnType<typeof adapter.serve>>;
 try {
   server = await adapter.serve(node.fetch, { hostname: config.host, port: config.port });
 } catch (err) {
   if (err instanceof ListenError) fail(err.message);
   throw err;
 }
-node.start();
-log.info("listening", { runtime, host: config.host, port: config.port, replicas: config.replicas });
 
 // A failure inside one request is answered there; anything that still escapes is logged
 // rather than allowed to take the node down.
 process.on("unhandledRejection", (reason) => log.error("unhandled rejection", { error: String(reason) }));
 
-let stopping = false;
-async function shutdown(signal: string): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  log.info("leaving", { signal });
+leave = async () => {
+  log.info("leaving", { signal: stopSignal });
   await node.leave();
-  await server!.close();
+  await server.close();
   log.info("stopped");
   process.exit(0);
-}
-process.on("SIGINT", () => void shutdown("SIGINT"));
-process.on("SIGTERM", () => void shutdown("SIGTERM"));
+};
+node.start();
+log.info("listening", { runtime, host: config.host, port: config.port, replicas: config.replicas });
+if (stopSignal) void leave();
