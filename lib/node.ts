@@ -31,8 +31,6 @@ export interface DhtNode {
   readonly ring: Ring;
   readonly metrics: Metrics;
   fetch(request: Request): Promise<Response>;
-  /** Resolves once the ring reflects every membership change seen so far. */
-  ringSettled(): Promise<void>;
   /** Starts background work: membership (joining through the introducers) and tombstone purging. */
   start(): void;
   /** Graceful leave: tell the cluster (and, with rebalancing, hand off data), then stop. */
@@ -72,8 +70,8 @@ export function createNode(config: Config, env: Env, options: NodeOptions = {}):
 
   const swim = new Swim(id, config, env, metrics);
   const ring = new Ring();
-  const follower = followMembership(ring, config.vnodes);
-  swim.onChange((member) => follower.update(member.id, member.state));
+  const follow = followMembership(ring, config.vnodes);
+  swim.onChange((member) => follow(member.id, member.state));
   metrics.gauge("dht_ring_members", "Members on this node's ring", () => ring.size);
 
   const replica = localReplica(store, hlc);
@@ -161,9 +159,8 @@ export function createNode(config: Config, env: Env, options: NodeOptions = {}):
     ring,
     metrics,
     fetch,
-    ringSettled: () => follower.settled(),
     start() {
-      follower.update(id, "alive");
+      follow(id, "alive");
       swim.start();
       schedulePurge();
       scheduleHintSweep();

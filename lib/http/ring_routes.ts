@@ -21,9 +21,9 @@ export function addRingRoutes(router: RouterType, { ring, replicas, vnodes }: Ri
         // Each virtual node owns the keys after the previous position, up to its own.
         vnodes: ring.vnodes().map((v) => ({ position: positionHex(v.position), member: v.member })),
       }))
-    .get("/cluster/locate/:key", async (request: Request & { params: { key: string } }) => {
+    .get("/cluster/locate/:key", (request: Request & { params: { key: string } }) => {
       const key = decodeKey(request.params.key);
-      const position = await ringPosition(key);
+      const position = ringPosition(key);
       return jsonResponse(200, { key, position: positionHex(position), replicas: ring.preferenceList(position, replicas) });
     });
 }

@@ -55,9 +55,9 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
   const alone = [self];
 
   /** The key's preference list; a node alone (or not yet on its ring) is its only replica. */
-  async function replicasFor(key: string): Promise<string[]> {
+  function replicasFor(key: string): string[] {
     if (ring.size <= 1) return ring.size === 1 ? [ring.vnodes()[0]!.member] : alone;
-    return ring.preferenceList(await ringPosition(key), config.replicas);
+    return ring.preferenceList(ringPosition(key), config.replicas);
   }
 
   /** A key whose only replica is this node: no quorum to gather, no message to send. */
@@ -128,7 +128,7 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
 
   /** The newest entry among R replicas, written back to W of them first if they disagreed. */
   async function read(key: string, consistency: Consistency): Promise<{ latest?: Entry; peers: string[]; w: number }> {
-    const peers = await replicasFor(key);
+    const peers = replicasFor(key);
     if (onlyHere(peers)) return { latest: replica.get(key).entry, peers, w: 1 };
     const { w, r } = quorumSizes(config, peers.length, consistency);
     const { successes, results } = await gather(key, peers, r);
@@ -160,7 +160,7 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
       return delivered;
     },
     async put(key, value, contentType, consistency = "quorum") {
-      const peers = await replicasFor(key);
+      const peers = replicasFor(key);
       const { w } = quorumSizes(config, peers.length, consistency);
       return write(key, peers, w, (version) => ({ value, contentType, version, tombstone: false }));
     },

@@ -1,13 +1,60 @@
 /**
- * Ring positions: the first 8 bytes of SHA-256 (crypto.subtle), read as an unsigned 64-bit
- * integer. The same function places keys and virtual nodes, on every runtime alike.
+ * Ring positions: 64 bits made of two MurmurHash3 (x86, 32-bit) digests of the text's UTF-8
+ * bytes, under two seeds. The same function places keys and virtual nodes, on every runtime.
+ *
+ * Synchronous on purpose: the coordinator places a key on every request, and rebalancing
+ * places every stored key on every pass, without a round trip through crypto.subtle's
+ * promise (a thread-pool hop on Node); and the simulator stays deterministic. Placement
+ * needs an even spread, not a cryptographic hash: a client choosing keys can pile them on
+ * one member either way, since the ring is public (`/cluster/locate`).
  */
 
 const encoder = new TextEncoder();
+const SEED_HIGH = 0x9747b28c;
+const SEED_LOW = 0x5bd1e995;
 
-export async function ringPosition(text: string): Promise<bigint> {
-  const digest = await crypto.subtle.digest("SHA-256", encoder.encode(text));
-  return new DataView(digest).getBigUint64(0);
+/** The text's position on the ring, an unsigned 64-bit integer. */
+export function ringPosition(text: string): bigint {
+  const bytes = encoder.encode(text);
+  return (BigInt(murmur3(bytes, SEED_HIGH)) << 32n) | BigInt(murmur3(bytes, SEED_LOW));
+}
+
+/** MurmurHash3_x86_32 (Austin Appleby, public domain) over bytes. */
+export function murmur3(bytes: Uint8Array, seed: number): number {
+  const n = bytes.length;
+  const tail = n & ~3;
+  let h = seed >>> 0;
+  for (let i = 0; i < tail; i += 4) {
+    let k = bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24);
+    k = Math.imul(k, 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, 0x1b873593);
+    h ^= k;
+    h = (h << 13) | (h >>> 19);
+    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  }
+  let k = 0;
+  switch (n & 3) {
+    case 3:
+      k ^= bytes[tail + 2]! << 16;
+    // falls through
+    case 2:
+      k ^= bytes[tail + 1]! << 8;
+    // falls through
+    case 1:
+      k ^= bytes[tail]!;
+      k = Math.imul(k, 0xcc9e2d51);
+      k = (k << 15) | (k >>> 17);
+      k = Math.imul(k, 0x1b873593);
+      h ^= k;
+  }
+  h ^= n;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
 }
 
 /** A virtual node's name: the member id and the vnode's index. */
@@ -15,21 +62,17 @@ export function vnodeName(member: string, index: number): string {
   return `${member}#${index}`;
 }
 
-/**
- * Positions are a pure function of (member, count), memoized for the process: a member
- * that comes back costs no hashing, and the simulator's nodes, which share a process,
- * hash each member once instead of once per node (200 nodes: 5 million digests → 25,000).
- */
-const memo = new Map<string, Promise<readonly bigint[]>>();
+/** Positions are a pure function of (member, count), memoized: a member that comes back costs nothing. */
+const memo = new Map<string, readonly bigint[]>();
 const MEMO_LIMIT = 50_000;
 
 /** The positions of a member's `count` virtual nodes. */
-export function vnodePositions(member: string, count: number): Promise<readonly bigint[]> {
+export function vnodePositions(member: string, count: number): readonly bigint[] {
   const key = `${count} ${member}`;
   let positions = memo.get(key);
   if (!positions) {
     if (memo.size >= MEMO_LIMIT) memo.clear();
-    positions = Promise.all(Array.from({ length: count }, (_, i) => ringPosition(vnodeName(member, i))));
+    positions = Array.from({ length: count }, (_, i) => ringPosition(vnodeName(member, i)));
     memo.set(key, positions);
   }
   return positions;

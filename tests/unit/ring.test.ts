@@ -1,24 +1,32 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { positionHex, ringPosition, vnodePositions } from "../../lib/ring/hash.ts";
+import { murmur3, positionHex, ringPosition, vnodePositions } from "../../lib/ring/hash.ts";
 import { Ring } from "../../lib/ring/ring.ts";
 
 const member = (i: number) => `10.0.0.${i}:7000`;
 const keys = Array.from({ length: 10_000 }, (_, i) => `key-${i}`);
 let keyPositions: bigint[] | undefined;
-const positionsOfKeys = async () => (keyPositions ??= await Promise.all(keys.map(ringPosition)));
+const positionsOfKeys = () => (keyPositions ??= keys.map(ringPosition));
 
-async function ringOf(members: string[], vnodes = 128): Promise<Ring> {
+function ringOf(members: string[], vnodes = 128): Ring {
   const ring = new Ring();
-  for (const m of members) ring.add(m, await vnodePositions(m, vnodes));
+  for (const m of members) ring.add(m, vnodePositions(m, vnodes));
   return ring;
 }
 
-test("ring positions are the first 8 bytes of SHA-256, as an unsigned 64-bit integer", async () => {
-  // SHA-256("abc") = ba7816bf 8f01cfea 414140de ...
-  assert.equal(positionHex(await ringPosition("abc")), "ba7816bf8f01cfea");
-  // SHA-256("") = e3b0c442 98fc1c14 ...
-  assert.equal(await ringPosition(""), 0xe3b0c44298fc1c14n);
+test("murmur3 matches the reference implementation's published vectors", () => {
+  const bytes = (text: string) => new TextEncoder().encode(text);
+  assert.equal(murmur3(bytes(""), 0), 0);
+  assert.equal(murmur3(bytes(""), 1), 0x514e28b7);
+  assert.equal(murmur3(bytes("abc"), 0), 0xb3dd93fa);
+  assert.equal(murmur3(bytes("Hello, world!"), 1234), 0xfaf6cdb3);
+  assert.equal(murmur3(bytes("The quick brown fox jumps over the lazy dog"), 0), 0x2e4ff723);
+});
+
+test("a ring position is two murmur3 digests of the UTF-8 bytes, as an unsigned 64-bit integer", () => {
+  const bytes = new TextEncoder().encode("user/42 ✓");
+  assert.equal(ringPosition("user/42 ✓"), (BigInt(murmur3(bytes, 0x9747b28c)) << 32n) | BigInt(murmur3(bytes, 0x5bd1e995)));
+  assert.equal(positionHex(ringPosition("abc")).length, 16);
 });
 
 test("preferenceList walks clockwise, returns N distinct members, and wraps around", () => {
@@ -34,27 +42,27 @@ test("preferenceList walks clockwise, returns N distinct members, and wraps arou
   assert.deepEqual(new Ring().preferenceList(1n, 3), []);
 });
 
-test("members are added and removed incrementally; the ring is the same whatever the order", async () => {
+test("members are added and removed incrementally; the ring is the same whatever the order", () => {
   const members = [1, 2, 3, 4, 5].map(member);
-  const forward = await ringOf(members);
-  const backward = await ringOf([...members].reverse());
+  const forward = ringOf(members);
+  const backward = ringOf([...members].reverse());
   assert.equal(forward.checksum(), backward.checksum());
   assert.deepEqual(forward.vnodes(), backward.vnodes());
 
-  const removed = await ringOf(members);
+  const removed = ringOf(members);
   removed.remove(member(3));
   assert.notEqual(removed.checksum(), forward.checksum());
   assert.ok(removed.vnodes().every((v) => v.member !== member(3)));
   assert.equal(removed.vnodes().length, 4 * 128);
-  removed.add(member(3), await vnodePositions(member(3), 128));
+  removed.add(member(3), vnodePositions(member(3), 128));
   assert.equal(removed.checksum(), forward.checksum(), "removing and adding back restores the ring");
   for (let i = 1; i < forward.vnodes().length; i++) assert.ok(forward.vnodes()[i - 1]!.position <= forward.vnodes()[i]!.position);
 });
 
-test("balance: with 128 vnodes, max/mean primaries per member is at most 1.25 over 10,000 keys (5-20 members)", async () => {
-  const positions = await positionsOfKeys();
+test("balance: with 128 vnodes, max/mean primaries per member is at most 1.25 over 10,000 keys (5-20 members)", () => {
+  const positions = positionsOfKeys();
   for (const m of [5, 8, 12, 20]) {
-    const ring = await ringOf(Array.from({ length: m }, (_, i) => member(i + 1)));
+    const ring = ringOf(Array.from({ length: m }, (_, i) => member(i + 1)));
     const counts = new Map<string, number>();
     for (const p of positions) counts.set(ring.primary(p)!, (counts.get(ring.primary(p)!) ?? 0) + 1);
     const max = Math.max(...counts.values());
@@ -64,13 +72,13 @@ test("balance: with 128 vnodes, max/mean primaries per member is at most 1.25 ov
   }
 });
 
-test("adding one member to M moves about 1/(M+1) of the primaries, all of them to the newcomer", async () => {
-  const positions = await positionsOfKeys();
+test("adding one member to M moves about 1/(M+1) of the primaries, all of them to the newcomer", () => {
+  const positions = positionsOfKeys();
   for (const m of [5, 10, 19]) {
-    const ring = await ringOf(Array.from({ length: m }, (_, i) => member(i + 1)));
+    const ring = ringOf(Array.from({ length: m }, (_, i) => member(i + 1)));
     const before = positions.map((p) => ring.primary(p));
     const newcomer = member(100);
-    ring.add(newcomer, await vnodePositions(newcomer, 128));
+    ring.add(newcomer, vnodePositions(newcomer, 128));
     const after = positions.map((p) => ring.primary(p));
     let moved = 0;
     after.forEach((owner, i) => {
@@ -85,10 +93,10 @@ test("adding one member to M moves about 1/(M+1) of the primaries, all of them t
   }
 });
 
-test("the checksum is 8 hex digits and tells different rings apart", async () => {
-  const a = await ringOf([member(1), member(2)]);
-  const b = await ringOf([member(1), member(3)]);
+test("the checksum is 8 hex digits and tells different rings apart", () => {
+  const a = ringOf([member(1), member(2)]);
+  const b = ringOf([member(1), member(3)]);
   assert.match(a.checksum(), /^[0-9a-f]{8}$/);
   assert.notEqual(a.checksum(), b.checksum());
-  assert.notEqual((await ringOf([member(1), member(2)], 64)).checksum(), a.checksum(), "vnode count matters");
+  assert.notEqual((ringOf([member(1), member(2)], 64)).checksum(), a.checksum(), "vnode count matters");
 });
