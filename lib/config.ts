@@ -30,6 +30,9 @@ export interface Config {
   vnodes: number;
   maxValueBytes: number;
   tombstoneGraceMs: number;
+  syncIntervalMs: number;
+  syncBytesPerSec: number;
+  leaveTimeoutMs: number;
   log: LogFormat;
   logLevel: LogLevel;
 }
@@ -90,6 +93,9 @@ export const options: readonly Option[] = [
   opt("vnodes", "V", { key: "vnodes", type: "int", min: 1, max: 4096, default: 128, help: "virtual nodes per member on the ring" }),
   opt("max-value-bytes", "BYTES", { key: "maxValueBytes", type: "int", min: 0, max: 512 * 1024 * 1024, default: 1024 * 1024, help: "largest value accepted" }),
   opt("tombstone-grace-ms", "MS", { key: "tombstoneGraceMs", type: "int", min: 0, max: MAX_INT, default: 3_600_000, help: "how long a delete's tombstone is kept before it is purged" }),
+  opt("sync-interval-ms", "MS", { key: "syncIntervalMs", type: "int", min: 100, max: MAX_INT, default: 10_000, help: "time between anti-entropy rounds (a ring change starts one at once)" }),
+  opt("sync-bytes-per-sec", "BYTES", { key: "syncBytesPerSec", type: "int", min: 1024, max: MAX_INT, default: 64 * 1024 * 1024, help: "most bytes of entries per second this node pushes while rebalancing" }),
+  opt("leave-timeout-ms", "MS", { key: "leaveTimeoutMs", type: "int", min: 0, max: MAX_INT, default: 30_000, help: "on SIGINT/SIGTERM, longest wait for new owners to confirm this node's data" }),
   opt("log", "FORMAT", { key: "log", type: "choice", choices: ["text", "json"], default: "text", help: "log format: one line per event" }),
   opt("log-level", "LEVEL", { key: "logLevel", type: "choice", choices: ["debug", "info", "warn", "error"], default: "info", help: "least severe level logged" }),
 ];

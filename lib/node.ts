@@ -11,6 +11,7 @@ import { errorResponse, NotFoundError } from "./http/errors.ts";
 import { addKvRoutes } from "./http/kv_routes.ts";
 import { addRingRoutes } from "./http/ring_routes.ts";
 import { addSwimRoutes } from "./http/swim_routes.ts";
+import { isGone } from "./membership/member.ts";
 import { Swim } from "./membership/swim.ts";
 import { latencyBuckets, Metrics } from "./metrics.ts";
 import { addReplicaRoutes } from "./http/replica_routes.ts";
@@ -20,6 +21,8 @@ import { localReplica } from "./replication/replica.ts";
 import { followMembership } from "./ring/follow.ts";
 import { Ring } from "./ring/ring.ts";
 import { Store } from "./store/store.ts";
+import { addSyncRoutes } from "./http/sync_routes.ts";
+import { Syncer } from "./sync/syncer.ts";
 import { Hlc } from "./store/version.ts";
 
 export const VERSION = "0.1.0";
@@ -29,11 +32,12 @@ export interface DhtNode {
   readonly store: Store;
   readonly swim: Swim;
   readonly ring: Ring;
+  readonly syncer: Syncer;
   readonly metrics: Metrics;
   fetch(request: Request): Promise<Response>;
   /** Starts background work: membership (joining through the introducers) and tombstone purging. */
   start(): void;
-  /** Graceful leave: tell the cluster (and, with rebalancing, hand off data), then stop. */
+  /** Graceful leave: hand every key to its new owners (bounded by --leave-timeout-ms), announce `left`, stop. */
   leave(): Promise<void>;
   /** Stops timers and closes peer connections. Idempotent. */
   stop(): Promise<void>;
@@ -71,11 +75,15 @@ export function createNode(config: Config, env: Env, options: NodeOptions = {}):
   const swim = new Swim(id, config, env, metrics);
   const ring = new Ring();
   const follow = followMembership(ring, config.vnodes);
-  swim.onChange((member) => follow(member.id, member.state));
+  swim.onChange((member, previous) => {
+    follow(member.id, member.state);
+    if (previous === undefined || isGone(previous) !== isGone(member.state)) syncer.ringChanged();
+  });
   metrics.gauge("dht_ring_members", "Members on this node's ring", () => ring.size);
 
   const replica = localReplica(store, hlc);
   const hints = new HintStore();
+  const syncer = new Syncer({ self: id, store, ring, replica, env, config, metrics });
   const coordinator = quorumCoordinator({ self: id, ring, replica, hlc, env, config, hints });
   const hintsReplayed = metrics.counter("dht_hints_replayed_total", "Missed writes delivered to a replica later (hinted handoff)");
   metrics.gauge("dht_hints", "Missed writes waiting for their replica", () => hints.size);
@@ -99,6 +107,7 @@ export function createNode(config: Config, env: Env, options: NodeOptions = {}):
   addReplicaRoutes(router, replica, config.maxValueBytes);
   addClusterRoutes(router, { info, store, swim, ring, metrics, now });
   addSwimRoutes(router, swim);
+  addSyncRoutes(router, { id, syncer, store, ring, maxValueBytes: config.maxValueBytes });
   addRingRoutes(router, { ring, replicas: config.replicas, vnodes: config.vnodes });
   router.all("*", (request: Request) => {
     throw new NotFoundError(`no route for ${request.method} ${new URL(request.url).pathname}`);
@@ -147,6 +156,7 @@ export function createNode(config: Config, env: Env, options: NodeOptions = {}):
     if (stopped) return;
     stopped = true;
     swim.stop();
+    syncer.stop();
     if (purgeTimer !== undefined) clock.clearTimeout(purgeTimer);
     if (hintTimer !== undefined) clock.clearTimeout(hintTimer);
     await env.transport.close();
@@ -157,6 +167,7 @@ export function createNode(config: Config, env: Env, options: NodeOptions = {}):
     store,
     swim,
     ring,
+    syncer,
     metrics,
     fetch,
     start() {
@@ -164,10 +175,15 @@ export function createNode(config: Config, env: Env, options: NodeOptions = {}):
       swim.start();
       schedulePurge();
       scheduleHintSweep();
+      syncer.start();
     },
     async leave() {
       if (stopped) return;
-      // Data hand-off arrives with rebalancing (issue 5); membership is told now.
+      // Still a member while handing off, so reads and writes through others go on working.
+      log.info("handing off data before leaving", { keys: store.size });
+      const { handedOff, remaining } = await syncer.leave(config.leaveTimeoutMs);
+      if (handedOff) log.info("data handed off", {});
+      else log.warn("leaving with data not confirmed by its new owners", { keys: remaining });
       await swim.leave();
       await stop();
     },

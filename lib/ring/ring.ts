@@ -18,6 +18,14 @@ export class Ring {
   readonly #members = new Map<string, readonly bigint[]>();
   /** Changes not yet merged into #vnodes: member → new positions, or undefined to remove. */
   readonly #pending = new Map<string, readonly bigint[] | undefined>();
+  #generation = 0;
+  #checksum: { generation: number; value: string } | undefined;
+
+  /** Counts the changes merged so far: equal generations on one node mean the same ring. */
+  get generation(): number {
+    this.#flush();
+    return this.#generation;
+  }
 
   get size(): number {
     this.#flush();
@@ -84,6 +92,7 @@ export class Ring {
    */
   checksum(): string {
     this.#flush();
+    if (this.#checksum?.generation === this.#generation) return this.#checksum.value;
     let h = 0x811c9dc5;
     const mix = (text: string) => {
       for (let i = 0; i < text.length; i++) {
@@ -92,13 +101,16 @@ export class Ring {
       }
     };
     for (const v of this.#vnodes) mix(`${v.position.toString(16)}@${v.member};`);
-    return h.toString(16).padStart(8, "0");
+    const value = h.toString(16).padStart(8, "0");
+    this.#checksum = { generation: this.#generation, value };
+    return value;
   }
 
   #flush(): void {
     if (this.#pending.size === 0) return;
     const changes = [...this.#pending];
     this.#pending.clear();
+    this.#generation++;
     const drop = new Set(changes.map(([m]) => m).filter((m) => this.#members.has(m)));
     if (drop.size > 0) {
       for (const m of drop) this.#members.delete(m);

@@ -102,6 +102,16 @@ export class SimCluster {
     this.nodes.delete(id);
   }
 
+  /** A graceful leave, as on SIGTERM: hand-off, `left`, stop; virtual time runs meanwhile. */
+  async leave(id: string): Promise<void> {
+    let done = false;
+    const leaving = this.nodes.get(id)!.leave().finally(() => (done = true));
+    while (!done) await this.run(50);
+    await leaving;
+    this.network.down(id);
+    this.nodes.delete(id);
+  }
+
   /** Each live node's view of `id`: its state there (undefined when unknown). */
   viewsOf(id: string): Map<string, MemberState | undefined> {
     const views = new Map<string, MemberState | undefined>();

@@ -6,7 +6,7 @@
  * without trusting clocks. Deletes are tombstones: entries with no value that win over
  * older writes, and are purged once their grace period has passed.
  */
-import { isNewer, type Version } from "./version.ts";
+import { compareVersions, isNewer, type Version } from "./version.ts";
 
 export interface Entry {
   value: Uint8Array;
@@ -50,6 +50,25 @@ export class Store {
     this.#tombstonedAt.delete(key);
     if (entry.tombstone) this.#tombstonedAt.set(key, this.now());
     return { applied: true };
+  }
+
+  /** Every entry, tombstones included, live: a long walk sees writes made while it pauses. */
+  entries(): IterableIterator<[string, Entry]> {
+    return this.#entries.entries();
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Removes `key` if it still holds exactly `version` (it was handed to its new owners). */
+  dropIf(key: string, version: Version): boolean {
+    const entry = this.#entries.get(key);
+    if (!entry || compareVersions(entry.version, version) !== 0) return false;
+    this.#entries.delete(key);
+    this.#tombstonedAt.delete(key);
+    this.#account(key, entry, -1);
+    return true;
   }
 
   /** Removes tombstones stored at least `graceMs` ago; returns how many went. */

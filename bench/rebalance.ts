@@ -1,0 +1,82 @@
+/**
+ * Re-replication on real processes: load K keys of 100 bytes into 6 nodes, then
+ *   - crash: SIGKILL one; time until every survivor marks it dead, and until every key is
+ *     back on N = 3 nodes (the survivors' key counts add up to 3K and every node reports a
+ *     quiet round on the same ring);
+ *   - join: start a 7th node; time until every key is on exactly N nodes again, and how
+ *     many keys moved to the newcomer against the ideal share 3K / 7.
+ * Default timings (period 1 s, suspicion mult 4, sync interval 10 s) unless given after --.
+ *
+ *   npx tsx bench/rebalance.ts [keys=10000] [runtime=bun] [-- node options]
+ */
+import { type RunningNode, type Runtime, startNode } from "../tests/support/processes.ts";
+
+const dash = process.argv.indexOf("--");
+const positional = dash < 0 ? process.argv.slice(2) : process.argv.slice(2, dash);
+const extra = dash < 0 ? [] : process.argv.slice(dash + 1);
+const keys = Number(positional[0] ?? 10_000);
+const runtime = (positional[1] ?? "bun") as Runtime;
+const NODES = 6;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const json = async (n: RunningNode, path: string) => (await fetch(`${n.url}${path}`)).json();
+
+async function pool(count: number, width: number, work: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: width }, async () => {
+    while (next < count) await work(next++);
+  }));
+}
+
+/** Polls every 100 ms until `done`; returns the milliseconds since `since`. */
+async function until(since: number, done: () => Promise<boolean>, limitMs = 300_000): Promise<number> {
+  for (;;) {
+    try {
+      if (await done()) return Date.now() - since;
+    } catch {
+      // A node busy or going: ask again.
+    }
+    if (Date.now() - since > limitMs) throw new Error(`not done after ${limitMs} ms`);
+    await sleep(100);
+  }
+}
+
+async function level(nodes: RunningNode[], exactCopies: boolean): Promise<boolean> {
+  const views = await Promise.all(nodes.map((n) => json(n, "/cluster/sync")));
+  const copies = views.reduce((sum, v) => sum + v.liveKeys, 0);
+  const rings = new Set(views.map((v) => v.ringChecksum));
+  return (exactCopies ? copies === 3 * keys : copies >= 3 * keys) && rings.size === 1 && views.every((v) => v.settled);
+}
+
+const first = await startNode(runtime, extra);
+let nodes = [first, ...(await Promise.all(Array.from({ length: NODES - 1 }, () => startNode(runtime, [String(first.port), ...extra]))))];
+try {
+  await until(Date.now(), async () => (await Promise.all(nodes.map((n) => json(n, "/cluster/ring")))).every((r) => r.members.length === NODES));
+  const value = new Uint8Array(100).fill(120);
+  let started = Date.now();
+  await pool(keys, 64, async (i) => {
+    const res = await fetch(`${nodes[i % NODES]!.url}/d/key-${i}`, { method: "PUT", body: value });
+    if (res.status !== 204) throw new Error(`PUT key-${i}: ${res.status}`);
+  });
+  console.log(`loaded ${keys} keys of 100 bytes into ${NODES} ${runtime} nodes in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  await until(Date.now(), () => level(nodes, true));
+
+  const victim = nodes[3]!;
+  const victimId = `127.0.0.1:${victim.port}`;
+  started = Date.now();
+  await victim.stop("SIGKILL");
+  nodes = nodes.filter((n) => n !== victim);
+  const detectedMs = await until(started, async () =>
+    (await Promise.all(nodes.map((n) => json(n, "/cluster/members")))).every((v) => v.members.every((m: { id: string; state: string }) => m.id !== victimId || m.state === "dead")));
+  const replicatedMs = await until(started, () => level(nodes, true));
+  console.log(`crash: all survivors marked it dead at ${(detectedMs / 1000).toFixed(1)} s; every key back on 3 nodes at ${(replicatedMs / 1000).toFixed(1)} s (${((replicatedMs - detectedMs) / 1000).toFixed(1)} s after detection)`);
+
+  started = Date.now();
+  const newcomer = await startNode(runtime, [String(first.port), ...extra]);
+  nodes = [...nodes, newcomer];
+  const joinedMs = await until(started, () => level(nodes, true));
+  const moved = (await json(newcomer, "/cluster/sync")).liveKeys;
+  const ideal = (3 * keys) / nodes.length;
+  console.log(`join: every key on exactly 3 of ${nodes.length} nodes ${(joinedMs / 1000).toFixed(1)} s after the newcomer started; it received ${moved} keys (${((100 * moved) / (3 * keys)).toFixed(1)}% of the ${3 * keys} copies; ideal share ${Math.round(ideal)}, ${((100 * moved) / ideal).toFixed(0)}% of it)`);
+} finally {
+  await Promise.all(nodes.map((n) => n.stop("SIGKILL")));
+}

@@ -1,0 +1,153 @@
+/**
+ * Stabilisation messages (`/_kv/digest`, `/_kv/offer`, `/_kv/push`): msgpack, validated on
+ * decode with size limits, like every internal message. Entries and versions travel in the
+ * replication messages' array shapes.
+ */
+import { decode, encode } from "@msgpack/msgpack";
+import { MessageError } from "../membership/messages.ts";
+import type { Entry } from "../store/store.ts";
+import type { Version } from "../store/version.ts";
+import { BUCKETS, type BucketSummary } from "./digest.ts";
+
+/** Why entries are pushed: the sender no longer owns them, or the receiver was behind. */
+export type PushReason = "handoff" | "repair";
+
+export interface DigestRequest {
+  from: string;
+  buckets: BucketSummary[];
+}
+export interface DigestReply {
+  /** Buckets that differ, with the receiver's count in each. */
+  differ: Array<[bucket: number, count: number]>;
+}
+export interface OfferRequest {
+  from: string;
+  keys: Array<[key: string, version: Version]>;
+}
+export interface OfferReply {
+  /** Indexes into the offer of the keys the receiver lacks or holds older. */
+  want: number[];
+}
+export interface PushRequest {
+  from: string;
+  reason: PushReason;
+  entries: Array<[key: string, entry: Entry]>;
+}
+export interface PushReply {
+  /** How many entries were newer than the receiver's and stored. */
+  applied: number;
+}
+
+/** Most keys an offer lists, and entries a push carries. */
+export const MAX_OFFER_KEYS = 2_000;
+
+type WireVersion = [number, number, string];
+const versionToWire = (v: Version): WireVersion => [v.wall, v.logical, v.node];
+
+export const encodeDigestRequest = (m: DigestRequest) => encode({ from: m.from, buckets: m.buckets });
+export const encodeDigestReply = (m: DigestReply) => encode({ differ: m.differ });
+export const encodeOfferRequest = (m: OfferRequest) => encode({ from: m.from, keys: m.keys.map(([k, v]) => [k, versionToWire(v)]) });
+export const encodeOfferReply = (m: OfferReply) => encode({ want: m.want });
+export const encodePushRequest = (m: PushRequest) =>
+  encode({
+    from: m.from,
+    reason: m.reason,
+    entries: m.entries.map(([k, e]) => [k, e.value, e.contentType, versionToWire(e.version), e.tombstone]),
+  });
+export const encodePushReply = (m: PushReply) => encode({ applied: m.applied });
+
+export function decodeDigestRequest(bytes: Uint8Array): DigestRequest {
+  const m = map(bytes);
+  const buckets = list(m.buckets, "buckets", BUCKETS).map((b): BucketSummary => {
+    const [bucket, sum, xor, count] = tuple(b, 4, "a bucket summary");
+    if (!isInt(bucket, BUCKETS - 1)) throw new MessageError("bucket out of range");
+    for (const n of [sum, xor, count]) if (!isInt(n, 0xffff_ffff)) throw new MessageError("bucket sums and counts are 32-bit unsigned integers");
+    return [bucket as number, sum as number, xor as number, count as number];
+  });
+  return { from: str(m.from, "from", 300), buckets };
+}
+
+export function decodeDigestReply(bytes: Uint8Array): DigestReply {
+  const m = map(bytes);
+  return {
+    differ: list(m.differ, "differ", BUCKETS).map((d) => {
+      const [bucket, count] = tuple(d, 2, "a difference");
+      if (!isInt(bucket, BUCKETS - 1) || !isInt(count, 0xffff_ffff)) throw new MessageError("a difference is [bucket, count]");
+      return [bucket as number, count as number];
+    }),
+  };
+}
+
+export function decodeOfferRequest(bytes: Uint8Array): OfferRequest {
+  const m = map(bytes);
+  const keys = list(m.keys, "keys", MAX_OFFER_KEYS).map((k): [string, Version] => {
+    const [key, v] = tuple(k, 2, "an offered key");
+    return [str(key, "key", 4096), version(v)];
+  });
+  return { from: str(m.from, "from", 300), keys };
+}
+
+export function decodeOfferReply(bytes: Uint8Array): OfferReply {
+  const m = map(bytes);
+  return {
+    want: list(m.want, "want", MAX_OFFER_KEYS).map((i) => {
+      if (!isInt(i, MAX_OFFER_KEYS - 1)) throw new MessageError("want lists offer indexes");
+      return i as number;
+    }),
+  };
+}
+
+export function decodePushRequest(bytes: Uint8Array): PushRequest {
+  const m = map(bytes);
+  if (m.reason !== "handoff" && m.reason !== "repair") throw new MessageError("reason must be handoff or repair");
+  const entries = list(m.entries, "entries", MAX_OFFER_KEYS).map((e): [string, Entry] => {
+    const [key, value, contentType, v, tombstone] = tuple(e, 5, "a pushed entry");
+    if (!(value instanceof Uint8Array)) throw new MessageError("value must be bytes");
+    if (typeof contentType !== "string" || contentType.length > 1024) throw new MessageError("contentType must be a short string");
+    if (typeof tombstone !== "boolean") throw new MessageError("tombstone must be a boolean");
+    return [str(key, "key", 4096), { value, contentType, version: version(v), tombstone }];
+  });
+  return { from: str(m.from, "from", 300), reason: m.reason, entries };
+}
+
+export function decodePushReply(bytes: Uint8Array): PushReply {
+  const m = map(bytes);
+  if (!isInt(m.applied, MAX_OFFER_KEYS)) throw new MessageError("applied must be a count");
+  return { applied: m.applied as number };
+}
+
+function map(bytes: Uint8Array): Record<string, unknown> {
+  let raw: unknown;
+  try {
+    raw = decode(bytes, { maxStrLength: 64 * 1024, maxArrayLength: Math.max(BUCKETS, MAX_OFFER_KEYS), maxMapLength: 8, maxExtLength: 0 });
+  } catch (err) {
+    throw new MessageError(`not valid msgpack: ${(err as Error).message}`);
+  }
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw) || raw instanceof Uint8Array) {
+    throw new MessageError("message is not a map");
+  }
+  return raw as Record<string, unknown>;
+}
+
+function list(v: unknown, field: string, max: number): unknown[] {
+  if (!Array.isArray(v) || v.length > max) throw new MessageError(`${field} must be a list of at most ${max}`);
+  return v;
+}
+
+function tuple(v: unknown, length: number, what: string): unknown[] {
+  if (!Array.isArray(v) || v.length !== length) throw new MessageError(`${what} must be a list of ${length}`);
+  return v;
+}
+
+const isInt = (n: unknown, max: number) => typeof n === "number" && Number.isSafeInteger(n) && n >= 0 && n <= max;
+
+function str(v: unknown, field: string, max: number): string {
+  if (typeof v !== "string" || v.length === 0 || v.length > max) throw new MessageError(`${field} must be a string of 1 to ${max} characters`);
+  return v;
+}
+
+function version(v: unknown): Version {
+  const [wall, logical, node] = tuple(v, 3, "a version");
+  if (!isInt(wall, Number.MAX_SAFE_INTEGER) || !isInt(logical, Number.MAX_SAFE_INTEGER)) throw new MessageError("version numbers must be non-negative integers");
+  return { wall: wall as number, logical: logical as number, node: str(node, "version node", 300) };
+}

@@ -1,0 +1,493 @@
+/**
+ * Stabilisation: every key back on its N replicas after the ring changes, and replicas
+ * that drifted apart brought level. One loop, in rounds (on a ring change, and every
+ * --sync-interval-ms), each a few passes over the store in pages:
+ *
+ * 1. Hand-off: keys this node holds but no longer owns (a member joined, or this node is
+ *    leaving) are offered to their owners as (key, version) lists; each owner names the
+ *    ones it lacks, which are pushed. A key is dropped here only once every owner has
+ *    confirmed holding its version or a newer one.
+ * 2. Anti-entropy: for each peer it shares keys with, this node summarises the shared keys
+ *    in fixed buckets (digest.ts) and sends the summaries; the peer answers with the
+ *    buckets that differ. The keys of those buckets are offered, and the ones the peer
+ *    lacks are pushed (a bucket the peer holds nothing of is pushed without asking). A
+ *    member that died is off the ring, so its ranges' new owners come out of this step
+ *    empty-handed and are filled. The peer's own rounds send the other way.
+ *
+ * Entries are referenced, never copied wholesale: pages of keys and pushes of bounded bytes,
+ * paced by a byte-rate throttle, with a yield to the event loop between pages.
+ */
+import { type Env, sendWithTimeout } from "../env.ts";
+import type { Metrics } from "../metrics.ts";
+import type { Replica } from "../replication/replica.ts";
+import { ringPosition } from "../ring/hash.ts";
+import type { Ring } from "../ring/ring.ts";
+import type { Entry, Store } from "../store/store.ts";
+import { keyBytes } from "../store/store.ts";
+import { isNewer, type Version } from "../store/version.ts";
+import { BucketDigests, bucketOf } from "./digest.ts";
+import {
+  decodeDigestReply,
+  decodeOfferReply,
+  decodePushReply,
+  type DigestReply,
+  encodeDigestRequest,
+  encodeOfferRequest,
+  encodePushRequest,
+  MAX_OFFER_KEYS,
+  type OfferReply,
+  type PushReason,
+  type PushReply,
+} from "./messages.ts";
+import type { BucketSummary } from "./digest.ts";
+import { Throttle } from "./throttle.ts";
+
+export interface SyncConfig {
+  replicas: number;
+  syncIntervalMs: number;
+  syncBytesPerSec: number;
+}
+
+export interface SyncerOptions {
+  self: string;
+  store: Store;
+  ring: Ring;
+  replica: Replica;
+  env: Pick<Env, "clock" | "transport" | "log">;
+  config: SyncConfig;
+  metrics: Metrics;
+}
+
+/** What one round did, for /cluster/sync and for knowing when the cluster has settled. */
+export interface RoundReport {
+  startedAt: number;
+  durationMs: number;
+  keysScanned: number;
+  keysOffered: number;
+  keysPushed: number;
+  bytesPushed: number;
+  keysHandedOff: number;
+  /** Keys not owned here that some owner has not confirmed yet (kept, retried next round). */
+  keysUnconfirmed: number;
+  bucketsDiffering: number;
+  peersFailed: string[];
+}
+
+export interface Transfer {
+  peer: string;
+  keysOffered: number;
+  keysPushed: number;
+  bytesPushed: number;
+}
+
+/** Keys per page of a pass, and between yields to the event loop. */
+const PAGE_KEYS = 1_000;
+/** Bytes of values per push message (one larger value goes alone). */
+const PUSH_BYTES = 256 * 1024;
+/** How long a peer gets to answer one stabilisation message. */
+const SYNC_TIMEOUT_MS = 5_000;
+/** Ring changes arrive in bursts (a joiner learning everyone); one round follows the burst. */
+const RING_CHANGE_DELAY_MS = 200;
+/** A round that moved data is followed by another soon, to confirm the cluster is level. */
+const MIN_FOLLOW_UP_MS = 1_000;
+
+interface Candidate {
+  key: string;
+  entry: Entry;
+}
+
+export class Syncer {
+  readonly #o: SyncerOptions;
+  readonly #throttle: Throttle;
+  #timer: unknown;
+  #dueAt = 0;
+  #running: Promise<void> | undefined;
+  #again = false;
+  #stopped = false;
+  #leaving = false;
+  #last: RoundReport | undefined;
+  #transfers = new Map<string, Transfer>();
+  /** Per-peer summaries from the latest pass, reused to answer peers' digests. */
+  #tables: { ringGeneration: number; at: number; byPeer: Map<string, BucketDigests> } | undefined;
+  /** The ring generation the last round ran on. */
+  #lastGeneration = -1;
+  readonly #counters;
+
+  constructor(options: SyncerOptions) {
+    this.#o = options;
+    this.#throttle = new Throttle(options.env.clock, options.config.syncBytesPerSec);
+    const m = options.metrics;
+    this.#counters = {
+      rounds: m.counter("dht_sync_rounds_total", "Stabilisation rounds run (hand-off and anti-entropy)"),
+      rebalanced: m.counter("dht_rebalanced_keys_total", "Entries stored here that another member handed off (it no longer owns them)"),
+      repairs: m.counter("dht_antientropy_repairs_total", "Entries stored here because anti-entropy found this replica behind"),
+      handedOff: m.counter("dht_keys_handed_off_total", "Entries dropped here after every new owner confirmed them"),
+      bytesSent: m.counter("dht_sync_bytes_sent_total", "Bytes of entries pushed to other members by stabilisation"),
+      bytesReceived: m.counter("dht_sync_bytes_received_total", "Bytes of entries received from other members by stabilisation"),
+    };
+    m.gauge("dht_sync_transfers", "Members this node is pushing entries to right now", () => this.#transfers.size);
+  }
+
+  get leaving(): boolean {
+    return this.#leaving;
+  }
+
+  start(): void {
+    // Spread first rounds over the interval by the node's id, not by drawing on the shared
+    // random source (membership's choices stay as they were, seed for seed, in simulation).
+    const spread = Number(ringPosition(this.#o.self) >> 32n) / 0x1_0000_0000;
+    this.#schedule(this.#o.config.syncIntervalMs * (0.5 + spread / 2));
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    if (this.#timer !== undefined) this.#o.env.clock.clearTimeout(this.#timer);
+  }
+
+  /**
+   * The ring changed: a round soon. A round already due sooner stays, so a stream of
+   * changes (a cluster forming) gets a round every RING_CHANGE_DELAY_MS, not none.
+   */
+  ringChanged(): void {
+    this.#tables = undefined;
+    if (this.#timer !== undefined && this.#dueAt <= this.#o.env.clock.monotonicMs() + RING_CHANGE_DELAY_MS) return;
+    this.#schedule(RING_CHANGE_DELAY_MS);
+  }
+
+  /**
+   * Graceful leave: from now on this node owns nothing, so rounds hand every key to the
+   * members that take over; resolves once none is left unconfirmed, or at the deadline.
+   */
+  async leave(timeoutMs: number): Promise<{ handedOff: boolean; remaining: number }> {
+    this.#leaving = true;
+    this.#tables = undefined;
+    const { clock } = this.#o.env;
+    const deadline = clock.monotonicMs() + timeoutMs;
+    for (;;) {
+      await this.runRound();
+      const remaining = this.#last?.keysUnconfirmed ?? 0;
+      if (remaining === 0 || this.#o.ring.size <= 1) return { handedOff: remaining === 0, remaining };
+      if (clock.monotonicMs() >= deadline) return { handedOff: false, remaining };
+      await sleep(clock, Math.min(500, deadline - clock.monotonicMs()));
+    }
+  }
+
+  status() {
+    const last = this.#last;
+    return {
+      leaving: this.#leaving,
+      running: this.#running !== undefined,
+      /** True when the last round ran on the current ring and found nothing to move. */
+      settled: this.#running === undefined && last !== undefined && quiet(last) && (this.#lastGeneration === EMPTY ? this.#o.store.size === 0 : this.#lastGeneration === this.#o.ring.generation),
+      transfers: [...this.#transfers.values()],
+      lastRound: last,
+    };
+  }
+
+  /** Runs a round now, or right after the one running. */
+  runRound(): Promise<void> {
+    if (this.#running) {
+      this.#again = true;
+      return this.#running;
+    }
+    this.#running = this.#round()
+      .catch((err) => this.#o.env.log.error("stabilisation round failed", { error: String(err) }))
+      .finally(() => {
+        this.#running = undefined;
+        if (this.#again && !this.#stopped) {
+          this.#again = false;
+          void this.runRound();
+        }
+      });
+    return this.#running;
+  }
+
+  // --- the receiving side (the /_kv/ routes call these) ---
+
+  /** Compares a peer's summaries of the keys both hold with this node's. */
+  async digest(from: string, theirs: readonly BucketSummary[]): Promise<DigestReply> {
+    if (this.#leaving) return { differ: [] }; // it takes nothing in; its own rounds give everything away
+    const fresh = this.#tables && this.#tables.ringGeneration === this.#o.ring.generation && this.#o.env.clock.monotonicMs() - this.#tables.at < this.#o.config.syncIntervalMs;
+    if (!fresh) await this.#scan(() => Promise.resolve());
+    const mine = this.#tables?.byPeer.get(from) ?? new BucketDigests();
+    return { differ: mine.differences(theirs) };
+  }
+
+  /** Of the offered (key, version) pairs, the ones this node lacks or holds older. */
+  offer(keys: ReadonlyArray<[string, Version]>): OfferReply {
+    const want: number[] = [];
+    keys.forEach(([key, version], i) => {
+      if (isNewer(version, this.#o.store.get(key)?.version)) want.push(i);
+    });
+    return { want };
+  }
+
+  /** Stores pushed entries that are newer than this node's. */
+  push(reason: PushReason, entries: ReadonlyArray<[string, Entry]>): PushReply {
+    let applied = 0;
+    let bytes = 0;
+    for (const [key, entry] of entries) {
+      if (this.#o.replica.put(key, entry).applied) applied++;
+      bytes += keyBytes(key) + entry.value.byteLength;
+    }
+    (reason === "handoff" ? this.#counters.rebalanced : this.#counters.repairs).inc([], applied);
+    this.#counters.bytesReceived.inc([], bytes);
+    return { applied };
+  }
+
+  // --- the sending side ---
+
+  #schedule(ms: number): void {
+    if (this.#stopped) return;
+    if (this.#timer !== undefined) this.#o.env.clock.clearTimeout(this.#timer);
+    this.#dueAt = this.#o.env.clock.monotonicMs() + ms;
+    this.#timer = this.#o.env.clock.setTimeout(() => {
+      this.#timer = undefined;
+      void this.runRound().then(() => {
+        if (this.#timer !== undefined || this.#stopped) return;
+        const last = this.#last;
+        const busy = last !== undefined && !quiet(last);
+        const interval = this.#o.config.syncIntervalMs;
+        this.#schedule(busy ? Math.min(interval, Math.max(MIN_FOLLOW_UP_MS, 4 * last.durationMs)) : interval);
+      });
+    }, ms);
+  }
+
+  /** The members that should hold a key at `position`; a leaving node counts itself out. */
+  #owners(position: bigint): string[] {
+    const { ring, self, config } = this.#o;
+    if (!this.#leaving) return ring.preferenceList(position, config.replicas);
+    return ring.preferenceList(position, config.replicas + 1).filter((m) => m !== self).slice(0, config.replicas);
+  }
+
+  async #round(): Promise<void> {
+    const { clock } = this.#o.env;
+    if (this.#o.store.size === 0) {
+      // Nothing to hand off or compare; and no need to bring the ring up to date for it
+      // (a forming cluster of hundreds changes it constantly).
+      this.#last = { ...emptyReport(), startedAt: clock.now() };
+      this.#lastGeneration = EMPTY;
+      return;
+    }
+    const generation = this.#o.ring.generation;
+    const report: RoundReport = { ...emptyReport(), startedAt: clock.now() };
+    const started = clock.monotonicMs();
+    const failed = new Set<string>();
+    this.#transfers = new Map();
+
+    // Pass 1: hand off what this node no longer owns, a page at a time, and summarise the rest.
+    let page: Array<Candidate & { owners: string[] }> = [];
+    const flushHandoff = async () => {
+      const batch = page;
+      page = [];
+      await this.#handOff(batch, report, failed);
+    };
+    report.keysScanned = await this.#scan(async (key, entry, owners) => {
+      page.push({ key, entry, owners });
+      if (page.length >= PAGE_KEYS) await flushHandoff();
+    });
+    await flushHandoff();
+
+    // Pass 2: ask each peer which buckets differ; pass 3: offer (or push) those buckets' keys.
+    const byPeer = this.#tables?.byPeer ?? new Map<string, BucketDigests>();
+    const differing = new Map<string, Map<number, number>>();
+    await Promise.all(
+      [...byPeer].map(async ([peer, digests]) => {
+        try {
+          const reply = decodeDigestReply(await this.#send(peer, "/_kv/digest", encodeDigestRequest({ from: this.#o.self, buckets: digests.summaries() })));
+          if (reply.differ.length > 0) differing.set(peer, new Map(reply.differ));
+          report.bucketsDiffering += reply.differ.length;
+        } catch {
+          failed.add(peer);
+        }
+      }),
+    );
+    if (differing.size > 0) await this.#repair(differing, report, failed);
+
+    report.durationMs = clock.monotonicMs() - started;
+    report.peersFailed = [...failed].sort();
+    this.#last = report;
+    this.#lastGeneration = generation;
+    this.#transfers = new Map();
+    this.#counters.rounds.inc();
+    if (!quiet(report)) this.#o.env.log.info("stabilisation round", { ...report, peersFailed: report.peersFailed.join(",") });
+  }
+
+  /**
+   * One pass over the store: builds the per-peer summaries of shared keys (kept in #tables)
+   * and calls `notOwned` for each key this node holds without owning it. Returns the keys seen.
+   */
+  async #scan(notOwned: (key: string, entry: Entry, owners: string[]) => Promise<void>): Promise<number> {
+    const { self, store, ring } = this.#o;
+    const generation = ring.generation;
+    const byPeer = new Map<string, BucketDigests>();
+    let seen = 0;
+    for (const [key, entry] of store.entries()) {
+      if (++seen % PAGE_KEYS === 0) await this.#yield();
+      const position = ringPosition(key);
+      const owners = this.#owners(position);
+      if (!owners.includes(self)) {
+        await notOwned(key, entry, owners);
+        continue;
+      }
+      const bucket = bucketOf(position);
+      const keyHash = Number(position & 0xffff_ffffn);
+      for (const peer of owners) {
+        if (peer === self) continue;
+        let digests = byPeer.get(peer);
+        if (!digests) byPeer.set(peer, (digests = new BucketDigests()));
+        digests.add(bucket, keyHash, entry.version);
+      }
+    }
+    this.#tables = { ringGeneration: generation, at: this.#o.env.clock.monotonicMs(), byPeer };
+    return seen;
+  }
+
+  /** Offers a page of keys to their owners, pushes what they lack, drops what all confirmed. */
+  async #handOff(page: Array<Candidate & { owners: string[] }>, report: RoundReport, failed: Set<string>): Promise<void> {
+    if (page.length === 0) return;
+    const confirmations = new Array<number>(page.length).fill(0);
+    const byOwner = new Map<string, number[]>();
+    page.forEach((c, i) => {
+      for (const owner of c.owners) {
+        let list = byOwner.get(owner);
+        if (!list) byOwner.set(owner, (list = []));
+        list.push(i);
+      }
+    });
+    await Promise.all(
+      [...byOwner].map(async ([owner, indexes]) => {
+        const confirmed = await this.#offerAndPush(owner, "handoff", indexes.map((i) => page[i]!), report, failed);
+        if (confirmed) for (const i of indexes) confirmations[i]!++;
+      }),
+    );
+    let dropped = 0;
+    page.forEach((c, i) => {
+      if (c.owners.length > 0 && confirmations[i] === c.owners.length) {
+        // Only the confirmed version goes: a newer write that arrived meanwhile stays for the next round.
+        if (this.#o.store.dropIf(c.key, c.entry.version)) dropped++;
+      } else {
+        report.keysUnconfirmed++;
+      }
+    });
+    report.keysHandedOff += dropped;
+    this.#counters.handedOff.inc([], dropped);
+  }
+
+  /** Pass 3: the keys of differing buckets, offered (or, to a peer holding none of the bucket, pushed). */
+  async #repair(differing: Map<string, Map<number, number>>, report: RoundReport, failed: Set<string>): Promise<void> {
+    const { self, store } = this.#o;
+    const offers = new Map<string, Candidate[]>();
+    const pushes = new Map<string, Candidate[]>();
+    const flush = async (peer: string) => {
+      const offer = offers.get(peer) ?? [];
+      const push = pushes.get(peer) ?? [];
+      offers.delete(peer);
+      pushes.delete(peer);
+      if (offer.length > 0) await this.#offerAndPush(peer, "repair", offer, report, failed);
+      if (push.length > 0) await this.#pushAll(peer, "repair", push, report, failed);
+    };
+    let seen = 0;
+    for (const [key, entry] of store.entries()) {
+      if (++seen % PAGE_KEYS === 0) await this.#yield();
+      const position = ringPosition(key);
+      const owners = this.#owners(position);
+      if (!owners.includes(self)) continue;
+      const bucket = bucketOf(position);
+      for (const peer of owners) {
+        const theirCount = differing.get(peer)?.get(bucket);
+        if (theirCount === undefined || failed.has(peer)) continue;
+        const target = theirCount === 0 ? pushes : offers;
+        let list = target.get(peer);
+        if (!list) target.set(peer, (list = []));
+        list.push({ key, entry });
+        if (list.length >= PAGE_KEYS) await flush(peer);
+      }
+    }
+    await Promise.all([...new Set([...offers.keys(), ...pushes.keys()])].map(flush));
+  }
+
+  /** Offers `candidates` to `peer` and pushes the ones it wants; true if it confirmed them all. */
+  async #offerAndPush(peer: string, reason: PushReason, candidates: Candidate[], report: RoundReport, failed: Set<string>): Promise<boolean> {
+    if (failed.has(peer)) return false;
+    try {
+      const wanted: Candidate[] = [];
+      for (let i = 0; i < candidates.length; i += MAX_OFFER_KEYS) {
+        const chunk = candidates.slice(i, i + MAX_OFFER_KEYS);
+        const reply = decodeOfferReply(await this.#send(peer, "/_kv/offer", encodeOfferRequest({ from: this.#o.self, keys: chunk.map((c) => [c.key, c.entry.version]) })));
+        report.keysOffered += chunk.length;
+        this.#transfer(peer).keysOffered += chunk.length;
+        for (const index of reply.want) if (index < chunk.length) wanted.push(chunk[index]!);
+      }
+      return await this.#pushAll(peer, reason, wanted, report, failed);
+    } catch {
+      failed.add(peer);
+      return false;
+    }
+  }
+
+  /** Pushes entries in messages of bounded bytes, paced by the throttle; true if all landed. */
+  async #pushAll(peer: string, reason: PushReason, candidates: Candidate[], report: RoundReport, failed: Set<string>): Promise<boolean> {
+    let batch: Candidate[] = [];
+    let bytes = 0;
+    const send = async () => {
+      if (batch.length === 0) return;
+      const entries = batch.map((c): [string, Entry] => [c.key, c.entry]);
+      const sent = bytes;
+      batch = [];
+      bytes = 0;
+      await this.#throttle.take(sent);
+      decodePushReply(await this.#send(peer, "/_kv/push", encodePushRequest({ from: this.#o.self, reason, entries })));
+      report.keysPushed += entries.length;
+      report.bytesPushed += sent;
+      const t = this.#transfer(peer);
+      t.keysPushed += entries.length;
+      t.bytesPushed += sent;
+      this.#counters.bytesSent.inc([], sent);
+    };
+    try {
+      for (const c of candidates) {
+        const size = keyBytes(c.key) + c.entry.value.byteLength + 64;
+        if (batch.length > 0 && (bytes + size > PUSH_BYTES || batch.length >= MAX_OFFER_KEYS)) await send();
+        batch.push(c);
+        bytes += size;
+      }
+      await send();
+      return true;
+    } catch {
+      failed.add(peer);
+      return false;
+    }
+  }
+
+  #transfer(peer: string): Transfer {
+    let t = this.#transfers.get(peer);
+    if (!t) this.#transfers.set(peer, (t = { peer, keysOffered: 0, keysPushed: 0, bytesPushed: 0 }));
+    return t;
+  }
+
+  async #send(peer: string, path: string, body: Uint8Array): Promise<Uint8Array> {
+    const reply = await sendWithTimeout(this.#o.env, peer, path, body, SYNC_TIMEOUT_MS);
+    if (reply.status !== 200) throw new Error(`${peer}${path} answered ${reply.status}`);
+    return reply.body;
+  }
+
+  #yield(): Promise<void> {
+    return sleep(this.#o.env.clock, 0);
+  }
+}
+
+/** The generation recorded for a round over an empty store: settled on any ring. */
+const EMPTY = -2;
+
+function emptyReport(): RoundReport {
+  return { startedAt: 0, durationMs: 0, keysScanned: 0, keysOffered: 0, keysPushed: 0, bytesPushed: 0, keysHandedOff: 0, keysUnconfirmed: 0, bucketsDiffering: 0, peersFailed: [] };
+}
+
+function quiet(r: RoundReport): boolean {
+  return r.keysPushed === 0 && r.keysHandedOff === 0 && r.keysUnconfirmed === 0 && r.peersFailed.length === 0;
+}
+
+function sleep(clock: Pick<Env["clock"], "setTimeout">, ms: number): Promise<void> {
+  return new Promise((resolve) => clock.setTimeout(resolve, ms));
+}
