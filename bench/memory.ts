@@ -37,4 +37,4 @@ for (const [key] of store.entries()) sum ^= ringPosition(key);
 const passMs = Date.now() - started;
 const after = rss();
 const mb = (n: number) => (n / 1024 / 1024).toFixed(0);
-console.log(`${runtime}: ${count} keys of 100 bytes: RSS ${mb(before)} → ${mb(filled)} MiB, ${((filled - before) / count).toFixed(0)} bytes per key; one placement pass over every key ${passMs} ms (RSS after ${mb(after)} MiB)${sum === 1n ? "" : ""}`);
+console.log(`${runtime}: ${count} keys of 100 bytes: RSS ${mb(before)} → ${mb(filled)} MiB, ${((filled - before) / count).toFixed(0)} bytes per key; one placement pass over every key ${passMs} ms (RSS after ${mb(after)} MiB, ${store.size} keys)${sum === 1n ? "" : ""}`);

@@ -13,15 +13,28 @@ const encoder = new TextEncoder();
 const SEED_HIGH = 0x9747b28c;
 const SEED_LOW = 0x5bd1e995;
 
+/** Reused for every key: placing a million stored keys allocates nothing per key. */
+let scratch = new Uint8Array(1024);
+
 /** The text's position on the ring, an unsigned 64-bit integer. */
 export function ringPosition(text: string): bigint {
-  const bytes = encoder.encode(text);
-  return (BigInt(murmur3(bytes, SEED_HIGH)) << 32n) | BigInt(murmur3(bytes, SEED_LOW));
+  const n = utf8Into(text);
+  return (BigInt(murmur3(scratch, SEED_HIGH, n)) << 32n) | BigInt(murmur3(scratch, SEED_LOW, n));
+}
+
+/** Writes the text's UTF-8 bytes into `scratch`; returns how many. ASCII is copied directly. */
+function utf8Into(text: string): number {
+  if (scratch.length < text.length * 3) scratch = new Uint8Array(text.length * 3);
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 0x7f) return encoder.encodeInto(text, scratch).written;
+    scratch[i] = c;
+  }
+  return text.length;
 }
 
 /** MurmurHash3_x86_32 (Austin Appleby, public domain) over bytes. */
-export function murmur3(bytes: Uint8Array, seed: number): number {
-  const n = bytes.length;
+export function murmur3(bytes: Uint8Array, seed: number, n = bytes.length): number {
   const tail = n & ~3;
   let h = seed >>> 0;
   for (let i = 0; i < tail; i += 4) {
@@ -48,7 +61,11 @@ export function murmur3(bytes: Uint8Array, seed: number): number {
       k = Math.imul(k, 0x1b873593);
       h ^= k;
   }
-  h ^= n;
+  return fmix32(h ^ n);
+}
+
+/** Murmur3's finaliser: every input bit affects every output bit. */
+export function fmix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

@@ -6,7 +6,7 @@
  * whose keys are worth listing. Fixed buckets (not ring ranges) keep summaries comparable
  * between nodes whose rings briefly disagree.
  */
-import { murmur3 } from "../ring/hash.ts";
+import { fmix32, murmur3 } from "../ring/hash.ts";
 import type { Version } from "../store/version.ts";
 
 export const BUCKET_BITS = 10;
@@ -38,12 +38,7 @@ function mix(keyHash: number, version: Version, salt: number): number {
     h = (h << 15) | (h >>> 17);
     h = Math.imul(h, 0x1b873593);
   }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return fmix32(h);
 }
 
 /** One bucket's summary as it travels: [bucket, sum, xor, count]. */

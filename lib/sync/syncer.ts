@@ -150,8 +150,18 @@ export class Syncer {
    */
   ringChanged(): void {
     this.#tables = undefined;
-    if (this.#timer !== undefined && this.#dueAt <= this.#o.env.clock.monotonicMs() + RING_CHANGE_DELAY_MS) return;
-    this.#schedule(RING_CHANGE_DELAY_MS);
+    this.#within(RING_CHANGE_DELAY_MS);
+  }
+
+  /** A round within `ms`: an earlier one already due stays. */
+  #within(ms: number): void {
+    if (this.#timer !== undefined && this.#dueAt <= this.#o.env.clock.monotonicMs() + ms) return;
+    this.#schedule(ms);
+  }
+
+  /** After a busy round, or data received: soon, but never spending most of the time scanning. */
+  #followUpMs(): number {
+    return Math.min(this.#o.config.syncIntervalMs, Math.max(MIN_FOLLOW_UP_MS, 4 * (this.#last?.durationMs ?? 0)));
   }
 
   /**
@@ -232,6 +242,8 @@ export class Syncer {
     }
     (reason === "handoff" ? this.#counters.rebalanced : this.#counters.repairs).inc([], applied);
     this.#counters.bytesReceived.inc([], bytes);
+    // New data here: this node's own round checks it against the other owners soon.
+    if (applied > 0 && !this.#stopped) this.#within(this.#followUpMs());
     return { applied };
   }
 
@@ -245,10 +257,8 @@ export class Syncer {
       this.#timer = undefined;
       void this.runRound().then(() => {
         if (this.#timer !== undefined || this.#stopped) return;
-        const last = this.#last;
-        const busy = last !== undefined && !quiet(last);
-        const interval = this.#o.config.syncIntervalMs;
-        this.#schedule(busy ? Math.min(interval, Math.max(MIN_FOLLOW_UP_MS, 4 * last.durationMs)) : interval);
+        const busy = this.#last !== undefined && !quiet(this.#last);
+        this.#schedule(busy ? this.#followUpMs() : this.#o.config.syncIntervalMs);
       });
     }, ms);
   }

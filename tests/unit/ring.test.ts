@@ -27,6 +27,10 @@ test("a ring position is two murmur3 digests of the UTF-8 bytes, as an unsigned 
   const bytes = new TextEncoder().encode("user/42 ✓");
   assert.equal(ringPosition("user/42 ✓"), (BigInt(murmur3(bytes, 0x9747b28c)) << 32n) | BigInt(murmur3(bytes, 0x5bd1e995)));
   assert.equal(positionHex(ringPosition("abc")).length, 16);
+  for (const text of ["abc", "x".repeat(5000), `${"y".repeat(3000)}é`, "", "ü"]) {
+    const b = new TextEncoder().encode(text);
+    assert.equal(ringPosition(text), (BigInt(murmur3(b, 0x9747b28c)) << 32n) | BigInt(murmur3(b, 0x5bd1e995)), `${text.slice(0, 5)}… (${text.length})`);
+  }
 });
 
 test("preferenceList walks clockwise, returns N distinct members, and wraps around", () => {
