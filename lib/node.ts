@@ -81,7 +81,7 @@ export function createNode(config: Config, env: Env, options: NodeOptions = {}):
   });
   metrics.gauge("dht_ring_members", "Members on this node's ring", () => ring.size);
 
-  const replica = localReplica(store, hlc);
+  const replica = localReplica(store, hlc, () => syncer.leaving);
   const hints = new HintStore();
   const syncer = new Syncer({ self: id, store, ring, replica, env, config, metrics });
   const coordinator = quorumCoordinator({ self: id, ring, replica, hlc, env, config, hints });
@@ -100,6 +100,8 @@ export function createNode(config: Config, env: Env, options: NodeOptions = {}):
   // timeouts) gets them on the next sweep.
   swim.onChange((member, previous) => {
     if (member.state === "alive" && previous !== undefined && previous !== "alive") replay(member.id);
+    // A member that left handed its data over; if it ever rejoins, anti-entropy fills it.
+    if (member.state === "left") hints.take(member.id);
   });
 
   const router: RouterType = Router();
@@ -107,7 +109,15 @@ export function createNode(config: Config, env: Env, options: NodeOptions = {}):
   addReplicaRoutes(router, replica, config.maxValueBytes);
   addClusterRoutes(router, { info, store, swim, ring, metrics, now });
   addSwimRoutes(router, swim);
-  addSyncRoutes(router, { id, syncer, store, ring, maxValueBytes: config.maxValueBytes });
+  addSyncRoutes(router, {
+    id,
+    env,
+    peers: () => swim.members().filter((m) => m.id !== id && m.state === "alive").map((m) => m.id),
+    syncer,
+    store,
+    ring,
+    maxValueBytes: config.maxValueBytes,
+  });
   addRingRoutes(router, { ring, replicas: config.replicas, vnodes: config.vnodes });
   router.all("*", (request: Request) => {
     throw new NotFoundError(`no route for ${request.method} ${new URL(request.url).pathname}`);

@@ -1,6 +1,7 @@
 import { MessageError } from "../membership/messages.ts";
 import { MisdirectedError } from "../membership/swim.ts";
 import { QuorumError } from "../replication/quorum.ts";
+import { LeavingError } from "../replication/replica.ts";
 
 /**
  * The few things that can go wrong with a request, each a named error, and the one place
@@ -64,6 +65,7 @@ export function errorResponse(err: unknown): Response {
   }
   if (err instanceof MessageError) return jsonResponse(400, { error: `bad message: ${err.message}` });
   if (err instanceof MisdirectedError) return jsonResponse(421, { error: err.message });
+  if (err instanceof LeavingError) return jsonResponse(503, { error: err.message });
   if (err instanceof QuorumError) {
     return jsonResponse(503, { error: err.message, answered: err.answered, needed: err.needed });
   }

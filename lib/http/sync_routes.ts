@@ -1,9 +1,11 @@
 /**
- * Stabilisation's routes: the internal `POST /_kv/digest`, `/_kv/offer` and `/_kv/push`
- * (msgpack in and out), and `GET /cluster/sync`, this node's view of rebalancing for
- * operators.
+ * Stabilisation's routes: the internal `POST /_kv/digest`, `/_kv/offer`, `/_kv/push` and
+ * `/_kv/status` (msgpack in and out), and `GET /cluster/sync` for operators: this node's
+ * rebalancing, or with `?all` every live member's, gathered through this one.
  */
+import { decode, encode } from "@msgpack/msgpack";
 import type { RouterType } from "itty-router";
+import { type Env, sendWithTimeout } from "../env.ts";
 import type { Ring } from "../ring/ring.ts";
 import type { Store } from "../store/store.ts";
 import {
@@ -24,14 +26,39 @@ const PUSH_OVERHEAD_BYTES = 1024 * 1024;
 
 interface SyncRouteOptions {
   id: string;
+  env: Pick<Env, "clock" | "transport">;
+  /** The other members to ask for `?all`. */
+  peers: () => string[];
   syncer: Syncer;
   store: Store;
   ring: Ring;
   maxValueBytes: number;
 }
 
-export function addSyncRoutes(router: RouterType, { id, syncer, store, ring, maxValueBytes }: SyncRouteOptions): void {
+/** How long `?all` waits for each member. */
+const STATUS_TIMEOUT_MS = 2_000;
+
+export function addSyncRoutes(router: RouterType, { id, env, peers, syncer, store, ring, maxValueBytes }: SyncRouteOptions): void {
+  const status = () => ({ id, ringChecksum: ring.checksum(), ...store.stats(), ...syncer.status() });
+
+  /** Every live member's status, this node's first; a member that does not answer says why. */
+  async function everyone(): Promise<unknown[]> {
+    const others = await Promise.all(
+      peers().map(async (peer) => {
+        try {
+          const reply = await sendWithTimeout(env, peer, "/_kv/status", new Uint8Array(0), STATUS_TIMEOUT_MS);
+          if (reply.status !== 200) throw new Error(`answered ${reply.status}`);
+          return decode(reply.body) as unknown;
+        } catch (err) {
+          return { id: peer, error: String((err as Error).message ?? err) };
+        }
+      }),
+    );
+    return [status(), ...others];
+  }
+
   router
+    .post("/_kv/status", () => msgpackResponse(encode(status())))
     .post("/_kv/digest", async (request: Request) => {
       const m = decodeDigestRequest(await readBodyLimited(request, DIGEST_BYTES));
       return msgpackResponse(encodeDigestReply(await syncer.digest(m.from, m.buckets)));
@@ -45,5 +72,14 @@ export function addSyncRoutes(router: RouterType, { id, syncer, store, ring, max
       const m = decodePushRequest(await readBodyLimited(request, limit));
       return msgpackResponse(encodePushReply(syncer.push(m.reason, m.entries)));
     })
-    .get("/cluster/sync", () => jsonResponse(200, { id, ringChecksum: ring.checksum(), ...store.stats(), ...syncer.status() }));
+    .get("/cluster/sync", async (request: Request) => {
+      if (!new URL(request.url).searchParams.has("all")) return jsonResponse(200, status());
+      const nodes = (await everyone()) as Array<{ settled?: boolean; ringChecksum?: string; liveKeys?: number }>;
+      return jsonResponse(200, {
+        // Settled: every member answered, on one ring, with nothing left to move.
+        settled: nodes.every((n) => n.settled === true) && new Set(nodes.map((n) => n.ringChecksum)).size === 1,
+        liveKeys: nodes.reduce((sum, n) => sum + (n.liveKeys ?? 0), 0),
+        nodes,
+      });
+    });
 }

@@ -70,7 +70,13 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
   }
 
   function putTo(peer: string, key: string, entry: Entry): Promise<PutReply> {
-    if (peer === self) return Promise.resolve(replica.put(key, entry));
+    if (peer === self) {
+      try {
+        return Promise.resolve(replica.put(key, entry));
+      } catch (err) {
+        return Promise.reject(err); // a leaving node's refusal counts as one missing replica
+      }
+    }
     return send(peer, encodeKvRequest({ type: "put", key, entry }), "/_kv/put", decodePutReply);
   }
 

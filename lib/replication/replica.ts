@@ -12,9 +12,22 @@ export interface Replica {
   get(key: string): GetReply;
 }
 
-export function localReplica(store: Store, hlc: Hlc): Replica {
+/**
+ * A node that is leaving takes no more writes: what it stored after its last hand-off round
+ * would leave with it. Coordinators count the refusal as a missing replica (the others still
+ * make W), and senders of stabilisation data keep it for the members that stay.
+ */
+export class LeavingError extends Error {
+  override name = "LeavingError";
+  constructor() {
+    super("this node is leaving the cluster and takes no more writes");
+  }
+}
+
+export function localReplica(store: Store, hlc: Hlc, leaving: () => boolean = () => false): Replica {
   return {
     put(key, entry) {
+      if (leaving()) throw new LeavingError();
       // Versions seen move this node's clock past them, so its own next write is newer.
       hlc.observe(entry.version);
       const result = store.apply(key, entry);

@@ -102,10 +102,14 @@ export class SimCluster {
     this.nodes.delete(id);
   }
 
-  /** A graceful leave, as on SIGTERM: hand-off, `left`, stop; virtual time runs meanwhile. */
-  async leave(id: string): Promise<void> {
+  /**
+   * A graceful leave, as on SIGTERM: hand-off, `left`, stop; virtual time runs meanwhile.
+   * `during` runs once the leave has begun (it must run virtual time itself to get anywhere).
+   */
+  async leave(id: string, during?: () => Promise<void>): Promise<void> {
     let done = false;
     const leaving = this.nodes.get(id)!.leave().finally(() => (done = true));
+    if (during) await during();
     while (!done) await this.run(50);
     await leaving;
     this.network.down(id);

@@ -19,7 +19,7 @@
  */
 import { type Env, sendWithTimeout } from "../env.ts";
 import type { Metrics } from "../metrics.ts";
-import type { Replica } from "../replication/replica.ts";
+import { LeavingError, type Replica } from "../replication/replica.ts";
 import { ringPosition } from "../ring/hash.ts";
 import type { Ring } from "../ring/ring.ts";
 import type { Entry, Store } from "../store/store.ts";
@@ -71,10 +71,14 @@ export interface RoundReport {
   keysUnconfirmed: number;
   bucketsDiffering: number;
   peersFailed: string[];
+  /** Per peer: what moved to it. */
+  transfers: Transfer[];
 }
 
 export interface Transfer {
   peer: string;
+  /** Buckets (1/1,024 of the ring each) whose shared keys differed from the peer's. */
+  bucketsDiffering: number;
   keysOffered: number;
   keysPushed: number;
   bytesPushed: number;
@@ -189,7 +193,8 @@ export class Syncer {
       running: this.#running !== undefined,
       /** True when the last round ran on the current ring and found nothing to move. */
       settled: this.#running === undefined && last !== undefined && quiet(last) && (this.#lastGeneration === EMPTY ? this.#o.store.size === 0 : this.#lastGeneration === this.#o.ring.generation),
-      transfers: [...this.#transfers.values()],
+      /** The round in progress: what is moving to whom. */
+      transfers: this.#running === undefined ? [] : [...this.#transfers.values()],
       lastRound: last,
     };
   }
@@ -225,6 +230,7 @@ export class Syncer {
 
   /** Of the offered (key, version) pairs, the ones this node lacks or holds older. */
   offer(keys: ReadonlyArray<[string, Version]>): OfferReply {
+    if (this.#leaving) throw new LeavingError(); // the sender keeps these for the members that stay
     const want: number[] = [];
     keys.forEach(([key, version], i) => {
       if (isNewer(version, this.#o.store.get(key)?.version)) want.push(i);
@@ -234,6 +240,7 @@ export class Syncer {
 
   /** Stores pushed entries that are newer than this node's. */
   push(reason: PushReason, entries: ReadonlyArray<[string, Entry]>): PushReply {
+    if (this.#leaving) throw new LeavingError();
     let applied = 0;
     let bytes = 0;
     for (const [key, entry] of entries) {
@@ -305,7 +312,10 @@ export class Syncer {
       [...byPeer].map(async ([peer, digests]) => {
         try {
           const reply = decodeDigestReply(await this.#send(peer, "/_kv/digest", encodeDigestRequest({ from: this.#o.self, buckets: digests.summaries() })));
-          if (reply.differ.length > 0) differing.set(peer, new Map(reply.differ));
+          if (reply.differ.length > 0) {
+            differing.set(peer, new Map(reply.differ));
+            this.#transfer(peer).bucketsDiffering = reply.differ.length;
+          }
           report.bucketsDiffering += reply.differ.length;
         } catch {
           failed.add(peer);
@@ -316,11 +326,15 @@ export class Syncer {
 
     report.durationMs = clock.monotonicMs() - started;
     report.peersFailed = [...failed].sort();
+    report.transfers = [...this.#transfers.values()];
     this.#last = report;
     this.#lastGeneration = generation;
     this.#transfers = new Map();
     this.#counters.rounds.inc();
-    if (!quiet(report)) this.#o.env.log.info("stabilisation round", { ...report, peersFailed: report.peersFailed.join(",") });
+    if (!quiet(report)) {
+      const { transfers: _, ...line } = report;
+      this.#o.env.log.info("stabilisation round", { ...line, peersFailed: report.peersFailed.join(",") });
+    }
   }
 
   /**
@@ -472,7 +486,7 @@ export class Syncer {
 
   #transfer(peer: string): Transfer {
     let t = this.#transfers.get(peer);
-    if (!t) this.#transfers.set(peer, (t = { peer, keysOffered: 0, keysPushed: 0, bytesPushed: 0 }));
+    if (!t) this.#transfers.set(peer, (t = { peer, bucketsDiffering: 0, keysOffered: 0, keysPushed: 0, bytesPushed: 0 }));
     return t;
   }
 
@@ -491,7 +505,7 @@ export class Syncer {
 const EMPTY = -2;
 
 function emptyReport(): RoundReport {
-  return { startedAt: 0, durationMs: 0, keysScanned: 0, keysOffered: 0, keysPushed: 0, bytesPushed: 0, keysHandedOff: 0, keysUnconfirmed: 0, bucketsDiffering: 0, peersFailed: [] };
+  return { startedAt: 0, durationMs: 0, keysScanned: 0, keysOffered: 0, keysPushed: 0, bytesPushed: 0, keysHandedOff: 0, keysUnconfirmed: 0, bucketsDiffering: 0, peersFailed: [], transfers: [] };
 }
 
 function quiet(r: RoundReport): boolean {

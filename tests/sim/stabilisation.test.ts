@@ -9,7 +9,7 @@ import { ringPosition } from "../../lib/ring/hash.ts";
 import { vnodePositions } from "../../lib/ring/hash.ts";
 import { Ring } from "../../lib/ring/ring.ts";
 import { compareVersions } from "../../lib/store/version.ts";
-import { simCluster, seeds, withSeed } from "../support/sim.ts";
+import { call, simCluster, seeds, withSeed } from "../support/sim.ts";
 
 const KEYS = 2_000;
 const key = (i: number) => `key-${i}`;
@@ -42,8 +42,7 @@ async function writeKeys(c: SimCluster): Promise<void> {
 }
 
 /** Every key read through live nodes in turn: returns the keys that did not come back intact. */
-async function unreadable(c: SimCluster): Promise<string[]> {
-  const ids = c.liveIds();
+async function unreadable(c: SimCluster, ids = c.liveIds()): Promise<string[]> {
   const answers = await callAll(c, Array.from({ length: KEYS }, (_, i) => ({ via: ids[i % ids.length]!, method: "GET", path: `/d/${key(i)}` })));
   const bad: string[] = [];
   for (const [i, res] of answers.entries()) {
@@ -84,12 +83,18 @@ async function stabilise(c: SimCluster, limitMs = 120_000): Promise<void> {
   assert.fail(`not stable after ${limitMs} ms: ${underReplicated(c).length} keys under-replicated`);
 }
 
-for (const seed of seeds(2, 11)) {
+for (const seed of seeds(3, 11)) {
   test(`seed ${seed}: 2,000 keys on 6 nodes survive a crash, a second crash and a graceful leave`, () =>
     withSeed(seed, async () => {
       const c = await cluster(seed, 6);
       await writeKeys(c);
       await stabilise(c);
+      // One request shows the whole cluster: every node settled, N copies of every key.
+      const all = await (await call(c, c.liveIds()[0]!, "GET /cluster/sync?all")).json();
+      assert.equal(all.nodes.length, 6);
+      assert.equal(all.liveKeys, 3 * KEYS);
+      assert.equal(all.settled, true);
+      assert.ok(all.nodes.every((n: { lastRound: { keysScanned: number } }) => n.lastRound.keysScanned > 0));
 
       const [first, second, third] = c.liveIds().slice(1, 4);
       await c.crash(first!);
@@ -100,11 +105,22 @@ for (const seed of seeds(2, 11)) {
       assert.deepEqual(await unreadable(c), [], "readable after a second crash");
       await stabilise(c);
 
-      const held = c.nodes.get(third!)!.store.size;
       const leaver = c.nodes.get(third!)!;
-    await c.leave(third!);
-    assert.equal(leaver.store.size, 0, "a leaver drops what its new owners confirmed: everything");
+      const held = leaver.store.size;
+      let during: string[] = [];
+      let overlapped = false;
+      await c.leave(third!, async () => {
+        // Reads and writes through the others while the leaver hands off.
+        const others = c.liveIds([third!]);
+        const writes = await callAll(c, others.map((via, i) => ({ via, method: "PUT", path: `/d/during-${i}`, body: "x" })));
+        for (const res of writes) assert.equal(res.status, 204);
+        overlapped = leaver.syncer.status().running;
+        during = await unreadable(c, others);
+      });
+      assert.deepEqual(during, [], "readable through the others during the leave");
+      assert.ok(overlapped, "the writes ran while the hand-off was under way");
       assert.ok(held > 0);
+      assert.equal(leaver.store.size, 0, "a leaver drops what its new owners confirmed: everything");
       assert.equal(c.nodes.get(third!), undefined);
       assert.deepEqual(underReplicated(c), [], "the leaver handed everything to the new owners before it went");
       assert.deepEqual(await unreadable(c), [], "readable after a graceful leave");

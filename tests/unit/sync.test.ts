@@ -21,6 +21,7 @@ import {
   encodePushRequest,
 } from "../../lib/sync/messages.ts";
 import { Throttle } from "../../lib/sync/throttle.ts";
+import { encodeKvRequest } from "../../lib/replication/messages.ts";
 import { testEnv } from "../support/env.ts";
 
 const v = (wall: number, logical = 0, node = "a:1") => ({ wall, logical, node });
@@ -114,4 +115,27 @@ test("the throttle lets a second's worth through at once, then paces to the rate
   await clock.run(2_000, () => new Promise((r) => setTimeout(r, 0)));
   await Promise.all(paced);
   assert.deepEqual(done, [500, 1000]);
+});
+
+test("a leaving node refuses writes, offers and pushes with a 503, and still answers reads", async () => {
+  const node = createNode(defaultConfig({ port: 7000 }), testEnv(), { runtime: "test" });
+  node.store.apply("k", entry("kept", 100));
+  node.start();
+  assert.deepEqual(await node.syncer.leave(0), { handedOff: false, remaining: 1 }, "alone: nobody to hand its key to, and it says so");
+  const post = (path: string, body: Uint8Array) => node.fetch(new Request(`http://n${path}`, { method: "POST", body: body as Uint8Array<ArrayBuffer> }));
+  const refused: Array<[string, Uint8Array]> = [
+    ["/_kv/put", encodeKvRequest({ type: "put", key: "k2", entry: entry("x", 200) })],
+    ["/_kv/offer", encodeOfferRequest({ from: "a:1", keys: [["k2", v(200)]] })],
+    ["/_kv/push", encodePushRequest({ from: "a:1", reason: "handoff", entries: [["k2", entry("x", 200)]] })],
+  ];
+  for (const [path, body] of refused) {
+    const res = await post(path, body);
+    assert.equal(res.status, 503, path);
+    assert.match((await res.json()).error, /leaving/);
+  }
+  assert.equal((await node.fetch(new Request("http://n/d/k3", { method: "PUT", body: "v" }))).status, 503);
+  assert.equal(node.store.get("k2"), undefined);
+  assert.equal((await post("/_kv/get", encodeKvRequest({ type: "get", key: "k" }))).status, 200);
+  assert.equal((await (await node.fetch(new Request("http://n/cluster/sync"))).json()).leaving, true);
+  await node.stop();
 });
