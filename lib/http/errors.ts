@@ -65,7 +65,7 @@ export function errorResponse(err: unknown): Response {
   }
   if (err instanceof MessageError) return jsonResponse(400, { error: `bad message: ${err.message}` });
   if (err instanceof MisdirectedError) return jsonResponse(421, { error: err.message });
-  if (err instanceof LeavingError) return jsonResponse(503, { error: err.message });
+  if (err instanceof LeavingError) return jsonResponse(503, { error: err.message, leaving: true });
   if (err instanceof QuorumError) {
     return jsonResponse(503, { error: err.message, answered: err.answered, needed: err.needed });
   }

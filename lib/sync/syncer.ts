@@ -90,6 +90,8 @@ const PAGE_KEYS = 1_000;
 const PUSH_BYTES = 256 * 1024;
 /** How long a peer gets to answer one stabilisation message. */
 const SYNC_TIMEOUT_MS = 5_000;
+/** How long a peer that said it is leaving is counted out of preference lists. */
+const LEAVING_MEMORY_MS = 60_000;
 /** Ring changes arrive in bursts (a joiner learning everyone); one round follows the burst. */
 const RING_CHANGE_DELAY_MS = 200;
 /** A round that moved data is followed by another soon, to confirm the cluster is level. */
@@ -105,6 +107,8 @@ export class Syncer {
   readonly #throttle: Throttle;
   #timer: unknown;
   #dueAt = 0;
+  /** Peer → until when it counts as leaving (it will have left, or come back, by then). */
+  readonly #leavingUntil = new Map<string, number>();
   #running: Promise<void> | undefined;
   #again = false;
   #stopped = false;
@@ -180,7 +184,11 @@ export class Syncer {
     for (;;) {
       await this.runRound();
       const remaining = this.#last?.keysUnconfirmed ?? 0;
-      if (remaining === 0 || this.#o.ring.size <= 1) return { handedOff: remaining === 0, remaining };
+      if (remaining === 0) return { handedOff: true, remaining };
+      // Every other member leaving too (a whole cluster shutting down): nobody to wait for.
+      const leaving = this.#leavingPeers();
+      const staying = this.#o.ring.members().filter((m) => m !== this.#o.self && !leaving.has(m));
+      if (staying.length === 0) return { handedOff: false, remaining };
       if (clock.monotonicMs() >= deadline) return { handedOff: false, remaining };
       await sleep(clock, Math.min(500, deadline - clock.monotonicMs()));
     }
@@ -221,7 +229,7 @@ export class Syncer {
 
   /** Compares a peer's summaries of the keys both hold with this node's. */
   async digest(from: string, theirs: readonly BucketSummary[]): Promise<DigestReply> {
-    if (this.#leaving) return { differ: [] }; // it takes nothing in; its own rounds give everything away
+    if (this.#leaving) throw new LeavingError(); // it takes nothing in; its own rounds give everything away
     const fresh = this.#tables && this.#tables.ringGeneration === this.#o.ring.generation && this.#o.env.clock.monotonicMs() - this.#tables.at < this.#o.config.syncIntervalMs;
     if (!fresh) await this.#scan(() => Promise.resolve());
     const mine = this.#tables?.byPeer.get(from) ?? new BucketDigests();
@@ -271,10 +279,26 @@ export class Syncer {
   }
 
   /** The members that should hold a key at `position`; a leaving node counts itself out. */
-  #owners(position: bigint): string[] {
+  /**
+   * The members that should hold a key at `position`: its preference list without the
+   * members that are leaving (this one included, when it is), so that data goes to the
+   * members that stay, even while several leave at once.
+   */
+  #owners(position: bigint, leaving: ReadonlySet<string>): string[] {
     const { ring, self, config } = this.#o;
-    if (!this.#leaving) return ring.preferenceList(position, config.replicas);
-    return ring.preferenceList(position, config.replicas + 1).filter((m) => m !== self).slice(0, config.replicas);
+    if (!this.#leaving && leaving.size === 0) return ring.preferenceList(position, config.replicas);
+    const skip = leaving.size + (this.#leaving ? 1 : 0);
+    return ring
+      .preferenceList(position, config.replicas + skip)
+      .filter((m) => !leaving.has(m) && !(this.#leaving && m === self))
+      .slice(0, config.replicas);
+  }
+
+  /** Peers that said they are leaving (a 503 from a stabilisation route), for a while. */
+  #leavingPeers(): Set<string> {
+    const now = this.#o.env.clock.monotonicMs();
+    for (const [peer, until] of this.#leavingUntil) if (until <= now) this.#leavingUntil.delete(peer);
+    return new Set(this.#leavingUntil.keys());
   }
 
   async #round(): Promise<void> {
@@ -344,12 +368,13 @@ export class Syncer {
   async #scan(notOwned: (key: string, entry: Entry, owners: string[]) => Promise<void>): Promise<number> {
     const { self, store, ring } = this.#o;
     const generation = ring.generation;
+    const leaving = this.#leavingPeers();
     const byPeer = new Map<string, BucketDigests>();
     let seen = 0;
     for (const [key, entry] of store.entries()) {
       if (++seen % PAGE_KEYS === 0) await this.#yield();
       const position = ringPosition(key);
-      const owners = this.#owners(position);
+      const owners = this.#owners(position, leaving);
       if (!owners.includes(self)) {
         await notOwned(key, entry, owners);
         continue;
@@ -401,6 +426,7 @@ export class Syncer {
   /** Pass 3: the keys of differing buckets, offered (or, to a peer holding none of the bucket, pushed). */
   async #repair(differing: Map<string, Map<number, number>>, report: RoundReport, failed: Set<string>): Promise<void> {
     const { self, store } = this.#o;
+    const leaving = this.#leavingPeers();
     const offers = new Map<string, Candidate[]>();
     const pushes = new Map<string, Candidate[]>();
     const flush = async (peer: string) => {
@@ -415,7 +441,7 @@ export class Syncer {
     for (const [key, entry] of store.entries()) {
       if (++seen % PAGE_KEYS === 0) await this.#yield();
       const position = ringPosition(key);
-      const owners = this.#owners(position);
+      const owners = this.#owners(position, leaving);
       if (!owners.includes(self)) continue;
       const bucket = bucketOf(position);
       for (const peer of owners) {
@@ -492,12 +518,25 @@ export class Syncer {
 
   async #send(peer: string, path: string, body: Uint8Array): Promise<Uint8Array> {
     const reply = await sendWithTimeout(this.#o.env, peer, path, body, SYNC_TIMEOUT_MS);
+    if (reply.status === 503 && saysLeaving(reply.body)) {
+      this.#leavingUntil.set(peer, this.#o.env.clock.monotonicMs() + LEAVING_MEMORY_MS);
+      this.#tables = undefined;
+    }
     if (reply.status !== 200) throw new Error(`${peer}${path} answered ${reply.status}`);
     return reply.body;
   }
 
   #yield(): Promise<void> {
     return sleep(this.#o.env.clock, 0);
+  }
+}
+
+/** Whether a 503's JSON body says the node is leaving (LeavingError's answer). */
+function saysLeaving(body: Uint8Array): boolean {
+  try {
+    return JSON.parse(new TextDecoder().decode(body)).leaving === true;
+  } catch {
+    return false;
   }
 }
 

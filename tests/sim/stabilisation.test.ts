@@ -203,3 +203,39 @@ test("a partition that isolates one member heals, and the member is brought leve
     const reads = await callAll(c, Array.from({ length: KEYS }, (_, i) => ({ via: isolated, method: "GET", path: `/d/${key(i)}` })));
     for (const [i, res] of reads.entries()) assert.equal(await res.text(), `${value(i)} v2`);
   }));
+
+test("members leaving together hand their data to the ones that stay, and do not wait on each other", () =>
+  withSeed(51, async () => {
+    const c = await cluster(51, 5);
+    await writeKeys(c);
+    await stabilise(c);
+    const [a, b] = c.liveIds().slice(0, 2);
+    const nodes = [a!, b!].map((id) => c.nodes.get(id)!);
+    const started = c.clock.monotonicMs();
+    let done = 0;
+    const leaving = nodes.map((n) => n.leave().finally(() => done++));
+    while (done < 2) await c.run(50);
+    await Promise.all(leaving);
+    for (const id of [a!, b!]) {
+      c.network.down(id);
+      c.nodes.delete(id);
+    }
+    assert.ok(c.clock.monotonicMs() - started < 10_000, `both left within 10 s, not at the leave timeout (${c.clock.monotonicMs() - started} ms)`);
+    for (const n of nodes) assert.equal(n.store.size, 0, `${n.id} handed everything over`);
+    assert.deepEqual(underReplicated(c), [], "the three that stay hold every key");
+    assert.deepEqual(await unreadable(c), []);
+  }));
+
+test("a whole cluster shutting down at once does not wait out the leave timeout", () =>
+  withSeed(61, async () => {
+    const c = await cluster(61, 3);
+    await writeKeys(c);
+    await stabilise(c);
+    const nodes = [...c.nodes.values()];
+    const started = c.clock.monotonicMs();
+    let done = 0;
+    const leaving = nodes.map((n) => n.leave().finally(() => done++));
+    while (done < nodes.length && c.clock.monotonicMs() - started < 60_000) await c.run(50);
+    await Promise.all(leaving);
+    assert.ok(c.clock.monotonicMs() - started < 10_000, `all left within 10 s (${c.clock.monotonicMs() - started} ms)`);
+  }));
