@@ -14,9 +14,12 @@ import { ringPosition } from "../ring/hash.ts";
 import type { Ring } from "../ring/ring.ts";
 import type { Entry } from "../store/store.ts";
 import { compareVersions, type Hlc, type Version } from "../store/version.ts";
+import { Batcher, DEFAULT_BATCHING, MAX_BATCH_MESSAGES } from "./batcher.ts";
 import {
+  decodeBatchReplies,
   decodeGetReply,
   decodePutReply,
+  encodeBatch,
   encodeKvRequest,
   type GetReply,
   type PutReply,
@@ -63,9 +66,19 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
   /** A key whose only replica is this node: no quorum to gather, no message to send. */
   const onlyHere = (peers: string[]) => peers.length === 1 && peers[0] === self;
 
-  async function send<T>(peer: string, body: Uint8Array, path: string, decode: (b: Uint8Array) => T): Promise<T> {
-    const reply = await sendWithTimeout(env, peer, path, body, config.replicaTimeoutMs);
-    if (reply.status !== 200) throw new Error(`${peer}${path} answered ${reply.status}`);
+  const batcher = new Batcher(
+    async (peer, messages) => {
+      const reply = await sendWithTimeout(env, peer, "/_kv/batch", encodeBatch(messages), config.replicaTimeoutMs);
+      if (reply.status !== 200) throw new Error(`${peer}/_kv/batch answered ${reply.status}`);
+      return decodeBatchReplies(reply.body, MAX_BATCH_MESSAGES);
+    },
+    env.clock,
+    { ...DEFAULT_BATCHING, timeoutMs: config.replicaTimeoutMs },
+  );
+
+  async function send<T>(peer: string, body: Uint8Array, decode: (b: Uint8Array) => T): Promise<T> {
+    const reply = await batcher.request(peer, body);
+    if (reply.status !== 200) throw new Error(`${peer} answered ${reply.status}`);
     return decode(reply.body);
   }
 
@@ -77,7 +90,7 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
         return Promise.reject(err); // a leaving node's refusal counts as one missing replica
       }
     }
-    return send(peer, encodeKvRequest({ type: "put", key, entry }), "/_kv/put", decodePutReply);
+    return send(peer, encodeKvRequest({ type: "put", key, entry }), decodePutReply);
   }
 
   /** A put that, should the replica not answer, leaves a hint to replay later. */
@@ -89,7 +102,7 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
 
   function getFrom(peer: string, key: string): Promise<GetReply> {
     if (peer === self) return Promise.resolve(replica.get(key));
-    return send(peer, encodeKvRequest({ type: "get", key }), "/_kv/get", decodeGetReply);
+    return send(peer, encodeKvRequest({ type: "get", key }), decodeGetReply);
   }
 
   /** Sends `entry` to `peers` until `w` have stored it; retries once above a refusal. */

@@ -99,3 +99,38 @@ function entry(v: unknown): Entry {
   if (typeof tombstone !== "boolean") throw new MessageError("tombstone must be a boolean");
   return { value, contentType, version: version(ver), tombstone };
 }
+
+/** A batch (`/_kv/batch`): encoded KV requests in; per message [status, body] out. */
+export function encodeBatch(messages: readonly Uint8Array[]): Uint8Array {
+  return encode(messages);
+}
+
+export function decodeBatch(bytes: Uint8Array, maxMessages: number): Uint8Array[] {
+  const list = decodeList(bytes, maxMessages);
+  return list.map((m) => {
+    if (!(m instanceof Uint8Array)) throw new MessageError("a batch holds encoded messages");
+    return m;
+  });
+}
+
+export function encodeBatchReplies(replies: ReadonlyArray<{ status: number; body: Uint8Array }>): Uint8Array {
+  return encode(replies.map((r) => [r.status, r.body]));
+}
+
+export function decodeBatchReplies(bytes: Uint8Array, maxMessages: number): Array<{ status: number; body: Uint8Array }> {
+  return decodeList(bytes, maxMessages).map((r) => {
+    if (!Array.isArray(r) || r.length !== 2 || typeof r[0] !== "number" || !(r[1] instanceof Uint8Array)) throw new MessageError("a batch reply is [status, body]");
+    return { status: r[0], body: r[1] };
+  });
+}
+
+function decodeList(bytes: Uint8Array, max: number): unknown[] {
+  let raw: unknown;
+  try {
+    raw = decode(bytes, { maxArrayLength: max, maxMapLength: 0, maxStrLength: 0, maxExtLength: 0 });
+  } catch (err) {
+    throw new MessageError(`not valid msgpack: ${(err as Error).message}`);
+  }
+  if (!Array.isArray(raw)) throw new MessageError("a batch is a list");
+  return raw;
+}

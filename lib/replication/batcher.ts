@@ -1,0 +1,110 @@
+/**
+ * Replica messages to one peer, coalesced: while a few batches to a peer are in flight,
+ * new messages wait and leave together in the next one, as one `POST /_kv/batch`. An idle
+ * peer gets each message at once, alone, so batching adds no latency at low load; under
+ * load the cost of an HTTP exchange (the larger part of a small message's cost) is paid
+ * once per batch instead of once per message. Cassandra and ScyllaDB coalesce the same way.
+ */
+import type { Clock } from "../env.ts";
+import { MessageError } from "../membership/messages.ts";
+
+/** A sub-message's answer: the status its own route would have given, and its body. */
+export interface BatchReply {
+  status: number;
+  body: Uint8Array;
+}
+
+/** Sends one batch; rejects when the whole batch failed (timeout, unreachable peer). */
+export type SendBatch = (peer: string, messages: Uint8Array[]) => Promise<BatchReply[]>;
+
+export interface BatcherOptions {
+  /** Batches to one peer in flight at once before new messages wait. */
+  maxInFlight: number;
+  /** Most messages in one batch. */
+  maxMessages: number;
+  /** Most bytes of messages in one batch (a larger message goes alone). */
+  maxBytes: number;
+  /**
+   * A message that has waited this long for a batch fails instead of being sent (a batch in
+   * flight fails by its own timeout), so no message waits much longer than a lone one would.
+   */
+  timeoutMs: number;
+}
+
+export const MAX_BATCH_MESSAGES = 128;
+export const DEFAULT_BATCHING: Omit<BatcherOptions, "timeoutMs"> = { maxInFlight: 2, maxMessages: MAX_BATCH_MESSAGES, maxBytes: 1024 * 1024 };
+
+export class BatchWaitTimeout extends Error {
+  override name = "BatchWaitTimeout";
+}
+
+interface Waiting {
+  message: Uint8Array;
+  queuedAt: number;
+  resolve(reply: BatchReply): void;
+  reject(err: unknown): void;
+}
+
+interface PeerQueue {
+  waiting: Waiting[];
+  inFlight: number;
+}
+
+export class Batcher {
+  readonly #peers = new Map<string, PeerQueue>();
+
+  constructor(
+    private readonly send: SendBatch,
+    private readonly clock: Pick<Clock, "monotonicMs">,
+    private readonly options: BatcherOptions,
+  ) {}
+
+  /** Sends `message` to `peer`, alone or with others; resolves with its own reply. */
+  request(peer: string, message: Uint8Array): Promise<BatchReply> {
+    let queue = this.#peers.get(peer);
+    if (!queue) this.#peers.set(peer, (queue = { waiting: [], inFlight: 0 }));
+    const q = queue;
+    return new Promise<BatchReply>((resolve, reject) => {
+      q.waiting.push({ message, queuedAt: this.clock.monotonicMs(), resolve, reject });
+      // Messages made in this same turn (several keys of one client request) go together.
+      if (q.waiting.length === 1 && q.inFlight < this.options.maxInFlight) void Promise.resolve().then(() => this.#flush(peer, q));
+    });
+  }
+
+  #flush(peer: string, q: PeerQueue): void {
+    while (q.waiting.length > 0 && q.inFlight < this.options.maxInFlight) {
+      const batch = this.#take(q);
+      if (batch.length === 0) break;
+      q.inFlight++;
+      this.send(peer, batch.map((w) => w.message)).then(
+        (replies) => {
+          if (replies.length !== batch.length) throw new MessageError(`a batch of ${batch.length} got ${replies.length} replies`);
+          batch.forEach((w, i) => w.resolve(replies[i]!));
+        },
+      ).catch((err) => {
+        for (const w of batch) w.reject(err);
+      }).finally(() => {
+        q.inFlight--;
+        if (q.waiting.length > 0) this.#flush(peer, q);
+        else if (q.inFlight === 0) this.#peers.delete(peer);
+      });
+    }
+  }
+
+  /** The oldest waiting messages that fit in one batch. */
+  #take(q: PeerQueue): Waiting[] {
+    const tooOld = this.clock.monotonicMs() - this.options.timeoutMs;
+    while (q.waiting.length > 0 && q.waiting[0]!.queuedAt <= tooOld) {
+      q.waiting.shift()!.reject(new BatchWaitTimeout(`waited over ${this.options.timeoutMs} ms for a batch`));
+    }
+    let bytes = 0;
+    let n = 0;
+    while (n < q.waiting.length && n < this.options.maxMessages) {
+      const size = q.waiting[n]!.message.byteLength;
+      if (n > 0 && bytes + size > this.options.maxBytes) break;
+      bytes += size;
+      n++;
+    }
+    return q.waiting.splice(0, n);
+  }
+}

@@ -1,0 +1,124 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Batcher, type BatchReply } from "../../lib/replication/batcher.ts";
+import { VirtualClock } from "../../lib/sim/clock.ts";
+import { encode } from "@msgpack/msgpack";
+import { defaultConfig } from "../../lib/config.ts";
+import { createNode } from "../../lib/node.ts";
+import { decodeBatchReplies, decodeGetReply, decodePutReply, encodeBatch, encodeKvRequest } from "../../lib/replication/messages.ts";
+import { testEnv } from "../support/env.ts";
+
+const bytes = (text: string) => new TextEncoder().encode(text);
+const text = (b: Uint8Array) => new TextDecoder().decode(b);
+const settle = () => new Promise<void>((r) => setTimeout(r, 0));
+
+/** A peer that answers each message with "re:" + message, once the test releases the batch. */
+function fakePeer() {
+  const batches: Array<{ peer: string; messages: string[]; release(): void; fail(err: Error): void }> = [];
+  const send = (peer: string, messages: Uint8Array[]) =>
+    new Promise<BatchReply[]>((resolve, reject) => {
+      batches.push({
+        peer,
+        messages: messages.map(text),
+        release: () => resolve(messages.map((m) => ({ status: 200, body: bytes(`re:${text(m)}`) }))),
+        fail: reject,
+      });
+    });
+  return { batches, send };
+}
+
+const options = { maxInFlight: 2, maxMessages: 3, maxBytes: 1024, timeoutMs: 300 };
+
+test("an idle peer gets each message at once; under load waiting messages leave together", async () => {
+  const peer = fakePeer();
+  const b = new Batcher(peer.send, new VirtualClock(), options);
+  const first = b.request("p", bytes("1"));
+  await settle();
+  assert.deepEqual(peer.batches.map((x) => x.messages), [["1"]], "alone, without waiting for company");
+  const second = b.request("p", bytes("2"));
+  await settle();
+  const rest = ["3", "4", "5", "6", "7"].map((m) => b.request("p", bytes(m)));
+  await settle();
+  assert.deepEqual(peer.batches.map((x) => x.messages), [["1"], ["2"]], "two in flight: the rest wait");
+  peer.batches[0]!.release();
+  assert.equal(text((await first).body), "re:1");
+  await settle();
+  assert.deepEqual(peer.batches[2]!.messages, ["3", "4", "5"], "the waiting leave together, at most maxMessages");
+  peer.batches[1]!.release();
+  await settle();
+  assert.deepEqual(peer.batches[3]!.messages, ["6", "7"]);
+  peer.batches[2]!.release();
+  peer.batches[3]!.release();
+  assert.equal(text((await second).body), "re:2");
+  assert.deepEqual((await Promise.all(rest)).map((r) => text(r.body)), ["re:3", "re:4", "re:5", "re:6", "re:7"], "each gets its own reply");
+});
+
+test("messages from one turn share a batch; peers are batched apart", async () => {
+  const peer = fakePeer();
+  const b = new Batcher(peer.send, new VirtualClock(), options);
+  void b.request("p", bytes("a"));
+  void b.request("q", bytes("b"));
+  void b.request("p", bytes("c"));
+  await settle();
+  assert.deepEqual(peer.batches.map((x) => [x.peer, x.messages]), [["p", ["a", "c"]], ["q", ["b"]]]);
+});
+
+test("a failed batch fails each of its messages, and the next batch still goes", async () => {
+  const peer = fakePeer();
+  const b = new Batcher(peer.send, new VirtualClock(), { ...options, maxInFlight: 1 });
+  const one = b.request("p", bytes("1"));
+  await settle();
+  const two = b.request("p", bytes("2"));
+  peer.batches[0]!.fail(new Error("peer unreachable"));
+  await assert.rejects(one, /unreachable/);
+  await settle();
+  assert.deepEqual(peer.batches[1]!.messages, ["2"]);
+  peer.batches[1]!.release();
+  assert.equal(text((await two).body), "re:2");
+});
+
+test("a message that waited past the timeout fails instead of being sent late", async () => {
+  const peer = fakePeer();
+  const clock = new VirtualClock();
+  const b = new Batcher(peer.send, clock, { ...options, maxInFlight: 1 });
+  void b.request("p", bytes("slow"));
+  await settle();
+  const late = b.request("p", bytes("late"));
+  clock.advance(301);
+  peer.batches[0]!.release();
+  await assert.rejects(late, /waited over 300 ms/);
+  await settle();
+  assert.equal(peer.batches.length, 1, "nothing was sent for it");
+});
+
+test("a batch stays under maxBytes, and a larger message goes alone", async () => {
+  const peer = fakePeer();
+  const b = new Batcher(peer.send, new VirtualClock(), { ...options, maxInFlight: 1, maxMessages: 10, maxBytes: 10 });
+  void b.request("p", bytes("x"));
+  await settle();
+  for (const m of ["aaaa", "bbbb", "cccc", "d".repeat(50), "e"]) void b.request("p", bytes(m));
+  for (let i = 0; i < 4; i++) {
+    peer.batches[i]!.release();
+    await settle();
+  }
+  assert.deepEqual(peer.batches.map((x) => x.messages.map((m) => m.length)), [[1], [4, 4], [4], [50], [1]]);
+});
+
+test("POST /_kv/batch answers each message as its own route would, and refuses a bad batch whole", async () => {
+  const node = createNode(defaultConfig({ port: 7000 }), testEnv(), { runtime: "test" });
+  const post = (body: BodyInit) => node.fetch(new Request("http://n/_kv/batch", { method: "POST", body }));
+  const entry = { value: bytes("v"), contentType: "text/plain", version: { wall: 5, logical: 0, node: "a:1" }, tombstone: false };
+  const batch = encodeBatch([encodeKvRequest({ type: "put", key: "k", entry }), bytes("garbage"), encodeKvRequest({ type: "get", key: "k" })]);
+  const res = await post(batch as Uint8Array<ArrayBuffer>);
+  assert.equal(res.status, 200);
+  const replies = decodeBatchReplies(new Uint8Array(await res.arrayBuffer()), 128);
+  assert.deepEqual(replies.map((r) => r.status), [200, 400, 200]);
+  assert.deepEqual(decodePutReply(replies[0]!.body), { applied: true });
+  assert.equal(text(decodeGetReply(replies[2]!.body).entry!.value), "v");
+  assert.match(JSON.parse(text(replies[1]!.body)).error, /bad message/);
+  for (const bad of ["not msgpack", encode({ a: 1 }), encode([1, 2]), encode(Array.from({ length: 129 }, () => new Uint8Array(1)))]) {
+    const r = await post(bad as BodyInit);
+    assert.equal(r.status, 400);
+  }
+  await node.stop();
+});
