@@ -40,6 +40,19 @@ async function until(since: number, done: () => Promise<boolean>, limitMs = 300_
   }
 }
 
+/** Entries pushed and entries stored by stabilisation, summed over `nodes` (from /metrics). */
+async function traffic(nodes: RunningNode[]): Promise<{ sent: number; stored: number }> {
+  let sent = 0;
+  let stored = 0;
+  for (const n of nodes) {
+    const text = await (await fetch(`${n.url}/metrics`)).text();
+    const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? 0);
+    sent += value("dht_sync_keys_sent_total");
+    stored += value("dht_antientropy_repairs_total") + value("dht_rebalanced_keys_total");
+  }
+  return { sent, stored };
+}
+
 async function level(nodes: RunningNode[], exactCopies: boolean): Promise<boolean> {
   const views = await Promise.all(nodes.map((n) => json(n, "/cluster/sync")));
   const copies = views.reduce((sum, v) => sum + v.liveKeys, 0);
@@ -60,6 +73,7 @@ try {
   console.log(`loaded ${keys} keys of 100 bytes into ${NODES} ${runtime} nodes in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   await until(Date.now(), () => level(nodes, true));
 
+  const before = await traffic(nodes);
   const victim = nodes[3]!;
   const victimId = `127.0.0.1:${victim.port}`;
   started = Date.now();
@@ -68,15 +82,17 @@ try {
   const detectedMs = await until(started, async () =>
     (await Promise.all(nodes.map((n) => json(n, "/cluster/members")))).every((v) => v.members.every((m: { id: string; state: string }) => m.id !== victimId || m.state === "dead")));
   const replicatedMs = await until(started, () => level(nodes, true));
-  console.log(`crash: all survivors marked it dead at ${(detectedMs / 1000).toFixed(1)} s; every key back on 3 nodes at ${(replicatedMs / 1000).toFixed(1)} s (${((replicatedMs - detectedMs) / 1000).toFixed(1)} s after detection)`);
+  const afterCrash = await traffic(nodes);
+  console.log(`crash: all survivors marked it dead at ${(detectedMs / 1000).toFixed(1)} s; every key back on 3 nodes at ${(replicatedMs / 1000).toFixed(1)} s (${((replicatedMs - detectedMs) / 1000).toFixed(1)} s after detection); ${afterCrash.sent - before.sent} entries pushed, ${afterCrash.stored - before.stored} stored`);
 
   started = Date.now();
   const newcomer = await startNode(runtime, [String(first.port), ...extra]);
   nodes = [...nodes, newcomer];
   const joinedMs = await until(started, () => level(nodes, true));
   const moved = (await json(newcomer, "/cluster/sync")).liveKeys;
+  const afterJoin = await traffic(nodes);
   const ideal = (3 * keys) / nodes.length;
-  console.log(`join: every key on exactly 3 of ${nodes.length} nodes ${(joinedMs / 1000).toFixed(1)} s after the newcomer started; it received ${moved} keys (${((100 * moved) / (3 * keys)).toFixed(1)}% of the ${3 * keys} copies; ideal share ${Math.round(ideal)}, ${((100 * moved) / ideal).toFixed(0)}% of it)`);
+  console.log(`join: every key on exactly 3 of ${nodes.length} nodes ${(joinedMs / 1000).toFixed(1)} s after the newcomer started; it received ${moved} keys (${((100 * moved) / (3 * keys)).toFixed(1)}% of the ${3 * keys} copies; ideal share ${Math.round(ideal)}, ${((100 * moved) / ideal).toFixed(0)}% of it); ${afterJoin.sent - afterCrash.sent} entries pushed, ${afterJoin.stored - afterCrash.stored} stored`);
 } finally {
   await Promise.all(nodes.map((n) => n.stop("SIGKILL")));
 }

@@ -65,7 +65,7 @@ export function addSyncRoutes(router: RouterType, { id, env, peers, syncer, stor
     })
     .post("/_kv/offer", async (request: Request) => {
       const m = decodeOfferRequest(await readBodyLimited(request, OFFER_BYTES));
-      return msgpackResponse(encodeOfferReply(syncer.offer(m.keys)));
+      return msgpackResponse(encodeOfferReply(syncer.offer(m.from, m.keys)));
     })
     .post("/_kv/push", async (request: Request) => {
       const limit = Math.max(256 * 1024, maxValueBytes) + PUSH_OVERHEAD_BYTES;

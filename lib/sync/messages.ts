@@ -17,7 +17,7 @@ export interface DigestRequest {
   buckets: BucketSummary[];
 }
 export interface DigestReply {
-  /** Buckets that differ, with the receiver's count in each. */
+  /** Buckets that differ, with the receiver's count of shared keys in each (for the record). */
   differ: Array<[bucket: number, count: number]>;
 }
 export interface OfferRequest {
@@ -25,8 +25,13 @@ export interface OfferRequest {
   keys: Array<[key: string, version: Version]>;
 }
 export interface OfferReply {
-  /** Indexes into the offer of the keys the receiver lacks or holds older. */
+  /** Indexes into the offer of the keys the receiver lacks or holds older: send these. */
   want: number[];
+  /**
+   * Indexes of keys it lacks but another member has just promised to send: do not send
+   * them, and do not count them as held either (the other send may yet fail).
+   */
+  pending: number[];
 }
 export interface PushRequest {
   from: string;
@@ -47,7 +52,7 @@ const versionToWire = (v: Version): WireVersion => [v.wall, v.logical, v.node];
 export const encodeDigestRequest = (m: DigestRequest) => encode({ from: m.from, buckets: m.buckets });
 export const encodeDigestReply = (m: DigestReply) => encode({ differ: m.differ });
 export const encodeOfferRequest = (m: OfferRequest) => encode({ from: m.from, keys: m.keys.map(([k, v]) => [k, versionToWire(v)]) });
-export const encodeOfferReply = (m: OfferReply) => encode({ want: m.want });
+export const encodeOfferReply = (m: OfferReply) => encode({ want: m.want, pending: m.pending });
 export const encodePushRequest = (m: PushRequest) =>
   encode({
     from: m.from,
@@ -89,12 +94,12 @@ export function decodeOfferRequest(bytes: Uint8Array): OfferRequest {
 
 export function decodeOfferReply(bytes: Uint8Array): OfferReply {
   const m = map(bytes);
-  return {
-    want: list(m.want, "want", MAX_OFFER_KEYS).map((i) => {
-      if (!isInt(i, MAX_OFFER_KEYS - 1)) throw new MessageError("want lists offer indexes");
+  const indexes = (v: unknown, field: string) =>
+    list(v, field, MAX_OFFER_KEYS).map((i) => {
+      if (!isInt(i, MAX_OFFER_KEYS - 1)) throw new MessageError(`${field} lists offer indexes`);
       return i as number;
-    }),
-  };
+    });
+  return { want: indexes(m.want, "want"), pending: indexes(m.pending, "pending") };
 }
 
 export function decodePushRequest(bytes: Uint8Array): PushRequest {

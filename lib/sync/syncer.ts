@@ -24,7 +24,7 @@ import { ringPosition } from "../ring/hash.ts";
 import type { Ring } from "../ring/ring.ts";
 import type { Entry, Store } from "../store/store.ts";
 import { keyBytes } from "../store/store.ts";
-import { isNewer, type Version } from "../store/version.ts";
+import { compareVersions, isNewer, type Version } from "../store/version.ts";
 import { BucketDigests, bucketOf } from "./digest.ts";
 import {
   decodeDigestReply,
@@ -90,6 +90,10 @@ const PAGE_KEYS = 1_000;
 const PUSH_BYTES = 256 * 1024;
 /** How long a peer gets to answer one stabilisation message. */
 const SYNC_TIMEOUT_MS = 5_000;
+/** How long a key asked of one member is not asked of another (a push's time, with room). */
+const PROMISE_MS = 2 * SYNC_TIMEOUT_MS;
+/** Expired promises are swept once this many are held. */
+const PROMISES_SWEEP_AT = 100_000;
 /** How long a peer that said it is leaving is counted out of preference lists. */
 const LEAVING_MEMORY_MS = 60_000;
 /** Ring changes arrive in bursts (a joiner learning everyone); one round follows the burst. */
@@ -107,6 +111,8 @@ export class Syncer {
   readonly #throttle: Throttle;
   #timer: unknown;
   #dueAt = 0;
+  /** Keys this node asked one member for (key → version, until when another need not send it). */
+  readonly #promised = new Map<string, { from: string; version: Version; until: number }>();
   /** Peer → until when it counts as leaving (it will have left, or come back, by then). */
   readonly #leavingUntil = new Map<string, number>();
   #running: Promise<void> | undefined;
@@ -131,6 +137,7 @@ export class Syncer {
       repairs: m.counter("dht_antientropy_repairs_total", "Entries stored here because anti-entropy found this replica behind"),
       handedOff: m.counter("dht_keys_handed_off_total", "Entries dropped here after every new owner confirmed them"),
       bytesSent: m.counter("dht_sync_bytes_sent_total", "Bytes of entries pushed to other members by stabilisation"),
+      keysSent: m.counter("dht_sync_keys_sent_total", "Entries pushed to other members by stabilisation"),
       bytesReceived: m.counter("dht_sync_bytes_received_total", "Bytes of entries received from other members by stabilisation"),
     };
     m.gauge("dht_sync_transfers", "Members this node is pushing entries to right now", () => this.#transfers.size);
@@ -237,13 +244,29 @@ export class Syncer {
   }
 
   /** Of the offered (key, version) pairs, the ones this node lacks or holds older. */
-  offer(keys: ReadonlyArray<[string, Version]>): OfferReply {
+  offer(from: string, keys: ReadonlyArray<[string, Version]>): OfferReply {
     if (this.#leaving) throw new LeavingError(); // the sender keeps these for the members that stay
+    const now = this.#o.env.clock.monotonicMs();
+    this.#forgetPromises(now);
     const want: number[] = [];
+    const pending: number[] = [];
     keys.forEach(([key, version], i) => {
-      if (isNewer(version, this.#o.store.get(key)?.version)) want.push(i);
+      if (!isNewer(version, this.#o.store.get(key)?.version)) return;
+      // Two owners of a lost range offer it at once: the second is told it is on its way.
+      const promised = this.#promised.get(key);
+      if (promised && promised.from !== from && promised.until > now && compareVersions(promised.version, version) >= 0) {
+        pending.push(i);
+      } else {
+        want.push(i);
+        this.#promised.set(key, { from, version, until: now + PROMISE_MS });
+      }
     });
-    return { want };
+    return { want, pending };
+  }
+
+  #forgetPromises(now: number): void {
+    if (this.#promised.size < PROMISES_SWEEP_AT) return;
+    for (const [key, p] of this.#promised) if (p.until <= now) this.#promised.delete(key);
   }
 
   /** Stores pushed entries that are newer than this node's. */
@@ -407,7 +430,9 @@ export class Syncer {
     await Promise.all(
       [...byOwner].map(async ([owner, indexes]) => {
         const confirmed = await this.#offerAndPush(owner, "handoff", indexes.map((i) => page[i]!), report, failed);
-        if (confirmed) for (const i of indexes) confirmations[i]!++;
+        indexes.forEach((i, j) => {
+          if (confirmed[j]) confirmations[i]!++;
+        });
       }),
     );
     let dropped = 0;
@@ -423,19 +448,19 @@ export class Syncer {
     this.#counters.handedOff.inc([], dropped);
   }
 
-  /** Pass 3: the keys of differing buckets, offered (or, to a peer holding none of the bucket, pushed). */
+  /**
+   * Pass 3: the keys of differing buckets, offered. Always offered, even to a peer holding
+   * none of a bucket: a (key, version) pair is a fraction of an entry, and the offer is what
+   * lets the peer take each entry from one owner only.
+   */
   async #repair(differing: Map<string, Map<number, number>>, report: RoundReport, failed: Set<string>): Promise<void> {
     const { self, store } = this.#o;
     const leaving = this.#leavingPeers();
     const offers = new Map<string, Candidate[]>();
-    const pushes = new Map<string, Candidate[]>();
     const flush = async (peer: string) => {
       const offer = offers.get(peer) ?? [];
-      const push = pushes.get(peer) ?? [];
       offers.delete(peer);
-      pushes.delete(peer);
       if (offer.length > 0) await this.#offerAndPush(peer, "repair", offer, report, failed);
-      if (push.length > 0) await this.#pushAll(peer, "repair", push, report, failed);
     };
     let seen = 0;
     for (const [key, entry] of store.entries()) {
@@ -445,35 +470,40 @@ export class Syncer {
       if (!owners.includes(self)) continue;
       const bucket = bucketOf(position);
       for (const peer of owners) {
-        const theirCount = differing.get(peer)?.get(bucket);
-        if (theirCount === undefined || failed.has(peer)) continue;
-        const target = theirCount === 0 ? pushes : offers;
-        let list = target.get(peer);
-        if (!list) target.set(peer, (list = []));
+        if (!differing.get(peer)?.has(bucket) || failed.has(peer)) continue;
+        let list = offers.get(peer);
+        if (!list) offers.set(peer, (list = []));
         list.push({ key, entry });
         if (list.length >= PAGE_KEYS) await flush(peer);
       }
     }
-    await Promise.all([...new Set([...offers.keys(), ...pushes.keys()])].map(flush));
+    await Promise.all([...offers.keys()].map(flush));
   }
 
-  /** Offers `candidates` to `peer` and pushes the ones it wants; true if it confirmed them all. */
-  async #offerAndPush(peer: string, reason: PushReason, candidates: Candidate[], report: RoundReport, failed: Set<string>): Promise<boolean> {
-    if (failed.has(peer)) return false;
+  /**
+   * Offers `candidates` to `peer` and pushes the ones it wants. Returns, per candidate,
+   * whether the peer now holds it (it had it, or the push landed); a key another member
+   * promised to send it is not held yet.
+   */
+  async #offerAndPush(peer: string, reason: PushReason, candidates: Candidate[], report: RoundReport, failed: Set<string>): Promise<boolean[]> {
+    const held = candidates.map(() => false);
+    if (failed.has(peer)) return held;
     try {
-      const wanted: Candidate[] = [];
+      const wanted: number[] = [];
       for (let i = 0; i < candidates.length; i += MAX_OFFER_KEYS) {
         const chunk = candidates.slice(i, i + MAX_OFFER_KEYS);
         const reply = decodeOfferReply(await this.#send(peer, "/_kv/offer", encodeOfferRequest({ from: this.#o.self, keys: chunk.map((c) => [c.key, c.entry.version]) })));
         report.keysOffered += chunk.length;
         this.#transfer(peer).keysOffered += chunk.length;
-        for (const index of reply.want) if (index < chunk.length) wanted.push(chunk[index]!);
+        const notHeld = new Set([...reply.want, ...reply.pending]);
+        chunk.forEach((_, j) => (held[i + j] = !notHeld.has(j)));
+        for (const j of reply.want) if (j < chunk.length) wanted.push(i + j);
       }
-      return await this.#pushAll(peer, reason, wanted, report, failed);
+      if (await this.#pushAll(peer, reason, wanted.map((i) => candidates[i]!), report, failed)) for (const i of wanted) held[i] = true;
     } catch {
       failed.add(peer);
-      return false;
     }
+    return held;
   }
 
   /** Pushes entries in messages of bounded bytes, paced by the throttle; true if all landed. */
@@ -490,6 +520,7 @@ export class Syncer {
       decodePushReply(await this.#send(peer, "/_kv/push", encodePushRequest({ from: this.#o.self, reason, entries })));
       report.keysPushed += entries.length;
       report.bytesPushed += sent;
+      this.#counters.keysSent.inc([], entries.length);
       const t = this.#transfer(peer);
       t.keysPushed += entries.length;
       t.bytesPushed += sent;

@@ -57,7 +57,7 @@ test("stabilisation messages round-trip through msgpack", () => {
   assert.deepEqual(decodeDigestReply(encodeDigestReply({ differ: [[5, 0], [6, 9]] })), { differ: [[5, 0], [6, 9]] });
   const offer = { from: "a:1", keys: [["k/ ✓", v(5, 1, "b:2")]] as Array<[string, ReturnType<typeof v>]> };
   assert.deepEqual(decodeOfferRequest(encodeOfferRequest(offer)), offer);
-  assert.deepEqual(decodeOfferReply(encodeOfferReply({ want: [0, 3] })), { want: [0, 3] });
+  assert.deepEqual(decodeOfferReply(encodeOfferReply({ want: [0, 3], pending: [1] })), { want: [0, 3], pending: [1] });
   const push = { from: "a:1", reason: "handoff" as const, entries: [["k", entry("x", 9)], ["gone", entry("", 10, true)]] as Array<[string, ReturnType<typeof entry>]> };
   assert.deepEqual(decodePushRequest(encodePushRequest(push)), push);
   assert.deepEqual(decodePushReply(encodePushReply({ applied: 2 })), { applied: 2 });
@@ -97,8 +97,10 @@ test("the node answers hostile /_kv/ stabilisation bodies with a 4xx and keeps i
   const older = encodePushRequest({ from: "a:1", reason: "repair", entries: [["k", entry("old", 50)], ["new", entry("n", 1)]] });
   assert.deepEqual(decodePushReply(new Uint8Array(await (await post("/_kv/push", older as Uint8Array<ArrayBuffer>)).arrayBuffer())), { applied: 1 });
   assert.equal(new TextDecoder().decode(node.store.get("k")!.value), "kept");
-  const offer = encodeOfferRequest({ from: "a:1", keys: [["k", v(100)], ["k", v(101)], ["absent", v(1)]] });
-  assert.deepEqual(decodeOfferReply(new Uint8Array(await (await post("/_kv/offer", offer as Uint8Array<ArrayBuffer>)).arrayBuffer())), { want: [1, 2] });
+  const offered = async (from: string) => decodeOfferReply(new Uint8Array(await (await post("/_kv/offer", encodeOfferRequest({ from, keys: [["k", v(100)], ["k", v(101)], ["absent", v(1)]] }) as Uint8Array<ArrayBuffer>)).arrayBuffer()));
+  assert.deepEqual(await offered("a:1"), { want: [1, 2], pending: [] });
+  assert.deepEqual(await offered("b:1"), { want: [], pending: [1, 2] }, "a second owner offering the same is told they are on their way");
+  assert.deepEqual(await offered("a:1"), { want: [1, 2], pending: [] }, "the first may offer again (its push may have failed)");
   const sync = await (await node.fetch(new Request("http://n/cluster/sync"))).json();
   assert.equal(sync.liveKeys, 2);
   assert.equal(sync.leaving, false);
