@@ -3,7 +3,7 @@
  * `/_kv/status` (msgpack in and out), and `GET /cluster/sync` for operators: this node's
  * rebalancing, or with `?all` every live member's, gathered through this one.
  */
-import { decode, encode } from "@msgpack/msgpack";
+import { encodeMsgpack as encode, msgpackDecoder } from "../msgpack.ts";
 import type { RouterType } from "itty-router";
 import { type Env, sendWithTimeout } from "../env.ts";
 import type { Ring } from "../ring/ring.ts";
@@ -35,6 +35,8 @@ interface SyncRouteOptions {
   maxValueBytes: number;
 }
 
+const decodeStatus = msgpackDecoder();
+
 /** How long `?all` waits for each member. */
 const STATUS_TIMEOUT_MS = 2_000;
 
@@ -48,7 +50,7 @@ export function addSyncRoutes(router: RouterType, { id, env, peers, syncer, stor
         try {
           const reply = await sendWithTimeout(env, peer, "/_kv/status", new Uint8Array(0), STATUS_TIMEOUT_MS);
           if (reply.status !== 200) throw new Error(`answered ${reply.status}`);
-          return decode(reply.body) as unknown;
+          return decodeStatus(reply.body);
         } catch (err) {
           return { id: peer, error: String((err as Error).message ?? err) };
         }

@@ -5,7 +5,7 @@
  * Each message carries its sender's id and incarnation (which the receiver treats as the
  * sender's own word that it is alive) and piggybacked membership updates.
  */
-import { decode, encode } from "@msgpack/msgpack";
+import { encodeMsgpack as encode, msgpackDecoder } from "../msgpack.ts";
 import type { MemberState, Update } from "./member.ts";
 
 export type SwimMessage =
@@ -25,6 +25,7 @@ export class MessageError extends Error {
 export const MAX_MESSAGE_BYTES = 2 * 1024 * 1024;
 const MAX_ID_LENGTH = 300;
 const MAX_MEMBERS = 20_000;
+const decodeLimited = msgpackDecoder({ maxStrLength: 64 * 1024, maxArrayLength: MAX_MEMBERS, maxMapLength: 16, maxBinLength: 0, maxExtLength: 0 });
 
 const states: readonly MemberState[] = ["alive", "suspect", "dead", "left"];
 type WireUpdate = [id: string, state: number, incarnation: number, from: string];
@@ -43,7 +44,7 @@ export function decodeMessage(bytes: Uint8Array): SwimMessage {
   if (bytes.byteLength > MAX_MESSAGE_BYTES) throw new MessageError(`message of ${bytes.byteLength} bytes is over the limit`);
   let raw: unknown;
   try {
-    raw = decode(bytes, { maxStrLength: 64 * 1024, maxArrayLength: MAX_MEMBERS, maxMapLength: 16, maxBinLength: 0, maxExtLength: 0 });
+    raw = decodeLimited(bytes);
   } catch (err) {
     throw new MessageError(`not valid msgpack: ${(err as Error).message}`);
   }

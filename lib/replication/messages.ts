@@ -2,7 +2,7 @@
  * Replica messages (`/_kv/put`, `/_kv/get`): msgpack, validated on decode with size
  * limits, like membership's. A version travels as [wall, logical, node].
  */
-import { decode, encode } from "@msgpack/msgpack";
+import { encodeMsgpack as encode, msgpackDecoder } from "../msgpack.ts";
 import { MessageError } from "../membership/messages.ts";
 import type { Entry } from "../store/store.ts";
 import type { Version } from "../store/version.ts";
@@ -64,10 +64,12 @@ export function decodeGetReply(bytes: Uint8Array): GetReply {
   return m.entry == null ? {} : { entry: entry(m.entry) };
 }
 
+const decodeMessage = msgpackDecoder({ maxStrLength: 64 * 1024, maxArrayLength: 16, maxMapLength: 16, maxExtLength: 0 });
+
 function map(bytes: Uint8Array): Record<string, unknown> {
   let raw: unknown;
   try {
-    raw = decode(bytes, { maxStrLength: 64 * 1024, maxArrayLength: 16, maxMapLength: 16, maxExtLength: 0 });
+    raw = decodeMessage(bytes);
   } catch (err) {
     throw new MessageError(`not valid msgpack: ${(err as Error).message}`);
   }
@@ -124,10 +126,15 @@ export function decodeBatchReplies(bytes: Uint8Array, maxMessages: number): Arra
   });
 }
 
+/** Batches hold at most 128 messages; decoders are made once per limit. */
+const listDecoders = new Map<number, (bytes: Uint8Array) => unknown>();
+
 function decodeList(bytes: Uint8Array, max: number): unknown[] {
+  let decodeWithin = listDecoders.get(max);
+  if (!decodeWithin) listDecoders.set(max, (decodeWithin = msgpackDecoder({ maxArrayLength: max, maxMapLength: 0, maxStrLength: 0, maxExtLength: 0 })));
   let raw: unknown;
   try {
-    raw = decode(bytes, { maxArrayLength: max, maxMapLength: 0, maxStrLength: 0, maxExtLength: 0 });
+    raw = decodeWithin(bytes);
   } catch (err) {
     throw new MessageError(`not valid msgpack: ${(err as Error).message}`);
   }

@@ -3,7 +3,7 @@
  * decode with size limits, like every internal message. Entries and versions travel in the
  * replication messages' array shapes.
  */
-import { decode, encode } from "@msgpack/msgpack";
+import { encodeMsgpack as encode, msgpackDecoder } from "../msgpack.ts";
 import { MessageError } from "../membership/messages.ts";
 import type { Entry } from "../store/store.ts";
 import type { Version } from "../store/version.ts";
@@ -121,10 +121,12 @@ export function decodePushReply(bytes: Uint8Array): PushReply {
   return { applied: m.applied as number };
 }
 
+const decodeLimited = msgpackDecoder({ maxStrLength: 64 * 1024, maxArrayLength: Math.max(BUCKETS, MAX_OFFER_KEYS), maxMapLength: 8, maxExtLength: 0 });
+
 function map(bytes: Uint8Array): Record<string, unknown> {
   let raw: unknown;
   try {
-    raw = decode(bytes, { maxStrLength: 64 * 1024, maxArrayLength: Math.max(BUCKETS, MAX_OFFER_KEYS), maxMapLength: 8, maxExtLength: 0 });
+    raw = decodeLimited(bytes);
   } catch (err) {
     throw new MessageError(`not valid msgpack: ${(err as Error).message}`);
   }
