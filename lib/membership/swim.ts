@@ -225,13 +225,17 @@ export class Swim {
 
   /** Direct ping; resolves true on an ack within `timeoutMs`. */
   async #ping(target: string, timeoutMs: number): Promise<boolean> {
-    const reply = await this.#send(target, {
-      type: "ping",
-      from: this.self,
-      incarnation: this.#incarnation,
-      target,
-      updates: this.#piggyback(),
-    }, timeoutMs);
+    const updates = this.#piggyback();
+    // Lifeguard's buddy system: a ping to a suspect carries its suspicion, so it can refute
+    // at once, even after the gossip about it has stopped travelling (a node paused longer
+    // than the retransmissions took would otherwise never hear of it, and be declared dead).
+    const member = this.#members.get(target);
+    const suspicion = this.#suspicions.get(target);
+    if (member?.state === "suspect" && !updates.some((u) => u.id === target)) {
+      const from = suspicion?.by.values().next().value ?? this.self;
+      updates.push({ id: target, state: "suspect", incarnation: member.incarnation, from });
+    }
+    const reply = await this.#send(target, { type: "ping", from: this.self, incarnation: this.#incarnation, target, updates }, timeoutMs);
     return reply?.type === "ack";
   }
 

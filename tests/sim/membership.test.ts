@@ -19,6 +19,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { SimCluster } from "../../lib/sim/cluster.ts";
+import { decodeMessage } from "../../lib/membership/messages.ts";
 import { seeds, simCluster, withSeed } from "../support/sim.ts";
 
 const T = 1000;
@@ -109,6 +110,43 @@ test("a slow node (every message delayed past the ping timeout) gets no healthy 
       const wrong = deaths.filter((d) => d.id !== slow);
       assert.deepEqual(wrong, [], "healthy members declared dead");
       assert.ok(c.nodes.get(slow)!.swim.awarenessScore > 0, "the slow node knows it is the unhealthy one");
+    });
+  }
+});
+
+test("a ping to a suspect carries its suspicion, so it can refute after the gossip has died down", async () => {
+  // Lifeguard's buddy system. 8 members: news of a suspicion rides on 4 messages per node,
+  // all sent within a period or two, while the suspicion lasts at least 3.8 s. A member
+  // back 2 s after it was first suspected would otherwise hear of it only by chance.
+  for (const seed of seeds(5, 31)) {
+    await withSeed(seed, async () => {
+      const c = await startCluster(seed, 8);
+      await waitFor(c, 20 * T, () => allKnowAll(c, 8));
+      const paused = c.liveIds()[3]!;
+      const node = c.nodes.get(paused)!;
+      const pings: Array<{ from: string; toldSuspect: boolean; senderSuspects: boolean }> = [];
+      c.network.attach(paused, async (request) => {
+        if (new URL(request.url).pathname === "/_swim/ping" && !c.network.isDown(paused)) {
+          const message = decodeMessage(new Uint8Array(await request.clone().arrayBuffer()));
+          if (message.type === "ping") {
+            const senderSuspects = c.nodes.get(message.from)!.swim.members().find((m) => m.id === paused)?.state === "suspect";
+            pings.push({ from: message.from, senderSuspects, toldSuspect: message.updates.some((u) => u.id === paused && u.state === "suspect") });
+          }
+        }
+        return node.fetch(request);
+      });
+      let suspectedAt: number | undefined;
+      for (const [observer, other] of c.nodes) {
+        if (observer !== paused) other.swim.onChange((m) => void (m.id === paused && m.state === "suspect" && (suspectedAt ??= c.clock.now())));
+      }
+      c.network.down(paused);
+      assert.ok(await waitFor(c, 10 * T, () => suspectedAt !== undefined, 10) !== undefined, "never suspected: the test would prove nothing");
+      await c.run(2000);
+      c.network.up(paused);
+      await waitFor(c, 10 * T, () => pings.some((p) => p.senderSuspects), 10);
+      const fromSuspecters = pings.filter((p) => p.senderSuspects);
+      assert.ok(fromSuspecters.length > 0, "no suspecter pinged it: the test would prove nothing");
+      assert.deepEqual(fromSuspecters.filter((p) => !p.toldSuspect), [], "a suspecter's ping did not carry the suspicion");
     });
   }
 });
