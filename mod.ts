@@ -14,6 +14,7 @@ import { parseConfig, usage } from "./lib/config.ts";
 import { consoleSink, realClock, realRandom } from "./lib/env.ts";
 import { createLogger } from "./lib/log.ts";
 import { createNode, VERSION } from "./lib/node.ts";
+import { maxFrameBytes } from "./lib/stream/responder.ts";
 
 function fail(message: string): never {
   process.stderr.write(`dht-node: ${message}\n`);
@@ -57,7 +58,11 @@ const node = createNode(config, { clock: realClock, random: realRandom, transpor
 
 let server: Awaited<ReturnType<typeof adapter.serve>>;
 try {
-  server = await adapter.serve(node.fetch, { hostname: config.host, port: config.port });
+  server = await adapter.serve(node.fetch, {
+    hostname: config.host,
+    port: config.port,
+    stream: { respond: node.answerFrame, maxFrameBytes: maxFrameBytes(config.maxValueBytes) },
+  });
 } catch (err) {
   if (err instanceof ListenError) fail(err.message);
   throw err;

@@ -1,16 +1,39 @@
-/** Bun: Bun.serve takes the fetch handler as it is. */
+/** Bun: Bun.serve takes the fetch handler as it is, and its own WebSocket server carries peer streams. */
 import { fetchTransport } from "../lib/env.ts";
-import { type Adapter, type FetchHandler, listenError, type ServeOptions } from "./types.ts";
+import { STREAM_PATH } from "../lib/stream/frames.ts";
+import { type StreamSocket, streamTransport } from "../lib/stream/transport.ts";
+import { type Adapter, type FetchHandler, isStreamUpgrade, listenError, type ServeOptions } from "./types.ts";
 
 async function serve(fetch: FetchHandler, options: ServeOptions) {
+  const { stream } = options;
   let server: ReturnType<typeof Bun.serve>;
   try {
-    // The node enforces its own value limit while reading; Bun's must not cut in first.
-    server = Bun.serve({ fetch, hostname: options.hostname, port: options.port, maxRequestBodySize: 2 ** 40 });
+    server = Bun.serve({
+      hostname: options.hostname,
+      port: options.port,
+      // The node enforces its own value limit while reading; Bun's must not cut in first.
+      maxRequestBodySize: 2 ** 40,
+      fetch(request, server) {
+        if (stream && isStreamUpgrade(request, STREAM_PATH) && server.upgrade(request, { data: undefined })) return undefined;
+        return fetch(request);
+      },
+      websocket: {
+        maxPayloadLength: stream?.maxFrameBytes ?? 0,
+        perMessageDeflate: false,
+        message(ws, message) {
+          if (!stream || typeof message === "string") return ws.close(1003, "binary frames only");
+          stream.respond(message).then((reply) => ws.send(reply), () => ws.close(1007, "unreadable frame"));
+        },
+      },
+    });
   } catch (err) {
     throw listenError(err, options);
   }
   return { close: () => server.stop(true) };
 }
 
-export const adapter: Adapter = { runtime: "bun", serve, transport: () => fetchTransport() };
+export const adapter: Adapter = {
+  runtime: "bun",
+  serve,
+  transport: () => streamTransport(fetchTransport(), (url) => new WebSocket(url) as unknown as StreamSocket),
+};

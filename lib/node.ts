@@ -14,7 +14,7 @@ import { addSwimRoutes } from "./http/swim_routes.ts";
 import { isGone } from "./membership/member.ts";
 import { Swim } from "./membership/swim.ts";
 import { latencyBuckets, Metrics } from "./metrics.ts";
-import { addReplicaRoutes } from "./http/replica_routes.ts";
+import { addReplicaRoutes, replicaMessages } from "./http/replica_routes.ts";
 import { quorumCoordinator } from "./replication/coordinator.ts";
 import { HintStore } from "./replication/hints.ts";
 import { localReplica } from "./replication/replica.ts";
@@ -24,6 +24,8 @@ import { Store } from "./store/store.ts";
 import { addSyncRoutes } from "./http/sync_routes.ts";
 import { Syncer } from "./sync/syncer.ts";
 import { Hlc } from "./store/version.ts";
+import { streamResponder, type StreamResponder } from "./stream/responder.ts";
+import { BATCH_PATH } from "./replication/messages.ts";
 
 export const VERSION = "0.1.0";
 
@@ -35,6 +37,8 @@ export interface DhtNode {
   readonly syncer: Syncer;
   readonly metrics: Metrics;
   fetch(request: Request): Promise<Response>;
+  /** Answers a peer stream's request frame (lib/stream): adapters hand frames here. */
+  answerFrame: StreamResponder;
   /** Starts background work: membership (joining through the introducers) and tombstone purging. */
   start(): void;
   /** Graceful leave: hand every key to its new owners (bounded by --leave-timeout-ms), announce `left`, stop. */
@@ -106,7 +110,8 @@ export function createNode(config: Config, env: Env, options: NodeOptions = {}):
 
   const router: RouterType = Router();
   addKvRoutes(router, { coordinator, maxValueBytes: config.maxValueBytes });
-  addReplicaRoutes(router, replica, config.maxValueBytes);
+  const replicaAnswers = replicaMessages(replica, config.maxValueBytes);
+  addReplicaRoutes(router, replicaAnswers, config.maxValueBytes);
   addClusterRoutes(router, { info, store, swim, ring, metrics, now });
   addSwimRoutes(router, swim);
   addSyncRoutes(router, {
@@ -122,6 +127,9 @@ export function createNode(config: Config, env: Env, options: NodeOptions = {}):
   router.all("*", (request: Request) => {
     throw new NotFoundError(`no route for ${request.method} ${new URL(request.url).pathname}`);
   });
+
+  const frames = metrics.counter("dht_stream_frames_total", "Peer stream requests answered, by route and status", ["route", "status"]);
+  const answerFrame = streamResponder({ [BATCH_PATH]: (body) => replicaAnswers.answerBatch(body) }, (route, status) => frames.inc([route, String(status)]));
 
   async function fetch(request: Request): Promise<Response> {
     const started = clock.monotonicMs();
@@ -180,6 +188,7 @@ export function createNode(config: Config, env: Env, options: NodeOptions = {}):
     syncer,
     metrics,
     fetch,
+    answerFrame,
     start() {
       follow(id, "alive");
       swim.start();

@@ -49,25 +49,39 @@ export function msgpackResponse(bytes: Uint8Array): Response {
   return new Response(bytes as Uint8Array<ArrayBuffer>, { headers: { "content-type": "application/msgpack" } });
 }
 
+/** An error's answer, before it becomes a Response (peer streams send it as bytes). */
+export interface ErrorAnswer {
+  status: number;
+  body: Record<string, unknown>;
+  headers?: Record<string, string>;
+}
+
 /** The one mapping from errors to statuses. Anything unnamed is a 500 that hides internals. */
-export function errorResponse(err: unknown): Response {
-  if (err instanceof BadRequestError) return jsonResponse(400, { error: err.message });
-  if (err instanceof KeyTooLongError) {
-    return jsonResponse(414, { error: err.message, bytes: err.bytes, maxBytes: err.maxBytes });
-  }
+export function errorAnswer(err: unknown): ErrorAnswer {
+  if (err instanceof BadRequestError) return { status: 400, body: { error: err.message } };
+  if (err instanceof KeyTooLongError) return { status: 414, body: { error: err.message, bytes: err.bytes, maxBytes: err.maxBytes } };
   if (err instanceof ValueTooLargeError) {
     // The body may not have been read to its end: ask the client not to reuse the connection.
-    return jsonResponse(413, { error: err.message, maxBytes: err.maxBytes }, { connection: "close" });
+    return { status: 413, body: { error: err.message, maxBytes: err.maxBytes }, headers: { connection: "close" } };
   }
-  if (err instanceof NotFoundError) return jsonResponse(404, { error: err.message });
-  if (err instanceof MethodNotAllowedError) {
-    return jsonResponse(405, { error: err.message }, { allow: err.allow.join(", ") });
-  }
-  if (err instanceof MessageError) return jsonResponse(400, { error: `bad message: ${err.message}` });
-  if (err instanceof MisdirectedError) return jsonResponse(421, { error: err.message });
-  if (err instanceof LeavingError) return jsonResponse(503, { error: err.message, leaving: true });
-  if (err instanceof QuorumError) {
-    return jsonResponse(503, { error: err.message, answered: err.answered, needed: err.needed });
-  }
-  return jsonResponse(500, { error: "internal error" });
+  if (err instanceof NotFoundError) return { status: 404, body: { error: err.message } };
+  if (err instanceof MethodNotAllowedError) return { status: 405, body: { error: err.message }, headers: { allow: err.allow.join(", ") } };
+  if (err instanceof MessageError) return { status: 400, body: { error: `bad message: ${err.message}` } };
+  if (err instanceof MisdirectedError) return { status: 421, body: { error: err.message } };
+  if (err instanceof LeavingError) return { status: 503, body: { error: err.message, leaving: true } };
+  if (err instanceof QuorumError) return { status: 503, body: { error: err.message, answered: err.answered, needed: err.needed } };
+  return { status: 500, body: { error: "internal error" } };
+}
+
+export function errorResponse(err: unknown): Response {
+  const { status, body, headers } = errorAnswer(err);
+  return jsonResponse(status, body, headers);
+}
+
+const utf8 = new TextEncoder();
+
+/** An error's answer as a node-to-node reply: its status and JSON bytes. */
+export function errorReply(err: unknown): { status: number; body: Uint8Array } {
+  const { status, body } = errorAnswer(err);
+  return { status, body: utf8.encode(JSON.stringify(body)) };
 }

@@ -16,6 +16,7 @@ import type { Entry } from "../store/store.ts";
 import { compareVersions, type Hlc, type Version } from "../store/version.ts";
 import { Batcher, DEFAULT_BATCHING, MAX_BATCH_MESSAGES } from "./batcher.ts";
 import {
+  BATCH_PATH,
   decodeBatchReplies,
   decodeGetReply,
   decodePutReply,
@@ -68,7 +69,7 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
 
   const batcher = new Batcher(
     async (peer, messages) => {
-      const reply = await sendWithTimeout(env, peer, "/_kv/batch", encodeBatch(messages), config.replicaTimeoutMs);
+      const reply = await sendWithTimeout(env, peer, BATCH_PATH, encodeBatch(messages), config.replicaTimeoutMs);
       if (reply.status !== 200) throw new Error(`${peer}/_kv/batch answered ${reply.status}`);
       return decodeBatchReplies(reply.body, MAX_BATCH_MESSAGES);
     },
@@ -100,9 +101,11 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
     return put;
   }
 
-  function getFrom(peer: string, key: string): Promise<GetReply> {
+  /** `have`: this node's own entry, which the peer answers "same" to if it holds that version. */
+  function getFrom(peer: string, key: string, have?: Entry): Promise<GetReply> {
     if (peer === self) return Promise.resolve(replica.get(key));
-    return send(peer, encodeKvRequest({ type: "get", key }), decodeGetReply);
+    const request = encodeKvRequest(have ? { type: "get", key, have: have.version } : { type: "get", key });
+    return send(peer, request, (body) => decodeGetReply(body, have));
   }
 
   /** Sends `entry` to `peers` until `w` have stored it; retries once above a refusal. */
@@ -133,11 +136,13 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
    */
   async function gather(key: string, peers: string[], r: number): Promise<{ successes: number; results: Array<GetReply | undefined> }> {
     const order = peers.includes(self) ? [self, ...peers.filter((p) => p !== self)] : peers;
-    const first = await firstSuccesses(order.slice(0, r).map((p) => getFrom(p, key)), r, () => true);
+    // The local entry is read first, so the others can answer "same" rather than send it back.
+    const have = order[0] === self ? replica.get(key).entry : undefined;
+    const first = await firstSuccesses(order.slice(0, r).map((p) => getFrom(p, key, have)), r, () => true);
     let { successes } = first;
     let results = first.results;
     if (successes < r && order.length > r) {
-      const more = await firstSuccesses(order.slice(r).map((p) => getFrom(p, key)), r - successes, () => true);
+      const more = await firstSuccesses(order.slice(r).map((p) => getFrom(p, key, have)), r - successes, () => true);
       successes += more.successes;
       results = [...results, ...more.results];
     }

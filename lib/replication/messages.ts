@@ -1,15 +1,21 @@
 /**
  * Replica messages (`/_kv/put`, `/_kv/get`): msgpack, validated on decode with size
  * limits, like membership's. A version travels as [wall, logical, node].
+ *
+ * A get may say which version the asker already holds (`have`); a replica holding exactly
+ * that version answers `{same: true}` instead of the entry. A version names one write (a
+ * coordinator never issues the same one twice, and copies keep it), so the asker's own
+ * entry is the replica's. In a quorum read the coordinator is usually a replica and holds
+ * the newest version, so most replies shrink to a few bytes with nothing to decode.
  */
 import { encodeMsgpack as encode, msgpackDecoder } from "../msgpack.ts";
 import { MessageError } from "../membership/messages.ts";
 import type { Entry } from "../store/store.ts";
-import type { Version } from "../store/version.ts";
+import { compareVersions, type Version } from "../store/version.ts";
 
 export type KvRequest =
   | { type: "put"; key: string; entry: Entry }
-  | { type: "get"; key: string };
+  | { type: "get"; key: string; have?: Version };
 
 /** A put's answer: stored, or refused with the newer version the replica holds. */
 export interface PutReply {
@@ -34,6 +40,8 @@ const entryToWire = (e: Entry): WireEntry => [e.value, e.contentType, versionToW
 export function encodeKvRequest(request: KvRequest): Uint8Array {
   return request.type === "put"
     ? encode({ type: "put", key: request.key, entry: entryToWire(request.entry) })
+    : request.have
+    ? encode({ type: "get", key: request.key, have: versionToWire(request.have) })
     : encode({ type: "get", key: request.key });
 }
 
@@ -41,7 +49,11 @@ export function encodePutReply(reply: PutReply): Uint8Array {
   return encode({ applied: reply.applied, current: reply.current ? versionToWire(reply.current) : null });
 }
 
-export function encodeGetReply(reply: GetReply): Uint8Array {
+const SAME = encode({ same: true });
+
+/** The reply to a get; just `{same: true}` when the entry's version is the asker's `have`. */
+export function encodeGetReply(reply: GetReply, have?: Version): Uint8Array {
+  if (have && reply.entry && compareVersions(reply.entry.version, have) === 0) return SAME;
   return encode({ entry: reply.entry ? entryToWire(reply.entry) : null });
 }
 
@@ -49,7 +61,7 @@ export function decodeKvRequest(bytes: Uint8Array): KvRequest {
   const m = map(bytes);
   const key = str(m.key, "key", 4096);
   if (m.type === "put") return { type: "put", key, entry: entry(m.entry) };
-  if (m.type === "get") return { type: "get", key };
+  if (m.type === "get") return m.have == null ? { type: "get", key } : { type: "get", key, have: version(m.have) };
   throw new MessageError(`unknown message type ${JSON.stringify(m.type)}`);
 }
 
@@ -59,8 +71,13 @@ export function decodePutReply(bytes: Uint8Array): PutReply {
   return m.current == null ? { applied: m.applied } : { applied: m.applied, current: version(m.current) };
 }
 
-export function decodeGetReply(bytes: Uint8Array): GetReply {
+/** `have`: the entry the asker holds, which a `{same: true}` reply stands for. */
+export function decodeGetReply(bytes: Uint8Array, have?: Entry): GetReply {
   const m = map(bytes);
+  if (m.same === true) {
+    if (!have) throw new MessageError("a replica answered 'same' to a get that held nothing");
+    return { entry: have };
+  }
   return m.entry == null ? {} : { entry: entry(m.entry) };
 }
 
@@ -101,6 +118,9 @@ function entry(v: unknown): Entry {
   if (typeof tombstone !== "boolean") throw new MessageError("tombstone must be a boolean");
   return { value, contentType, version: version(ver), tombstone };
 }
+
+/** Where batches go: over HTTP, or on a peer stream. */
+export const BATCH_PATH = "/_kv/batch";
 
 /** A batch (`/_kv/batch`): encoded KV requests in; per message [status, body] out. */
 export function encodeBatch(messages: readonly Uint8Array[]): Uint8Array {

@@ -1,16 +1,20 @@
 /**
- * Each runtime's adapter serves a fetch handler on a real socket, and both peer
- * transports (undici's Pool for Node, fetch for Bun and Deno) carry bytes to it and back.
+ * Each runtime's adapter serves a fetch handler on a real socket, both HTTP peer transports
+ * (undici's Pool for Node, fetch for Bun and Deno) carry bytes to it and back, and its peer
+ * streams (a WebSocket per peer) carry frames and hang up on hostile ones.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { detectRuntime, loadAdapter } from "../../adapters/mod.ts";
 import { undiciTransport } from "../../adapters/node.ts";
 import { fetchTransport, type Transport } from "../../lib/env.ts";
+import { decodeReplyFrame, encodeRequestFrame, STREAM_PATH } from "../../lib/stream/frames.ts";
+import { streamResponder } from "../../lib/stream/responder.ts";
 import { freePort } from "../support/processes.ts";
 
 /** Answers every POST with its body reversed and the path it was sent to in a header. */
 async function echo(request: Request): Promise<Response> {
+  if (request.method === "GET") return new Response("not a stream");
   const body = new Uint8Array(await request.arrayBuffer()).reverse();
   return new Response(body, { status: 202, headers: { "x-path": new URL(request.url).pathname } });
 }
@@ -68,3 +72,78 @@ for (const [name, make, skip] of transports) {
     }
   });
 }
+
+/** The runtime's own WebSocket client: global on Bun and Deno, undici's on Node 20. */
+async function webSocketClass(): Promise<typeof WebSocket> {
+  return (globalThis as { WebSocket?: typeof WebSocket }).WebSocket ?? ((await import("undici")).WebSocket as unknown as typeof WebSocket);
+}
+
+/** Serves `echo`, with peer streams whose batches are answered reversed, frames limited to `maxFrameBytes`. */
+async function serveWithStreams(maxFrameBytes = 1024 * 1024) {
+  const adapter = await loadAdapter();
+  const port = await freePort();
+  const peer = `127.0.0.1:${port}`;
+  const respond = streamResponder({ "/_kv/batch": (body) => body.slice().reverse() });
+  const server = await adapter.serve(echo, { hostname: "127.0.0.1", port, stream: { respond, maxFrameBytes } });
+  return { adapter, peer, server };
+}
+
+test(`${detectRuntime()} adapter carries peer streams, and its transport sends batches on them`, async () => {
+  const { adapter, peer, server } = await serveWithStreams();
+  const transport = adapter.transport();
+  try {
+    const replies = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => transport.send(peer, "/_kv/batch", new Uint8Array([i, 1, 2, 3]))),
+    );
+    replies.forEach((reply, i) => {
+      assert.equal(reply.status, 200);
+      assert.deepEqual([...reply.body], [3, 2, 1, i]);
+    });
+    const big = new Uint8Array(300_000).map((_, i) => i % 251);
+    assert.deepEqual((await transport.send(peer, "/_kv/batch", big)).body, big.slice().reverse());
+    // Every other route still goes over HTTP.
+    assert.equal((await transport.send(peer, "/_kv/echo", new Uint8Array([1]))).status, 202);
+    // A plain GET of the stream path is not an upgrade: the node's own answer.
+    assert.equal((await fetch(`http://${peer}${STREAM_PATH}`)).status, 200);
+  } finally {
+    await transport.close();
+    await server.close();
+  }
+});
+
+test(`${detectRuntime()} adapter closes a stream that sends what it cannot read, and goes on serving`, async () => {
+  const { peer, server } = await serveWithStreams(4096);
+  const WS = await webSocketClass();
+  const open = async () => {
+    const ws = new WS(`ws://${peer}${STREAM_PATH}`);
+    ws.binaryType = "arraybuffer";
+    const closed = new Promise<void>((resolve) => (ws.onclose = () => resolve()));
+    const messages: ArrayBuffer[] = [];
+    ws.onmessage = (e) => messages.push(e.data as ArrayBuffer);
+    await new Promise<void>((resolve, reject) => {
+      ws.onopen = () => resolve();
+      ws.onerror = () => reject(new Error("could not open a stream"));
+    });
+    return { ws, closed, messages };
+  };
+  try {
+    const good = await open();
+    good.ws.send(encodeRequestFrame(41, "/_kv/batch", new Uint8Array([1, 2])));
+    good.ws.send(encodeRequestFrame(42, "/_kv/echo", new Uint8Array([1, 2])));
+    for (let i = 0; i < 200 && good.messages.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    const [reply, unknown] = good.messages.map((m) => decodeReplyFrame(new Uint8Array(m))).sort((a, b) => a.id - b.id);
+    assert.deepEqual([reply!.id, reply!.status, ...reply!.body], [41, 200, 2, 1]);
+    assert.deepEqual([unknown!.id, unknown!.status], [42, 404], "only batches travel on a stream");
+    good.ws.close();
+
+    for (const hostile of [new Uint8Array(3), "a text frame", new Uint8Array(10_000)]) {
+      const { ws, closed } = await open();
+      ws.send(hostile as Uint8Array<ArrayBuffer>);
+      await closed; // the server hung up on this socket
+    }
+    const reply2 = await fetch(`http://${peer}/_kv/echo`, { method: "POST", body: new Uint8Array([5, 6]) });
+    assert.deepEqual([...new Uint8Array(await reply2.arrayBuffer())], [6, 5], "the server still answers");
+  } finally {
+    await server.close();
+  }
+});

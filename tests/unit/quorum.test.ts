@@ -77,4 +77,20 @@ test("replica messages round-trip, and hostile ones are refused", () => {
   ];
   for (const b of bad) assert.throws(() => decodeKvRequest(b), MessageError);
   assert.throws(() => decodePutReply(encode({ applied: "yes" })), MessageError);
+  assert.throws(() => decodeKvRequest(encode({ type: "get", key: "k", have: "newest" })), MessageError);
+});
+
+test("a get that says what the asker holds is answered 'same' only for exactly that version", () => {
+  const held = entry(1732320000000);
+  const request = decodeKvRequest(encodeKvRequest({ type: "get", key: "k", have: held.version }));
+  assert.deepEqual(request, { type: "get", key: "k", have: held.version });
+  const same = encodeGetReply({ entry: { ...held, value: new Uint8Array(0) } }, held.version);
+  assert.ok(same.byteLength < 10, "no entry on the wire");
+  assert.deepEqual(decodeGetReply(same, held), { entry: held }, "'same' stands for the asker's own entry");
+  assert.throws(() => decodeGetReply(same), MessageError, "'same' to an asker that held nothing");
+  for (const other of [entry(1732320000001), { ...held, version: { ...held.version, node: "another:1" } }]) {
+    const reply = decodeGetReply(encodeGetReply({ entry: other }, held.version), held);
+    assert.deepEqual(reply, { entry: other }, "a different version comes back whole");
+  }
+  assert.deepEqual(decodeGetReply(encodeGetReply({}, held.version), held), {}, "nothing held is nothing, whatever the asker has");
 });
