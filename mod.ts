@@ -54,9 +54,12 @@ const log = createLogger({
   sink: consoleSink,
   base: { node: config.advertise },
 });
-const node = createNode(config, { clock: realClock, random: realRandom, transport: adapter.transport(), log }, { runtime });
+let server: Awaited<ReturnType<typeof adapter.serve>> | undefined;
+const node = createNode(config, { clock: realClock, random: realRandom, transport: adapter.transport(), log }, {
+  runtime,
+  acceptStream: (request) => server?.acceptStream?.(request),
+});
 
-let server: Awaited<ReturnType<typeof adapter.serve>>;
 try {
   server = await adapter.serve(node.fetch, {
     hostname: config.host,
@@ -75,7 +78,7 @@ process.on("unhandledRejection", (reason) => log.error("unhandled rejection", { 
 leave = async () => {
   log.info("leaving", { signal: stopSignal });
   await node.leave();
-  await server.close();
+  await server!.close();
   log.info("stopped");
   process.exit(0);
 };

@@ -13,10 +13,14 @@ async function serve(fetch: FetchHandler, options: ServeOptions) {
       port: options.port,
       // The node enforces its own value limit while reading; Bun's must not cut in first.
       maxRequestBodySize: 2 ** 40,
-      fetch(request, server) {
-        if (stream && isStreamUpgrade(request, STREAM_PATH) && server.upgrade(request, { data: undefined })) return undefined;
-        return fetch(request);
+      // Bun's own router takes the stream path, so no other request pays for the check.
+      routes: {
+        [STREAM_PATH]: (request, server) => {
+          if (stream && isStreamUpgrade(request, STREAM_PATH) && server.upgrade(request, { data: undefined })) return undefined;
+          return fetch(request);
+        },
       },
+      fetch,
       websocket: {
         maxPayloadLength: stream?.maxFrameBytes ?? 0,
         perMessageDeflate: false,

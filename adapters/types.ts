@@ -18,6 +18,11 @@ export interface ServeOptions {
 export interface Served {
   /** Stops accepting, closes connections (streams too), resolves when the port is free. */
   close(): Promise<void>;
+  /**
+   * For a server that can only upgrade from inside its fetch handler (Deno): the node's
+   * `GET /_kv/stream` route calls this, so other requests pay for no check of their own.
+   */
+  acceptStream?(request: Request): Response | undefined;
 }
 
 export interface Adapter {

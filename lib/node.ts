@@ -14,7 +14,7 @@ import { addSwimRoutes } from "./http/swim_routes.ts";
 import { isGone } from "./membership/member.ts";
 import { Swim } from "./membership/swim.ts";
 import { latencyBuckets, Metrics } from "./metrics.ts";
-import { addReplicaRoutes, replicaMessages } from "./http/replica_routes.ts";
+import { type AcceptStream, addReplicaRoutes, replicaMessages } from "./http/replica_routes.ts";
 import { quorumCoordinator } from "./replication/coordinator.ts";
 import { HintStore } from "./replication/hints.ts";
 import { localReplica } from "./replication/replica.ts";
@@ -50,6 +50,8 @@ export interface DhtNode {
 export interface NodeOptions {
   /** The runtime serving this node, reported by /health. */
   runtime?: string;
+  /** Opens a peer stream from `GET /_kv/stream`, for adapters that upgrade from inside fetch. */
+  acceptStream?: AcceptStream;
 }
 
 /** How often hints for replicas that are alive are retried. */
@@ -111,7 +113,7 @@ export function createNode(config: Config, env: Env, options: NodeOptions = {}):
   const router: RouterType = Router();
   addKvRoutes(router, { coordinator, maxValueBytes: config.maxValueBytes });
   const replicaAnswers = replicaMessages(replica, config.maxValueBytes);
-  addReplicaRoutes(router, replicaAnswers, config.maxValueBytes);
+  addReplicaRoutes(router, replicaAnswers, config.maxValueBytes, options.acceptStream);
   addClusterRoutes(router, { info, store, swim, ring, metrics, now });
   addSwimRoutes(router, swim);
   addSyncRoutes(router, {

@@ -41,7 +41,8 @@ export function addKvRoutes(router: RouterType, { coordinator, maxValueBytes }: 
 
   const read = async (request: KeyedRequest) => {
     const key = decodeKey(request.params.key);
-    const entry = await coordinator.get(key, consistencyOf(request));
+    const found = coordinator.get(key, consistencyOf(request));
+    const entry = found instanceof Promise ? await found : found;
     if (!entry) throw new NotFoundError(`key '${key}' not found`);
     if (request.method === "HEAD") {
       return new Response(null, {

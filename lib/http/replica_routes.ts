@@ -58,12 +58,16 @@ export function replicaMessages(replica: Replica, maxValueBytes: number): Replic
   };
 }
 
-export function addReplicaRoutes(router: RouterType, messages: ReplicaMessages, maxValueBytes: number): void {
+/** The adapter's WebSocket upgrade for a server that upgrades from its fetch handler (Deno). */
+export type AcceptStream = (request: Request) => Response | undefined;
+
+export function addReplicaRoutes(router: RouterType, messages: ReplicaMessages, maxValueBytes: number, acceptStream?: AcceptStream): void {
   const oneMessage = messageLimit(maxValueBytes);
   const batchLimit = batchBodyLimit(maxValueBytes);
 
-  // Adapters take the WebSocket upgrade before routing (lib/stream); anything else here is a mistake.
-  router.get(STREAM_PATH, () => jsonResponse(426, { error: "a peer stream is opened with a WebSocket upgrade" }, { upgrade: "websocket" }));
+  // Bun and Node take the upgrade before routing; Deno's adapter takes it here (lib/stream).
+  router.get(STREAM_PATH, (request: Request) =>
+    acceptStream?.(request) ?? jsonResponse(426, { error: "a peer stream is opened with a WebSocket upgrade" }, { upgrade: "websocket" }));
 
   router.post("/_kv/:kind", async (request: Request & { params: { kind: string } }) => {
     const { kind } = request.params;

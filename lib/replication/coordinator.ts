@@ -34,8 +34,11 @@ export interface Coordinator {
   replayHints(peer: string): Promise<number>;
   /** Stores the value; resolves to the version it was stored under. */
   put(key: string, value: Uint8Array, contentType: string, consistency?: Consistency): Promise<Version>;
-  /** The newest live entry, or undefined when the key is absent or deleted. */
-  get(key: string, consistency?: Consistency): Promise<Entry | undefined>;
+  /**
+   * The newest live entry, or undefined when the key is absent or deleted; at once (not a
+   * promise) when this node is the key's only replica.
+   */
+  get(key: string, consistency?: Consistency): Entry | undefined | Promise<Entry | undefined>;
   /** Writes a tombstone if a live value is there; resolves to whether one was. */
   delete(key: string, consistency?: Consistency): Promise<boolean>;
 }
@@ -52,6 +55,8 @@ export interface CoordinatorOptions {
 }
 
 const EMPTY = new Uint8Array(0);
+
+const live = (entry: Entry | undefined) => (entry && !entry.tombstone ? entry : undefined);
 
 export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
   const { self, ring, replica, hlc, env, config, hints } = options;
@@ -135,19 +140,43 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
    * delay when a replica is down (Cassandra's choice too).
    */
   async function gather(key: string, peers: string[], r: number): Promise<{ successes: number; results: Array<GetReply | undefined> }> {
-    const order = peers.includes(self) ? [self, ...peers.filter((p) => p !== self)] : peers;
+    // results[i] is peers[i]'s answer (preference-list order), undefined if it gave none.
+    const results: Array<GetReply | undefined> = new Array(peers.length).fill(undefined);
+    let successes = 0;
+    const selfAt = peers.indexOf(self);
     // The local entry is read first, so the others can answer "same" rather than send it back.
-    const have = order[0] === self ? replica.get(key).entry : undefined;
-    const first = await firstSuccesses(order.slice(0, r).map((p) => getFrom(p, key, have)), r, () => true);
-    let { successes } = first;
-    let results = first.results;
-    if (successes < r && order.length > r) {
-      const more = await firstSuccesses(order.slice(r).map((p) => getFrom(p, key, have)), r - successes, () => true);
-      successes += more.successes;
-      results = [...results, ...more.results];
+    let have: Entry | undefined;
+    if (selfAt >= 0) {
+      results[selfAt] = replica.get(key);
+      have = results[selfAt]!.entry;
+      successes = 1;
     }
-    // Back in preference-list order, so results[i] is peers[i]'s answer.
-    return { successes, results: peers.map((p) => results[order.indexOf(p)]) };
+    const remote: number[] = [];
+    for (let i = 0; i < peers.length; i++) if (i !== selfAt) remote.push(i);
+
+    /** Asks these replicas; resolves once `needed` answered or all settled, to how many did. */
+    async function ask(indexes: number[], needed: number): Promise<number> {
+      if (indexes.length === 1) {
+        // The usual case (R = 2, this node a replica): one request, no race to arrange.
+        try {
+          results[indexes[0]!] = await getFrom(peers[indexes[0]!]!, key, have);
+          return 1;
+        } catch {
+          return 0;
+        }
+      }
+      const got = await firstSuccesses(indexes.map((i) => getFrom(peers[i]!, key, have)), needed, () => true);
+      got.results.forEach((reply, j) => {
+        if (reply) results[indexes[j]!] = reply;
+      });
+      return got.successes;
+    }
+
+    const first = remote.slice(0, Math.max(0, r - successes));
+    if (first.length > 0) successes += await ask(first, first.length);
+    const rest = remote.slice(first.length);
+    if (successes < r && rest.length > 0) successes += await ask(rest, r - successes);
+    return { successes, results };
   }
 
   /** The newest entry among R replicas, written back to W of them first if they disagreed. */
@@ -188,9 +217,12 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
       const { w } = quorumSizes(config, peers.length, consistency);
       return write(key, peers, w, (version) => ({ value, contentType, version, tombstone: false }));
     },
-    async get(key, consistency = "quorum") {
-      const { latest } = await read(key, consistency);
-      return latest && !latest.tombstone ? latest : undefined;
+    get(key, consistency = "quorum") {
+      // A key only this node holds (a lone node) is answered without a promise: the
+      // awaits would be most of such a read's cost.
+      const peers = replicasFor(key);
+      if (onlyHere(peers)) return live(replica.get(key).entry);
+      return read(key, consistency).then(({ latest }) => live(latest));
     },
     async delete(key, consistency = "quorum") {
       // Found or not follows the same quorum rule as a read; the tombstone goes above it.

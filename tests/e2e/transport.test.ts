@@ -6,6 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { detectRuntime, loadAdapter } from "../../adapters/mod.ts";
+import type { Served } from "../../adapters/types.ts";
 import { undiciTransport } from "../../adapters/node.ts";
 import { fetchTransport, type Transport } from "../../lib/env.ts";
 import { decodeReplyFrame, encodeRequestFrame, STREAM_PATH } from "../../lib/stream/frames.ts";
@@ -84,8 +85,11 @@ async function serveWithStreams(maxFrameBytes = 1024 * 1024) {
   const port = await freePort();
   const peer = `127.0.0.1:${port}`;
   const respond = streamResponder({ "/_kv/batch": (body) => body.slice().reverse() });
-  const server = await adapter.serve(echo, { hostname: "127.0.0.1", port, stream: { respond, maxFrameBytes } });
-  return { adapter, peer, server };
+  // As a node's own route does: a server that upgrades from inside fetch (Deno) is asked to.
+  let server: Served | undefined;
+  const handler = async (request: Request) => (request.method === "GET" && server?.acceptStream?.(request)) || echo(request);
+  server = await adapter.serve(handler, { hostname: "127.0.0.1", port, stream: { respond, maxFrameBytes } });
+  return { adapter, peer, server: server! };
 }
 
 test(`${detectRuntime()} adapter carries peer streams, and its transport sends batches on them`, async () => {
