@@ -1,10 +1,10 @@
 /**
  * The coordinator: what the public KV routes call. Any node coordinates any key.
  *
- * A write goes to the key's N replicas (the local store directly when this node is one,
- * `/_kv/put` otherwise) and succeeds once W have stored it. A replica stores only a version
- * newer than its own and otherwise says what it holds; if that leaves the write short of W,
- * it is retried once with a version above. A read asks R (the rest only if some fail):
+ * A write first reads the newest version R replicas hold, then goes to the key's N replicas
+ * (the local store directly when this node is one, `/_kv/put` otherwise) with a version
+ * above it, and succeeds once W have stored it or hold something newer still (ABD's two
+ * phases). A read asks R (the rest only if some fail):
  * the newest version among them, written back to a quorum first when they disagreed, so a
  * read can never be followed by one that returns something older (ABD). Too few answers in
  * time: a QuorumError (503) with the counts.
@@ -113,25 +113,39 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
     return send(peer, request, (body) => decodeGetReply(body, have));
   }
 
-  /** Sends `entry` to `peers` until `w` have stored it; retries once above a refusal. */
-  async function write(key: string, peers: string[], w: number, make: (version: Version) => Entry, floor?: Version): Promise<Version> {
-    let version = floor ? hlc.nextAbove(floor) : hlc.next();
+  /**
+   * A write as ABD does it: learn the newest version a read quorum holds, then store the
+   * entry above it on W replicas. `floor`: a version the caller has just read from a quorum
+   * (DELETE), which stands for the first phase.
+   *
+   * Writing above the quorum's newest is what keeps real-time order whatever the clocks
+   * say: any write that finished before this one started is on W replicas, so the read
+   * quorum sees it. A replica that refuses because it holds a version above this one's
+   * counts as an acknowledgement: that version belongs to a write that had not finished
+   * when this one started, so this one is ordered just before it and overwritten, as
+   * ABD's replicas ack a stale tag. (Retrying above such a refusal, as an earlier design
+   * did, could make a value that readers had already seen overwritten reappear.)
+   */
+  async function write(key: string, peers: string[], w: number, r: number, make: (version: Version) => Entry, floor?: Version): Promise<Version> {
     if (onlyHere(peers)) {
+      let version = floor ? hlc.nextAbove(floor) : hlc.next();
       const reply = replica.put(key, make(version));
       if (reply.applied) return version;
       version = hlc.nextAbove(reply.current!);
       if (replica.put(key, make(version)).applied) return version;
       throw new Error(`the local store refused a version above its own for '${key}'`);
     }
-    for (let attempt = 0; ; attempt++) {
-      const entry = make(version);
-      const { successes, results } = await firstSuccesses(peers.map((p) => putOrHint(p, key, entry)), w, (r) => r.applied);
-      if (successes >= w) return version;
-      const held = results.map((r) => r?.current).filter((v): v is Version => v !== undefined);
-      const answered = results.filter((r) => r !== undefined).length;
-      if (attempt > 0 || held.length === 0) throw new QuorumError("write", Math.min(answered, successes + held.length), w);
-      version = hlc.nextAbove(held.reduce((a, b) => (compareVersions(a, b) >= 0 ? a : b)));
+    if (!floor) {
+      const { successes, results } = await gather(key, peers, r);
+      if (successes < r) throw new QuorumError("write", successes, r);
+      floor = newest(results.map((reply) => reply?.entry))?.version;
     }
+    const version = floor ? hlc.nextAbove(floor) : hlc.next();
+    const entry = make(version);
+    const stored = (x: PutReply) => x.applied || (x.current !== undefined && compareVersions(x.current, version) > 0);
+    const { successes } = await firstSuccesses(peers.map((p) => putOrHint(p, key, entry)), w, stored);
+    if (successes < w) throw new QuorumError("write", successes, w);
+    return version;
   }
 
   /**
@@ -180,9 +194,9 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
   }
 
   /** The newest entry among R replicas, written back to W of them first if they disagreed. */
-  async function read(key: string, consistency: Consistency): Promise<{ latest?: Entry; peers: string[]; w: number }> {
+  async function read(key: string, consistency: Consistency): Promise<{ latest?: Entry; peers: string[]; w: number; r: number }> {
     const peers = replicasFor(key);
-    if (onlyHere(peers)) return { latest: replica.get(key).entry, peers, w: 1 };
+    if (onlyHere(peers)) return { latest: replica.get(key).entry, peers, w: 1, r: 1 };
     const { w, r } = quorumSizes(config, peers.length, consistency);
     const { successes, results } = await gather(key, peers, r);
     if (successes < r) throw new QuorumError("read", successes, r);
@@ -196,7 +210,7 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
         if (current + repaired < w) throw new QuorumError("read repair", current + repaired, w);
       }
     }
-    return { latest, peers, w };
+    return { latest, peers, w, r };
   }
 
   return {
@@ -214,8 +228,8 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
     },
     async put(key, value, contentType, consistency = "quorum") {
       const peers = replicasFor(key);
-      const { w } = quorumSizes(config, peers.length, consistency);
-      return write(key, peers, w, (version) => ({ value, contentType, version, tombstone: false }));
+      const { w, r } = quorumSizes(config, peers.length, consistency);
+      return write(key, peers, w, r, (version) => ({ value, contentType, version, tombstone: false }));
     },
     get(key, consistency = "quorum") {
       // A key only this node holds (a lone node) is answered without a promise: the
@@ -226,9 +240,9 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
     },
     async delete(key, consistency = "quorum") {
       // Found or not follows the same quorum rule as a read; the tombstone goes above it.
-      const { latest, peers, w } = await read(key, consistency);
+      const { latest, peers, w, r } = await read(key, consistency);
       if (!latest || latest.tombstone) return false;
-      await write(key, peers, w, (version) => ({ value: EMPTY, contentType: "", version, tombstone: true }), latest.version);
+      await write(key, peers, w, r, (version) => ({ value: EMPTY, contentType: "", version, tombstone: true }), latest.version);
       return true;
     },
   };
