@@ -32,7 +32,11 @@ export interface BatcherOptions {
 }
 
 export const MAX_BATCH_MESSAGES = 128;
-export const DEFAULT_BATCHING: Omit<BatcherOptions, "timeoutMs"> = { maxInFlight: 2, maxMessages: MAX_BATCH_MESSAGES, maxBytes: 1024 * 1024 };
+/**
+ * One batch in flight per peer: on peer streams, fewer and fuller frames beat more
+ * overlap (3-node GET, alternating runs: Deno 34.0k vs 30.4k req/s, Bun 38.0k vs 36.7k).
+ */
+export const DEFAULT_BATCHING: Omit<BatcherOptions, "timeoutMs"> = { maxInFlight: 1, maxMessages: MAX_BATCH_MESSAGES, maxBytes: 1024 * 1024 };
 
 export class BatchWaitTimeout extends Error {
   override name = "BatchWaitTimeout";
