@@ -2,7 +2,7 @@
 import { fetchTransport } from "../lib/env.ts";
 import { STREAM_PATH } from "../lib/stream/frames.ts";
 import { type StreamSocket, streamTransport } from "../lib/stream/transport.ts";
-import { type Adapter, type FetchHandler, isStreamUpgrade, listenError, type ServeOptions } from "./types.ts";
+import { type Adapter, type FetchHandler, isWebSocketUpgrade, listenError, type ServeOptions } from "./types.ts";
 
 async function serve(fetch: FetchHandler, options: ServeOptions) {
   const { stream } = options;
@@ -16,7 +16,7 @@ async function serve(fetch: FetchHandler, options: ServeOptions) {
       // Bun's own router takes the stream path, so no other request pays for the check.
       routes: {
         [STREAM_PATH]: (request, server) => {
-          if (stream && isStreamUpgrade(request, STREAM_PATH) && server.upgrade(request, { data: undefined })) return undefined;
+          if (stream && isWebSocketUpgrade(request) && server.upgrade(request, { data: undefined })) return undefined;
           return fetch(request);
         },
       },

@@ -1,9 +1,8 @@
 /** Deno: Deno.serve takes the fetch handler as it is; Deno.upgradeWebSocket carries peer streams. */
 import { fetchTransport } from "../lib/env.ts";
-import { STREAM_PATH } from "../lib/stream/frames.ts";
 import { streamTransport } from "../lib/stream/transport.ts";
 import { openWsStream } from "./ws_client.ts";
-import { type Adapter, type FetchHandler, isStreamUpgrade, listenError, type ServeOptions } from "./types.ts";
+import { type Adapter, type FetchHandler, isWebSocketUpgrade, listenError, type ServeOptions } from "./types.ts";
 
 /** The slice of Deno's API used here, typed locally so `tsc` needs no Deno type package. */
 interface DenoApi {
@@ -50,7 +49,7 @@ async function serve(fetch: FetchHandler, options: ServeOptions) {
   return {
     // Checking every request for an upgrade here cost a lone node's GET ~10% on Deno; the
     // node's own route for the stream path calls this instead.
-    acceptStream: (request: Request) => (stream && isStreamUpgrade(request, STREAM_PATH) ? accept(request, stream) : undefined),
+    acceptStream: (request: Request) => (stream && isWebSocketUpgrade(request) ? accept(request, stream) : undefined),
     close: async () => {
       for (const socket of sockets) socket.close(1001, "node stopping");
       await server.shutdown();

@@ -49,11 +49,9 @@ export function listenError(err: unknown, { hostname, port }: ServeOptions): Err
 }
 
 /**
- * Is this request the opening of a peer stream? Asked of every request, so the cheap
- * tests come first: reading a header costs a client GET ~5% of a node's time on Bun.
+ * Is this request, already routed to the stream path, a WebSocket upgrade? (Bun's router
+ * and the node's own route match the path, so no other request is asked.)
  */
-export function isStreamUpgrade(request: Request, path: string): boolean {
-  if (request.method !== "GET") return false;
-  const url = request.url;
-  return url.endsWith(path) && new URL(url).pathname === path && request.headers.get("upgrade")?.toLowerCase() === "websocket";
+export function isWebSocketUpgrade(request: Request): boolean {
+  return request.method === "GET" && request.headers.get("upgrade")?.toLowerCase() === "websocket";
 }

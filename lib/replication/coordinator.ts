@@ -106,9 +106,8 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
     return put;
   }
 
-  /** `have`: this node's own entry, which the peer answers "same" to if it holds that version. */
+  /** Another replica's entry; `have`: this node's own, which it answers "same" to if it holds that version. */
   function getFrom(peer: string, key: string, have?: Entry): Promise<GetReply> {
-    if (peer === self) return Promise.resolve(replica.get(key));
     const request = encodeKvRequest(have ? { type: "get", key, have: have.version } : { type: "get", key });
     return send(peer, request, (body) => decodeGetReply(body, have));
   }
@@ -194,8 +193,7 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
   }
 
   /** The newest entry among R replicas, written back to W of them first if they disagreed. */
-  async function read(key: string, consistency: Consistency): Promise<{ latest?: Entry; peers: string[]; w: number; r: number }> {
-    const peers = replicasFor(key);
+  async function read(key: string, consistency: Consistency, peers = replicasFor(key)): Promise<{ latest?: Entry; peers: string[]; w: number; r: number }> {
     if (onlyHere(peers)) return { latest: replica.get(key).entry, peers, w: 1, r: 1 };
     const { w, r } = quorumSizes(config, peers.length, consistency);
     const { successes, results } = await gather(key, peers, r);
@@ -236,7 +234,7 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
       // awaits would be most of such a read's cost.
       const peers = replicasFor(key);
       if (onlyHere(peers)) return live(replica.get(key).entry);
-      return read(key, consistency).then(({ latest }) => live(latest));
+      return read(key, consistency, peers).then(({ latest }) => live(latest));
     },
     async delete(key, consistency = "quorum") {
       // Found or not follows the same quorum rule as a read; the tombstone goes above it.

@@ -39,7 +39,7 @@ export function streamResponder(
         ({ status, body: reply } = errorReply(err));
       }
     }
-    observe(known.has(path) ? path : "unmatched", status);
+    observe(handler ? path : "unmatched", status);
     return encodeReplyFrame(id, status, reply);
   };
 }
