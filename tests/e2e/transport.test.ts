@@ -20,6 +20,19 @@ async function echo(request: Request): Promise<Response> {
   return new Response(body, { status: 202, headers: { "x-path": new URL(request.url).pathname } });
 }
 
+/** 50 small messages at once and one of 300 KB to `path`, each answered reversed with `status`. */
+async function assertReversesBytes(transport: Transport, peer: string, path: string, status: number): Promise<void> {
+  const replies = await Promise.all(Array.from({ length: 50 }, (_, i) => transport.send(peer, path, new Uint8Array([i, 1, 2, 3]))));
+  replies.forEach((reply, i) => {
+    assert.equal(reply.status, status);
+    assert.deepEqual([...reply.body], [3, 2, 1, i]);
+  });
+  const big = new Uint8Array(300_000).map((_, i) => i % 251);
+  const reply = await transport.send(peer, path, big);
+  assert.equal(reply.status, status);
+  assert.deepEqual(reply.body, big.slice().reverse());
+}
+
 // undici's Pool is the Node adapter's transport only: Bun ships a partial stand-in for the
 // `undici` module, and Deno is served by fetch.
 const transports: Array<[string, () => Transport, boolean]> = [
@@ -34,17 +47,7 @@ for (const [name, make, skip] of transports) {
     const server = await adapter.serve(echo, { hostname: "127.0.0.1", port });
     const transport = make();
     try {
-      const peer = `127.0.0.1:${port}`;
-      const replies = await Promise.all(
-        Array.from({ length: 50 }, (_, i) => transport.send(peer, "/_kv/echo", new Uint8Array([i, 1, 2, 3]))),
-      );
-      replies.forEach((reply, i) => {
-        assert.equal(reply.status, 202);
-        assert.deepEqual([...reply.body], [3, 2, 1, i]);
-      });
-      const big = new Uint8Array(300_000).map((_, i) => i % 251);
-      const reply = await transport.send(peer, "/_kv/echo", big);
-      assert.deepEqual(reply.body, big.slice().reverse());
+      await assertReversesBytes(transport, `127.0.0.1:${port}`, "/_kv/echo", 202);
     } finally {
       await transport.close();
       await server.close();
@@ -96,15 +99,7 @@ test(`${detectRuntime()} adapter carries peer streams, and its transport sends b
   const { adapter, peer, server } = await serveWithStreams();
   const transport = adapter.transport();
   try {
-    const replies = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => transport.send(peer, "/_kv/batch", new Uint8Array([i, 1, 2, 3]))),
-    );
-    replies.forEach((reply, i) => {
-      assert.equal(reply.status, 200);
-      assert.deepEqual([...reply.body], [3, 2, 1, i]);
-    });
-    const big = new Uint8Array(300_000).map((_, i) => i % 251);
-    assert.deepEqual((await transport.send(peer, "/_kv/batch", big)).body, big.slice().reverse());
+    await assertReversesBytes(transport, peer, "/_kv/batch", 200);
     // Every other route still goes over HTTP.
     assert.equal((await transport.send(peer, "/_kv/echo", new Uint8Array([1]))).status, 202);
     // A plain GET of the stream path is not an upgrade: the node's own answer.
