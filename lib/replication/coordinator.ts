@@ -82,10 +82,11 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
     { ...DEFAULT_BATCHING, timeoutMs: config.replicaTimeoutMs },
   );
 
-  async function send<T>(peer: string, body: Uint8Array, decode: (b: Uint8Array) => T): Promise<T> {
-    const reply = await batcher.request(peer, body);
-    if (reply.status !== 200) throw new Error(`${peer} answered ${reply.status}`);
-    return decode(reply.body);
+  function send<T>(peer: string, body: Uint8Array, decode: (b: Uint8Array) => T): Promise<T> {
+    return batcher.request(peer, body).then((reply) => {
+      if (reply.status !== 200) throw new Error(`${peer} answered ${reply.status}`);
+      return decode(reply.body);
+    });
   }
 
   function putTo(peer: string, key: string, entry: Entry): Promise<PutReply> {
@@ -152,7 +153,7 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
    * those fail: half the internal traffic of asking all N, at the cost of a timeout's
    * delay when a replica is down (Cassandra's choice too).
    */
-  async function gather(key: string, peers: string[], r: number): Promise<{ successes: number; results: Array<GetReply | undefined> }> {
+  async function gather(key: string, peers: string[], r: number, askLast?: string): Promise<{ successes: number; results: Array<GetReply | undefined> }> {
     // results[i] is peers[i]'s answer (preference-list order), undefined if it gave none.
     const results: Array<GetReply | undefined> = new Array(peers.length).fill(undefined);
     let successes = 0;
@@ -165,7 +166,9 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
       successes = 1;
     }
     const remote: number[] = [];
-    for (let i = 0; i < peers.length; i++) if (i !== selfAt) remote.push(i);
+    for (let i = 0; i < peers.length; i++) if (i !== selfAt && peers[i] !== askLast) remote.push(i);
+    const last = askLast === undefined ? -1 : peers.indexOf(askLast);
+    if (last >= 0 && last !== selfAt) remote.push(last);
 
     /** Asks these replicas; resolves once `needed` answered or all settled, to how many did. */
     async function ask(indexes: number[], needed: number): Promise<number> {
@@ -193,10 +196,10 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
   }
 
   /** The newest entry among R replicas, written back to W of them first if they disagreed. */
-  async function read(key: string, consistency: Consistency, peers = replicasFor(key)): Promise<{ latest?: Entry; peers: string[]; w: number; r: number }> {
+  async function read(key: string, consistency: Consistency, peers = replicasFor(key), askLast?: string): Promise<{ latest?: Entry; peers: string[]; w: number; r: number }> {
     if (onlyHere(peers)) return { latest: replica.get(key).entry, peers, w: 1, r: 1 };
     const { w, r } = quorumSizes(config, peers.length, consistency);
-    const { successes, results } = await gather(key, peers, r);
+    const { successes, results } = await gather(key, peers, r, askLast);
     if (successes < r) throw new QuorumError("read", successes, r);
     const entries = results.map((reply) => reply?.entry);
     const latest = newest(entries);
@@ -209,6 +212,23 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
       }
     }
     return { latest, peers, w, r };
+  }
+
+  /**
+   * The usual quorum read (R = 2 with this node a replica): its own entry and the next
+   * replica's, one message and no arrays or races (3-node GET on Deno: 38.4k → 39.5k
+   * req/s, means of three alternating runs). When the two agree that is the answer (two
+   * current copies already make the write quorum); otherwise, or if the peer fails, the
+   * general read runs, asking that peer last, since a replica that just failed may be down.
+   */
+  function readWithOnePeer(key: string, consistency: Consistency, peers: string[], selfAt: number): Promise<Entry | undefined> {
+    const own = replica.get(key).entry;
+    const peer = peers[selfAt === 0 ? 1 : 0]!;
+    const general = (askLast?: string) => read(key, consistency, peers, askLast).then(({ latest }) => live(latest));
+    return getFrom(peer, key, own).then(
+      (reply) => (reply.entry === own ? live(own) : general()),
+      () => general(peer),
+    );
   }
 
   return {
@@ -234,6 +254,9 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
       // awaits would be most of such a read's cost.
       const peers = replicasFor(key);
       if (onlyHere(peers)) return live(replica.get(key).entry);
+      const { w, r } = quorumSizes(config, peers.length, consistency);
+      const selfAt = peers.indexOf(self);
+      if (r === 2 && w <= 2 && selfAt >= 0) return readWithOnePeer(key, consistency, peers, selfAt);
       return read(key, consistency, peers).then(({ latest }) => live(latest));
     },
     async delete(key, consistency = "quorum") {

@@ -105,6 +105,38 @@ test("a read that finds replicas disagreeing writes the newest back before answe
   assert.equal(new TextDecoder().decode(c.nodes.get(r3!)!.store.get("repair-me")!.value), "new");
 });
 
+test("a quorum read through a stale replica answers the newest value and repairs that replica", async () => {
+  const c = await fiveNodes(8);
+  const [r1, r2, r3] = await replicasOf(c, "behind");
+  assert.equal((await call(c, r1!, `PUT ${path("behind")}`, "old")).status, 204);
+  await c.run(500);
+  c.network.partition([r3!]);
+  assert.equal((await call(c, r1!, `PUT ${path("behind")}`, "new")).status, 204);
+  c.network.heal();
+  await c.run(100);
+  // r3 reads its own (old) entry and one partner's (new): they disagree, so the read
+  // settles by the general path, which writes the newest back before answering.
+  const res = await call(c, r3!, `GET ${path("behind")}`);
+  assert.equal(await res.text(), "new");
+  assert.equal(new TextDecoder().decode(c.nodes.get(r3!)!.store.get("behind")!.value), "new");
+  assert.equal(new TextDecoder().decode(c.nodes.get(r2!)!.store.get("behind")!.value), "new");
+});
+
+test("a quorum read whose first partner does not answer asks the third replica, and waits out one timeout, not two", async () => {
+  const c = await fiveNodes(9);
+  const [r1, r2] = await replicasOf(c, "partner-down");
+  assert.equal((await call(c, r1!, `PUT ${path("partner-down")}`, "v")).status, 204);
+  await c.run(500);
+  await c.crash(r2!); // r1's partner for a quorum read; membership has not noticed yet
+  const started = c.clock.monotonicMs();
+  const res = await call(c, r1!, `GET ${path("partner-down")}`);
+  const tookMs = c.clock.monotonicMs() - started;
+  assert.equal(res.status, 200);
+  assert.equal(await res.text(), "v");
+  const timeoutMs = 300; // --replica-timeout-ms's default
+  assert.ok(tookMs >= timeoutMs && tookMs < 2 * timeoutMs, `answered after ${tookMs} ms`);
+});
+
 test("consistency=one|quorum|all is accepted, and anything else is a 400", async () => {
   const c = await fiveNodes(5);
   const id = c.liveIds()[0]!;
