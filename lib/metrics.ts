@@ -1,6 +1,7 @@
 /**
  * A small Prometheus registry: counters and histograms that cost a map lookup on the hot
- * path, and gauges read only when scraped. Rendered in the text exposition format 0.0.4.
+ * path (or nothing, through a series handle kept by the caller), and gauges read only when
+ * scraped. Rendered in the text exposition format 0.0.4.
  */
 
 type Labels = Record<string, string>;
@@ -23,10 +24,15 @@ export class Counter {
 
   /** `values` in the order of `labelNames`. */
   inc(values: readonly string[] = [], by = 1): void {
+    this.labels(values).value += by;
+  }
+
+  /** The series for these label values, created at zero: keep it to count without a lookup. */
+  labels(values: readonly string[]): CounterSeries {
     const key = values.join("\u0000");
-    const series = this.#series.get(key);
-    if (series) series.value += by;
-    else this.#series.set(key, { labels: zip(this.labelNames, values), value: by });
+    let series = this.#series.get(key);
+    if (!series) this.#series.set(key, (series = { labels: zip(this.labelNames, values), value: 0 }));
+    return series;
   }
 
   get(values: readonly string[] = []): number {
@@ -38,33 +44,51 @@ export class Counter {
   }
 }
 
-interface Buckets {
-  counts: number[];
-  sum: number;
-  count: number;
+/** One counter series: add to `value`. */
+export type CounterSeries = Series<number>;
+
+/** One histogram series: its observations per bucket, kept by a caller that observes it often. */
+export class HistogramSeries {
+  /** Observations per bucket, not cumulative (cumulated when rendered); the last is +Inf's. */
+  readonly counts: number[];
+  sum = 0;
+  count = 0;
+
+  constructor(private readonly bounds: readonly number[]) {
+    this.counts = new Array(bounds.length + 1).fill(0);
+  }
+
+  observe(v: number): void {
+    let i = 0;
+    while (i < this.bounds.length && v > this.bounds[i]!) i++;
+    this.counts[i]!++;
+    this.sum += v;
+    this.count++;
+  }
 }
 
 export class Histogram {
-  readonly #series = new Map<string, Series<Buckets>>();
+  readonly #series = new Map<string, Series<HistogramSeries>>();
   constructor(readonly name: string, readonly labelNames: readonly string[], readonly bounds: readonly number[]) {}
 
   observe(values: readonly string[], v: number): void {
+    this.labels(values).observe(v);
+  }
+
+  /** The series for these label values: keep it to observe without a lookup. */
+  labels(values: readonly string[]): HistogramSeries {
     const key = values.join("\u0000");
     let series = this.#series.get(key);
-    if (!series) {
-      series = { labels: zip(this.labelNames, values), value: { counts: this.bounds.map(() => 0), sum: 0, count: 0 } };
-      this.#series.set(key, series);
-    }
-    const b = series.value;
-    for (let i = 0; i < this.bounds.length; i++) if (v <= this.bounds[i]!) b.counts[i]!++;
-    b.sum += v;
-    b.count++;
+    if (!series) this.#series.set(key, (series = { labels: zip(this.labelNames, values), value: new HistogramSeries(this.bounds) }));
+    return series.value;
   }
 
   render(lines: string[]): void {
     for (const { labels, value } of this.#series.values()) {
+      let cumulative = 0;
       this.bounds.forEach((bound, i) => {
-        lines.push(`${this.name}_bucket${labelText({ ...labels, le: String(bound) })} ${value.counts[i]}`);
+        cumulative += value.counts[i]!;
+        lines.push(`${this.name}_bucket${labelText({ ...labels, le: String(bound) })} ${cumulative}`);
       });
       lines.push(`${this.name}_bucket${labelText({ ...labels, le: "+Inf" })} ${value.count}`);
       lines.push(`${this.name}_sum${labelText(labels)} ${value.sum}`);

@@ -13,7 +13,7 @@ import { addRingRoutes } from "./http/ring_routes.ts";
 import { addSwimRoutes } from "./http/swim_routes.ts";
 import { isGone } from "./membership/member.ts";
 import { Swim } from "./membership/swim.ts";
-import { latencyBuckets, Metrics } from "./metrics.ts";
+import { type CounterSeries, type HistogramSeries, latencyBuckets, Metrics } from "./metrics.ts";
 import { type AcceptStream, addReplicaRoutes, replicaMessages } from "./http/replica_routes.ts";
 import { quorumCoordinator } from "./replication/coordinator.ts";
 import { HintStore } from "./replication/hints.ts";
@@ -145,9 +145,33 @@ export function createNode(config: Config, env: Env, options: NodeOptions = {}):
       if (response.status === 500) log.error("request failed", { method: request.method, url: request.url, error: String(err) });
     }
     const route = (request as Request & { route?: string }).route ?? "unmatched";
-    requests.inc([request.method, route, String(response.status)]);
-    latency.observe([route], (clock.monotonicMs() - started) / 1000);
+    const series = routeSeries(route);
+    series.latency.observe((clock.monotonicMs() - started) / 1000);
+    series.answered(request.method, response.status).value++;
     return response;
+  }
+
+  // A request's metrics series are found through maps keyed by the route pattern (the same
+  // string every time), the method and the numeric status, not by label text built per
+  // request: that cost a lone Deno node ~5% of its GET throughput.
+  const seriesByRoute = new Map<string, { latency: HistogramSeries; answered(method: string, status: number): CounterSeries }>();
+  function routeSeries(route: string) {
+    let series = seriesByRoute.get(route);
+    if (!series) {
+      const byMethod = new Map<string, Map<number, CounterSeries>>();
+      series = {
+        latency: latency.labels([route]),
+        answered(method, status) {
+          let byStatus = byMethod.get(method);
+          if (!byStatus) byMethod.set(method, (byStatus = new Map()));
+          let counter = byStatus.get(status);
+          if (!counter) byStatus.set(status, (counter = requests.labels([method, route, String(status)])));
+          return counter;
+        },
+      };
+      seriesByRoute.set(route, series);
+    }
+    return series;
   }
 
   let hintTimer: TimerHandle | undefined;

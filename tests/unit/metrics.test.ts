@@ -33,6 +33,26 @@ test("histograms are cumulative, with +Inf, sum and count", () => {
   assert.match(text, /lat_seconds_count\{route="x"\} 3\n/);
 });
 
+test("series handles count into the same series as labelled calls; a value on a bound is inside it", () => {
+  const m = new Metrics();
+  const c = m.counter("answers_total", "Answers", ["status"]);
+  const ok = c.labels(["200"]);
+  ok.value++;
+  c.inc(["200"]);
+  assert.equal(c.get(["200"]), 2);
+  assert.equal(c.labels(["200"]), ok, "one series per label set");
+  const h = m.histogram("wait_seconds", "Wait", ["route"], [0.1, 1]);
+  const x = h.labels(["x"]);
+  x.observe(1);
+  h.observe(["x"], 0.1);
+  x.observe(7);
+  const text = m.render();
+  assert.match(text, /wait_seconds_bucket\{route="x",le="0.1"\} 1\n/);
+  assert.match(text, /wait_seconds_bucket\{route="x",le="1"\} 2\n/);
+  assert.match(text, /wait_seconds_bucket\{route="x",le="\+Inf"\} 3\n/);
+  assert.match(text, /wait_seconds_count\{route="x"\} 3\n/);
+});
+
 test("gauges are read when scraped", () => {
   const m = new Metrics();
   let n = 1;
