@@ -5,7 +5,7 @@
 import type { RouterType } from "itty-router";
 import type { Coordinator } from "../replication/coordinator.ts";
 import type { Consistency } from "../replication/quorum.ts";
-import { keyBytes } from "../store/store.ts";
+import { type Entry, keyBytes } from "../store/store.ts";
 import { formatVersion } from "../store/version.ts";
 import { readBodyLimited } from "./body.ts";
 import { BadRequestError, KeyTooLongError, MethodNotAllowedError, NotFoundError } from "./errors.ts";
@@ -39,24 +39,11 @@ export function addKvRoutes(router: RouterType, { coordinator, maxValueBytes }: 
     return new Response(null, { status: 204, headers: { [VERSION_HEADER]: formatVersion(version) } });
   };
 
-  const read = async (request: KeyedRequest) => {
+  /** Not async: a lone node's read answers in the same turn, without a promise of ours. */
+  const read = (request: KeyedRequest): Response | Promise<Response> => {
     const key = decodeKey(request.params.key);
     const found = coordinator.get(key, consistencyOf(request));
-    const entry = found instanceof Promise ? await found : found;
-    if (!entry) throw new NotFoundError(`key '${key}' not found`);
-    if (request.method === "HEAD") {
-      return new Response(null, {
-        headers: {
-          "content-type": entry.contentType,
-          "content-length": String(entry.value.byteLength),
-          [VERSION_HEADER]: formatVersion(entry.version),
-        },
-      });
-    }
-    // GET is the hot path: only the header the contract needs. Each extra response header
-    // cost Deno about a quarter of its GET throughput (bench/throughput.sh); the version
-    // is one HEAD away.
-    return new Response(entry.value as Uint8Array<ArrayBuffer>, { headers: { "content-type": entry.contentType } });
+    return found instanceof Promise ? found.then((entry) => readAnswer(request, key, entry)) : readAnswer(request, key, found);
   };
 
   const remove = async (request: KeyedRequest) => {
@@ -87,6 +74,23 @@ export function addKvRoutes(router: RouterType, { coordinator, maxValueBytes }: 
 }
 
 const KV_METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE"];
+
+function readAnswer(request: Request, key: string, entry: Entry | undefined): Response {
+  if (!entry) throw new NotFoundError(`key '${key}' not found`);
+  if (request.method === "HEAD") {
+    return new Response(null, {
+      headers: {
+        "content-type": entry.contentType,
+        "content-length": String(entry.value.byteLength),
+        [VERSION_HEADER]: formatVersion(entry.version),
+      },
+    });
+  }
+  // GET is the hot path: only the header the contract needs. Each extra response header
+  // cost Deno about a quarter of its GET throughput (bench/throughput.sh); the version
+  // is one HEAD away.
+  return new Response(entry.value as Uint8Array<ArrayBuffer>, { headers: { "content-type": entry.contentType } });
+}
 
 /** The path segment as the key it names: percent-decoded UTF-8 of 1 to 1024 bytes. */
 export function decodeKey(segment: string): string {
