@@ -12,17 +12,10 @@ cd "$(dirname "$0")/.."
 DURATION=${DURATION:-4}
 ROUNDS=${ROUNDS:-3}
 DENO="node_modules/.bin/deno run -A"
+. bench/common.sh
 PIDS=()
 cleanup() { for p in "${PIDS[@]:-}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
-
-wait_port() {
-  for _ in $(seq 1 200); do
-    curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0
-    sleep 0.05
-  done
-  echo "nothing listening on $1" >&2; return 1
-}
 
 base=19800
 $DENO bench/deno_servers.ts hello $((base + 1)) & PIDS+=($!)
@@ -36,12 +29,7 @@ $DENO mod.ts $((base + 7)) --log-level warn >/dev/null 2>&1 & PIDS+=($!)
 for p in 1 2 3 5 6 7; do wait_port $((base + p)); done
 $DENO mod.ts $((base + 8)) $((base + 7)) --log-level warn >/dev/null 2>&1 & PIDS+=($!)
 $DENO mod.ts $((base + 9)) $((base + 7)) --log-level warn >/dev/null 2>&1 & PIDS+=($!)
-for _ in $(seq 1 100); do
-  members=$(curl -s "http://127.0.0.1:$((base + 7))/cluster/ring" | grep -o '"members":\[[^]]*\]' | grep -o '127.0.0.1' | wc -l)
-  [ "$members" = 3 ] && break
-  sleep 0.1
-done
-sleep 1
+wait_ring $((base + 7)) 3
 value=$(head -c 100 /dev/zero | tr '\0' v)
 for p in 6 7; do curl -s -X PUT --data-binary "$value" "http://127.0.0.1:$((base + p))/d/bench" >/dev/null; done
 
@@ -54,10 +42,9 @@ for round in $(seq 1 "$ROUNDS"); do
     results[$i]="${results[$i]:-} $rps"
   done
 done
-median() { printf '%s\n' $1 | sort -n | awk '{ v[NR] = $0 } END { print v[int((NR + 1) / 2)] }'; }
-hello=$(median "${results[0]}")
+hello=$(median ${results[0]})
 printf "| Deno server | GET req/s (median of %s) | vs bare hello |\n|---|---|---|\n" "$ROUNDS"
 for i in "${!ports[@]}"; do
-  m=$(median "${results[$i]}")
+  m=$(median ${results[$i]})
   printf "| %s | %s | %s |\n" "${names[$i]}" "$m" "$(awk -v a="$m" -v b="$hello" 'BEGIN { printf "%.0f%%", 100 * a / b }')"
 done

@@ -16,6 +16,7 @@ CLUSTER=${CLUSTER:-1}   # 0: measure the bare server and one node only
 CONNECTIONS=${CONNECTIONS:-32}
 RUNTIMES=${RUNTIMES:-"node bun deno"}
 BIN=node_modules/.bin
+. bench/common.sh
 
 if ! command -v wrk >/dev/null; then
   echo "installing wrk (Debian package)..." >&2
@@ -32,20 +33,17 @@ command_for() { # runtime script args...
   esac
 }
 
-wait_port() {
-  for _ in $(seq 1 200); do
-    curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0
-    sleep 0.05
-  done
-  echo "nothing listening on $1" >&2; return 1
-}
-
 # wrk → "rps p50 p99" (latencies in ms)
 measure() { # url [lua script]
   local out
   if [ -n "${2:-}" ]; then out=$(wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$2" "$1")
   else out=$(wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$1"); fi
-  if echo "$out" | grep -q "Non-2xx"; then echo "$out" >&2; echo "non-2xx answers from $1" >&2; exit 1; fi
+  if echo "$out" | grep -q "Non-2xx"; then
+    echo "$out" >&2
+    # Which answers they were, from the node's own counters (the bare server has none).
+    curl -s "$(echo "$1" | grep -o 'http://[^/]*')/metrics" | grep -E '^dht_http_requests_total.*status="[^2]' >&2 || true
+    echo "non-2xx answers from $1" >&2; exit 1
+  fi
   echo "$out" | awk '
     function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
     /Requests\/sec/ { rps = $2 }
@@ -68,8 +66,7 @@ stop_nodes() { # pids...
   for p in "$@"; do wait "$p" 2>/dev/null || true; done
 }
 
-# Each array holds "rps p50 p99" per round: the round with the median rps.
-pick() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $0 } END { print v[int((NR + 1) / 2)] }'; }
+# Each array holds "rps p50 p99" per round: the round with the median rps is reported.
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f%%", 100 * a / b }'; }
 
 # Bare, one node and the cluster alternate, ROUNDS times each, and the medians are
@@ -97,22 +94,17 @@ for rt in $RUNTIMES; do
     start_node $((port + 2)); a=${PIDS[-1]}
     start_node $((port + 3)) $((port + 2)); b=${PIDS[-1]}
     start_node $((port + 4)) $((port + 2)); c=${PIDS[-1]}
-    for _ in $(seq 1 100); do
-      members=$(curl -s "http://127.0.0.1:$((port + 2))/cluster/ring" | grep -o '"members":\[[^]]*\]' | grep -o '127.0.0.1' | wc -l)
-      [ "$members" = 3 ] && break
-      sleep 0.1
-    done
-    sleep 1
+    wait_ring $((port + 2)) 3
     curl -s -X PUT --data-binary "$value" "http://127.0.0.1:$((port + 2))/d/bench" >/dev/null
     get3+=("$(measure "http://127.0.0.1:$((port + 2))/d/bench")")
     put3+=("$(measure "http://127.0.0.1:$((port + 2))" bench/put.lua)")
     stop_nodes "$a" "$b" "$c"
   done
-  read -r bare_rps _ _ <<<"$(pick "${bare[@]}")"
-  read -r g1 g1p50 g1p99 <<<"$(pick "${get1[@]}")"
-  read -r p1 _ _ <<<"$(pick "${put1[@]}")"
-  read -r g3 g3p50 g3p99 <<<"$(pick "${get3[@]}")"
-  read -r p3 p3p50 p3p99 <<<"$(pick "${put3[@]}")"
+  read -r bare_rps _ _ <<<"$(median "${bare[@]}")"
+  read -r g1 g1p50 g1p99 <<<"$(median "${get1[@]}")"
+  read -r p1 _ _ <<<"$(median "${put1[@]}")"
+  read -r g3 g3p50 g3p99 <<<"$(median "${get3[@]}")"
+  read -r p3 p3p50 p3p99 <<<"$(median "${put3[@]}")"
   printf "| %s | %s | %s (%s) | %s / %s | %s | %s (%s) | %s / %s | %s | %s / %s |\n" \
     "$rt" "$bare_rps" "$g1" "$(ratio "$g1" "$bare_rps")" "$g1p50" "$g1p99" "$p1" \
     "$g3" "$(ratio "$g3" "$bare_rps")" "$g3p50" "$g3p99" "$p3" "$p3p50" "$p3p99"
