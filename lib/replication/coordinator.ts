@@ -124,7 +124,9 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
    * counts as an acknowledgement: that version belongs to a write that had not finished
    * when this one started, so this one is ordered just before it and overwritten, as
    * ABD's replicas ack a stale tag. (Retrying above such a refusal, as an earlier design
-   * did, could make a value that readers had already seen overwritten reappear.)
+   * did, could make a value that readers had already seen overwritten reappear.) One that
+   * refuses because it already holds this very version (a concurrent read found it here
+   * and repaired it there first) has stored it: a version names one write.
    */
   async function write(key: string, peers: string[], w: number, r: number, make: (version: Version) => Entry, floor?: Version): Promise<Version> {
     if (onlyHere(peers)) {
@@ -142,7 +144,7 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
     }
     const version = floor ? hlc.nextAbove(floor) : hlc.next();
     const entry = make(version);
-    const stored = (x: PutReply) => x.applied || (x.current !== undefined && compareVersions(x.current, version) > 0);
+    const stored = (x: PutReply) => x.applied || (x.current !== undefined && compareVersions(x.current, version) >= 0);
     const { successes } = await firstSuccesses(peers.map((p) => putOrHint(p, key, entry)), w, stored);
     if (successes < w) throw new QuorumError("write", successes, w);
     return version;

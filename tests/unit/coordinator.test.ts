@@ -1,0 +1,67 @@
+/** The coordinator against stub replicas: what counts as a replica's acknowledgement. */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import type { Transport } from "../../lib/env.ts";
+import { quorumCoordinator } from "../../lib/replication/coordinator.ts";
+import { HintStore } from "../../lib/replication/hints.ts";
+import { decodeBatch, decodeKvRequest, encodeBatchReplies, encodeGetReply, encodePutReply, type PutReply } from "../../lib/replication/messages.ts";
+import { localReplica } from "../../lib/replication/replica.ts";
+import { vnodePositions } from "../../lib/ring/hash.ts";
+import { Ring } from "../../lib/ring/ring.ts";
+import type { Entry } from "../../lib/store/store.ts";
+import { Store } from "../../lib/store/store.ts";
+import { Hlc, type Version } from "../../lib/store/version.ts";
+import { testEnv } from "../support/env.ts";
+
+const SELF = "127.0.0.1:8000";
+const PEERS = ["127.0.0.1:8001", "127.0.0.1:8002"];
+
+/** A coordinator among three replicas (N = 3, W = 2, R = 2) whose two peers answer puts with `answerPut`. */
+function coordinatorWithPeers(answerPut: (entry: Entry) => PutReply) {
+  const env = testEnv();
+  const transport: Transport = {
+    async send(_peer, _path, body) {
+      const replies = decodeBatch(body, 128).map((bytes) => {
+        const message = decodeKvRequest(bytes);
+        const reply = message.type === "put" ? encodePutReply(answerPut(message.entry)) : encodeGetReply({});
+        return { status: 200, body: reply };
+      });
+      return { status: 200, body: encodeBatchReplies(replies) };
+    },
+    close: async () => {},
+  };
+  const ring = new Ring();
+  for (const member of [SELF, ...PEERS]) ring.add(member, vnodePositions(member, 16));
+  const store = new Store(() => env.clock.now());
+  const hlc = new Hlc(SELF, () => env.clock.now());
+  const coordinator = quorumCoordinator({
+    self: SELF,
+    ring,
+    replica: localReplica(store, hlc),
+    hlc,
+    hints: new HintStore(),
+    env: { clock: env.clock, transport },
+    config: { replicas: 3, writeQuorum: 2, readQuorum: 2, replicaTimeoutMs: 300 },
+  });
+  return { coordinator, store };
+}
+
+const bytes = (s: string) => new TextEncoder().encode(s);
+const later = (v: Version): Version => ({ ...v, wall: v.wall + 1000 });
+
+test("a replica that already holds the very version being written counts as having stored it", async () => {
+  // As when a concurrent read found the write on this node and repaired it onto the peers
+  // before the write's own messages reached them.
+  const { coordinator, store } = coordinatorWithPeers((entry) => ({ applied: false, current: entry.version }));
+  const version = await coordinator.put("k", bytes("v"), "text/plain");
+  assert.deepEqual(store.get("k")?.version, version);
+  await coordinator.delete("k");
+  assert.equal(store.get("k")?.tombstone, true);
+});
+
+test("a refusal citing a newer version acknowledges; one citing an older version (no honest replica sends it) does not", async () => {
+  const newer = coordinatorWithPeers((entry) => ({ applied: false, current: later(entry.version) }));
+  await newer.coordinator.put("k", bytes("v"), "text/plain");
+  const older = coordinatorWithPeers((entry) => ({ applied: false, current: { ...entry.version, wall: entry.version.wall - 1 } }));
+  await assert.rejects(older.coordinator.put("k", bytes("v"), "text/plain"), { name: "QuorumError" });
+});
