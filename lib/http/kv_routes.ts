@@ -75,6 +75,7 @@ export function addKvRoutes(router: RouterType, { coordinator, maxValueBytes }: 
 
 const KV_METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE"];
 
+/** A read's answer: the value (GET) or its headers alone (HEAD); a 404 when absent or deleted. */
 function readAnswer(request: Request, key: string, entry: Entry | undefined): Response {
   if (!entry) throw new NotFoundError(`key '${key}' not found`);
   if (request.method === "HEAD") {
