@@ -33,6 +33,7 @@ if (mode === "hello") {
 } else if (mode === "itty") {
   const router = Router();
   router.get("/d/:key", () => answer());
+  router.all("*", () => new Response(null, { status: 404 })); // wait_port probes "/"
   serve((request) => router.fetch(request));
 } else if (mode === "replica") {
   serve((request) => {
