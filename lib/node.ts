@@ -15,6 +15,7 @@ import { isGone } from "./membership/member.ts";
 import { Swim } from "./membership/swim.ts";
 import { type CounterSeries, type HistogramSeries, latencyBuckets, Metrics } from "./metrics.ts";
 import { type AcceptStream, addReplicaRoutes, replicaMessages } from "./http/replica_routes.ts";
+import { BATCH_SIZE_BUCKETS } from "./replication/batcher.ts";
 import { quorumCoordinator } from "./replication/coordinator.ts";
 import { HintStore } from "./replication/hints.ts";
 import { localReplica } from "./replication/replica.ts";
@@ -90,7 +91,12 @@ export function createNode(config: Config, env: Env, options: NodeOptions = {}):
   const replica = localReplica(store, hlc, () => syncer.leaving);
   const hints = new HintStore();
   const syncer = new Syncer({ self: id, store, ring, replica, env, config, metrics });
-  const coordinator = quorumCoordinator({ self: id, ring, replica, hlc, env, config, hints });
+  // What the replication path looks like from here: how full batches are (the lever on
+  // per-frame cost) and how long a peer takes to answer one.
+  const batchMessages = metrics.histogram("dht_replica_batch_messages", "Replica messages per batch sent to a peer", [], BATCH_SIZE_BUCKETS).labels([]);
+  const batchSeconds = metrics.histogram("dht_replica_batch_seconds", "Round trip of a batch of replica messages to a peer", [], latencyBuckets).labels([]);
+  const batches = { sent: (n: number) => batchMessages.observe(n), answered: (s: number) => batchSeconds.observe(s) };
+  const coordinator = quorumCoordinator({ self: id, ring, replica, hlc, env, config, hints, batches });
   const hintsReplayed = metrics.counter("dht_hints_replayed_total", "Missed writes delivered to a replica later (hinted handoff)");
   metrics.gauge("dht_hints", "Missed writes waiting for their replica", () => hints.size);
   metrics.gauge("dht_hints_bytes", "Bytes of missed writes waiting for their replica", () => hints.bytes);

@@ -52,6 +52,13 @@ export interface CoordinatorOptions {
   hlc: Hlc;
   env: Pick<Env, "clock" | "transport">;
   config: { replicas: number; writeQuorum: number; readQuorum: number; replicaTimeoutMs: number };
+  /** Told of every batch of replica messages: how many it carried, and its round trip when answered. */
+  batches?: BatchObserver;
+}
+
+export interface BatchObserver {
+  sent(messages: number): void;
+  answered(seconds: number): void;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -59,7 +66,7 @@ const EMPTY = new Uint8Array(0);
 const live = (entry: Entry | undefined) => (entry && !entry.tombstone ? entry : undefined);
 
 export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
-  const { self, ring, replica, hlc, env, config, hints } = options;
+  const { self, ring, replica, hlc, env, config, hints, batches } = options;
 
   const alone = [self];
 
@@ -74,7 +81,10 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
 
   const batcher = new Batcher(
     async (peer, messages) => {
+      batches?.sent(messages.length);
+      const started = env.clock.monotonicMs();
       const reply = await sendWithTimeout(env, peer, BATCH_PATH, encodeBatch(messages), config.replicaTimeoutMs);
+      batches?.answered((env.clock.monotonicMs() - started) / 1000);
       if (reply.status !== 200) throw new Error(`${peer}/_kv/batch answered ${reply.status}`);
       return decodeBatchReplies(reply.body, MAX_BATCH_MESSAGES);
     },
@@ -82,8 +92,8 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
     { ...DEFAULT_BATCHING, timeoutMs: config.replicaTimeoutMs },
   );
 
-  function send<T>(peer: string, body: Uint8Array, decode: (b: Uint8Array) => T): Promise<T> {
-    return batcher.request(peer, body).then((reply) => {
+  function send<T>(peer: string, body: Uint8Array, decode: (b: Uint8Array) => T, holdable = false): Promise<T> {
+    return batcher.request(peer, body, holdable).then((reply) => {
       if (reply.status !== 200) throw new Error(`${peer} answered ${reply.status}`);
       return decode(reply.body);
     });
@@ -107,10 +117,13 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
     return put;
   }
 
-  /** Another replica's entry; `have`: this node's own, which it answers "same" to if it holds that version. */
-  function getFrom(peer: string, key: string, have?: Entry): Promise<GetReply> {
+  /**
+   * Another replica's entry; `have`: this node's own, which it answers "same" to if it holds
+   * that version. `holdable`: a plain read's, which the batcher may hold for company.
+   */
+  function getFrom(peer: string, key: string, have?: Entry, holdable = false): Promise<GetReply> {
     const request = encodeKvRequest(have ? { type: "get", key, have: have.version } : { type: "get", key });
-    return send(peer, request, (body) => decodeGetReply(body, have));
+    return send(peer, request, (body) => decodeGetReply(body, have), holdable);
   }
 
   /**
@@ -227,7 +240,7 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
     const own = replica.get(key).entry;
     const peer = peers[selfAt === 0 ? 1 : 0]!;
     const general = (askLast?: string) => read(key, consistency, peers, askLast).then(({ latest }) => live(latest));
-    return getFrom(peer, key, own).then(
+    return getFrom(peer, key, own, true).then(
       (reply) => (reply.entry === own ? live(own) : general()),
       () => general(peer),
     );

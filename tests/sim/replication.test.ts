@@ -176,3 +176,22 @@ test("hinted handoff: a replica cut off during writes receives them when it is b
   const replayed = [...c.nodes.values()].reduce((n, node) => n + Number(node.metrics.render().match(/dht_hints_replayed_total (\d+)/)?.[1] ?? 0), 0);
   assert.ok(replayed >= mine.length, `replayed ${replayed}`);
 });
+
+test("a node's metrics count the replica messages it batched and each batch's round trip", async () => {
+  const c = await fiveNodes(12);
+  const ids = c.liveIds();
+  const key = "observed";
+  const replicas = await replicasOf(c, key);
+  const coordinator = c.nodes.get(replicas[0]!)!;
+  const figure = (name: string) => Number(coordinator.metrics.render().match(new RegExp(`^${name} (\\S+)$`, "m"))?.[1] ?? NaN);
+  const before = { messages: figure("dht_replica_batch_messages_sum"), batches: figure("dht_replica_batch_messages_count"), answered: figure("dht_replica_batch_seconds_count") };
+  assert.equal((await call(c, coordinator.id, `PUT ${path(key)}`, "v")).status, 204);
+  await c.run(500);
+  assert.equal((await call(c, coordinator.id, `GET ${path(key)}`)).status, 200);
+  // A write: one read of the newest version from a second replica, then a put to each of the
+  // other two; a settled read: one message to one partner. One at a time, each alone.
+  assert.equal(figure("dht_replica_batch_messages_sum") - before.messages, 4);
+  assert.equal(figure("dht_replica_batch_messages_count") - before.batches, 4);
+  assert.equal(figure("dht_replica_batch_seconds_count") - before.answered, 4);
+  assert.ok(figure("dht_replica_batch_seconds_sum") > 0, "the simulated network takes time");
+});

@@ -27,7 +27,7 @@ function fakePeer() {
   return { batches, send };
 }
 
-const options = { maxInFlight: 2, maxMessages: 3, maxBytes: 1024, timeoutMs: 300 };
+const options = { maxInFlight: 2, maxMessages: 3, maxBytes: 1024, timeoutMs: 300, holdMs: 5 };
 
 test("an idle peer gets each message at once; under load waiting messages leave together", async () => {
   const peer = fakePeer();
@@ -102,6 +102,71 @@ test("a batch stays under maxBytes, and a larger message goes alone", async () =
     await settle();
   }
   assert.deepEqual(peer.batches.map((x) => x.messages.map((m) => m.length)), [[1], [4, 4], [4], [50], [1]]);
+});
+
+/** A batcher whose first round, reads `1`..`n` in one batch, has just come back. */
+async function afterReadRound(n: number) {
+  const peer = fakePeer();
+  const clock = new VirtualClock();
+  const b = new Batcher(peer.send, clock, { ...options, maxInFlight: 1, maxMessages: 10 });
+  const round = Array.from({ length: n }, (_, i) => b.request("p", bytes(String(i + 1)), true));
+  await settle();
+  assert.deepEqual(peer.batches.map((x) => x.messages), [round.map((_, i) => String(i + 1))]);
+  peer.batches[0]!.release();
+  await Promise.all(round);
+  await settle();
+  return { peer, clock, b };
+}
+
+test("after a round of reads comes back, the next reads wait until as many as it had are there, and leave together", async () => {
+  const { peer, b } = await afterReadRound(3);
+  void b.request("p", bytes("a"), true);
+  void b.request("p", bytes("b"), true);
+  await settle();
+  assert.equal(peer.batches.length, 1, "two of three: still held");
+  void b.request("p", bytes("c"), true);
+  await settle();
+  assert.deepEqual(peer.batches.map((x) => x.messages), [["1", "2", "3"], ["a", "b", "c"]]);
+});
+
+test("a held read waits holdMs at most", async () => {
+  const { peer, clock, b } = await afterReadRound(3);
+  const a = b.request("p", bytes("a"), true);
+  await settle();
+  clock.advance(4);
+  await settle();
+  assert.equal(peer.batches.length, 1, "held");
+  clock.advance(1);
+  await settle();
+  assert.deepEqual(peer.batches[1]!.messages, ["a"], "sent alone when the hold ran out");
+  peer.batches[1]!.release();
+  assert.equal(text((await a).body), "re:a");
+});
+
+test("a message that is not a read ends the hold at once and takes the held reads with it", async () => {
+  const { peer, b } = await afterReadRound(3);
+  void b.request("p", bytes("a"), true);
+  await settle();
+  void b.request("p", bytes("write"));
+  await settle();
+  assert.deepEqual(peer.batches[1]!.messages, ["a", "write"]);
+});
+
+test("nothing is held at low load, or after a round with a write in it", async () => {
+  const { peer, b } = await afterReadRound(1);
+  void b.request("p", bytes("a"), true);
+  await settle();
+  assert.deepEqual(peer.batches[1]!.messages, ["a"], "a round of one read: the next goes at once");
+  void b.request("p", bytes("b"), true);
+  void b.request("p", bytes("write"));
+  peer.batches[1]!.release();
+  await settle();
+  assert.deepEqual(peer.batches[2]!.messages, ["b", "write"]);
+  peer.batches[2]!.release();
+  await settle();
+  void b.request("p", bytes("c"), true);
+  await settle();
+  assert.deepEqual(peer.batches[3]!.messages, ["c"], "the last round held a write: no hold");
 });
 
 test("POST /_kv/batch answers each message as its own route would, and refuses a bad batch whole", async () => {
