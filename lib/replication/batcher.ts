@@ -4,6 +4,8 @@
  * peer gets each message at once, alone, so batching adds no latency at low load; under
  * load the cost of an HTTP exchange (the larger part of a small message's cost) is paid
  * once per batch instead of once per message. Cassandra and ScyllaDB coalesce the same way.
+ * Under load, reads that follow a full round of reads wait briefly for the rest of their
+ * round (`request`'s `holdable`), so frames stay full instead of alternating with singletons.
  */
 import type { Clock, TimerHandle } from "../env.ts";
 import { MessageError } from "../membership/messages.ts";
