@@ -110,18 +110,19 @@ export class Batcher {
   #next(peer: string, q: PeerQueue, round: Waiting[]): void {
     const out = Math.min(round.length + q.waiting.length, this.options.maxMessages);
     const holdable = this.options.holdMs > 0 && out > 1 && q.waiting.length < out && round.every((w) => w.holdable) && q.waiting.every((w) => w.holdable);
-    if (!holdable) {
-      if (q.waiting.length > 0) this.#flush(peer, q);
-      else if (q.inFlight === 0) this.#peers.delete(peer);
-      return;
-    }
+    if (!holdable) return this.#sendOrForget(peer, q);
     q.holdFor = out;
     q.holdTimer = this.clock.setTimeout(() => {
       q.holdTimer = undefined;
-      q.holdFor = 0;
-      if (q.waiting.length > 0) this.#flush(peer, q);
-      else if (q.inFlight === 0) this.#peers.delete(peer);
+      this.#endHold(q);
+      this.#sendOrForget(peer, q);
     }, this.options.holdMs);
+  }
+
+  /** Sends what waits; a queue with nothing waiting or in flight is dropped. */
+  #sendOrForget(peer: string, q: PeerQueue): void {
+    if (q.waiting.length > 0) this.#flush(peer, q);
+    else if (q.inFlight === 0) this.#peers.delete(peer);
   }
 
   #flush(peer: string, q: PeerQueue): void {

@@ -179,7 +179,6 @@ test("hinted handoff: a replica cut off during writes receives them when it is b
 
 test("a node's metrics count the replica messages it batched and each batch's round trip", async () => {
   const c = await fiveNodes(12);
-  const ids = c.liveIds();
   const key = "observed";
   const replicas = await replicasOf(c, key);
   const coordinator = c.nodes.get(replicas[0]!)!;
