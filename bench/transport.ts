@@ -27,7 +27,7 @@ async function rate(path: string, body: Uint8Array, durationMs = 4000): Promise<
 }
 
 const post = await rate("/_swim/nothing", new Uint8Array(60));
-const streamed = await rate("/_kv/batch", encodeBatch([encodeKvRequest({ type: "get", key: "k" })]));
+const streamed = await rate("/_kv/batch", encodeBatch([encodeKvRequest({ type: "get", epoch: 1, key: "k" })]));
 console.log(`${runtime} → bun node, 64 in flight: ${post} HTTP POSTs/s, ${streamed} batches/s on a peer stream`);
 await transport.close();
 await target.stop();

@@ -33,6 +33,8 @@ export interface Config {
   syncIntervalMs: number;
   syncBytesPerSec: number;
   leaveTimeoutMs: number;
+  /** How long a member SWIM declared dead keeps its ranges before the majority removes it. */
+  removalDelayMs: number;
   log: LogFormat;
   logLevel: LogLevel;
 }
@@ -96,6 +98,7 @@ export const options: readonly Option[] = [
   opt("sync-interval-ms", "MS", { key: "syncIntervalMs", type: "int", min: 100, max: MAX_INT, default: 10_000, help: "time between anti-entropy rounds (a ring change starts one at once)" }),
   opt("sync-bytes-per-sec", "BYTES", { key: "syncBytesPerSec", type: "int", min: 1024, max: MAX_INT, default: 64 * 1024 * 1024, help: "most bytes of entries per second this node pushes while rebalancing" }),
   opt("leave-timeout-ms", "MS", { key: "leaveTimeoutMs", type: "int", min: 0, max: MAX_INT, default: 30_000, help: "on SIGINT/SIGTERM, longest wait for new owners to confirm this node's data" }),
+  opt("removal-delay-ms", "MS", { key: "removalDelayMs", type: "int", min: 0, max: MAX_INT, default: 2_000, help: "how long after SWIM declares a member dead the majority removes it from the ring" }),
   opt("log", "FORMAT", { key: "log", type: "choice", choices: ["text", "json"], default: "text", help: "log format: one line per event" }),
   opt("log-level", "LEVEL", { key: "logLevel", type: "choice", choices: ["debug", "info", "warn", "error"], default: "info", help: "least severe level logged" }),
 ];

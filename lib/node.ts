@@ -16,11 +16,15 @@ import { Swim } from "./membership/swim.ts";
 import { type CounterSeries, type HistogramSeries, latencyBuckets, Metrics } from "./metrics.ts";
 import { type AcceptStream, addReplicaRoutes, replicaMessages } from "./http/replica_routes.ts";
 import { BATCH_SIZE_BUCKETS } from "./replication/batcher.ts";
-import { quorumCoordinator } from "./replication/coordinator.ts";
+import { type Placer, quorumCoordinator } from "./replication/coordinator.ts";
 import { HintStore } from "./replication/hints.ts";
 import { localReplica } from "./replication/replica.ts";
-import { followMembership } from "./ring/follow.ts";
-import { Ring } from "./ring/ring.ts";
+import type { Ring } from "./ring/ring.ts";
+import { TopologyDriver } from "./topology/driver.ts";
+import { topologyPlacer } from "./topology/placer.ts";
+import { founding, type MemberRef, NO_RING } from "./topology/state.ts";
+import { Topology } from "./topology/topology.ts";
+import { addTopologyRoutes } from "./http/topology_routes.ts";
 import { Store } from "./store/store.ts";
 import { addSyncRoutes } from "./http/sync_routes.ts";
 import { Syncer } from "./sync/syncer.ts";
@@ -34,7 +38,9 @@ export interface DhtNode {
   readonly id: string;
   readonly store: Store;
   readonly swim: Swim;
+  /** The owners' ring of the latest epoch this node knows (the old owners' during a transition). */
   readonly ring: Ring;
+  readonly topology: Topology;
   readonly syncer: Syncer;
   readonly metrics: Metrics;
   fetch(request: Request): Promise<Response>;
@@ -53,6 +59,19 @@ export interface NodeOptions {
   runtime?: string;
   /** Opens a peer stream from `GET /_kv/stream`, for adapters that upgrade from inside fetch. */
   acceptStream?: AcceptStream;
+  /** This process's nonce (drawn at random when not given): a restart is a new member. */
+  nonce?: string;
+  /**
+   * Where the coordinator places keys; the agreed ring unless given. Tests give another to
+   * show what the agreed ring prevents (a ring that follows liveness splits the brain).
+   */
+  placer?: (parts: { topology: Topology; swim: Swim; config: Config }) => Placer;
+}
+
+/** A fresh process nonce: 12 hex digits from the Web Crypto API. */
+export function randomNonce(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(6));
+  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /** How often hints for replicas that are alive are retried. */
@@ -79,24 +98,27 @@ export function createNode(config: Config, env: Env, options: NodeOptions = {}):
   metrics.gauge("dht_tombstones", "Tombstones held on this replica", () => store.stats().tombstones);
   metrics.gauge("dht_stored_bytes", "Bytes of keys and values held on this replica", () => store.stats().bytes);
 
-  const swim = new Swim(id, config, env, metrics);
-  const ring = new Ring();
-  const follow = followMembership(ring, config.vnodes);
-  swim.onChange((member, previous) => {
-    follow(member.id, member.state);
-    if (previous === undefined || isGone(previous) !== isGone(member.state)) syncer.ringChanged();
+  const self: MemberRef = { id, nonce: options.nonce ?? randomNonce() };
+  const founder = config.introducers.filter((a) => a !== id).length === 0;
+  const topology = new Topology({ self, initial: founder ? founding(self) : NO_RING, config, env });
+  const swim = new Swim(id, config, env, metrics, {
+    epoch: () => topology.epoch,
+    heardEpoch: (peer, epoch) => topology.heard(epoch, peer),
   });
-  metrics.gauge("dht_ring_members", "Members on this node's ring", () => ring.size);
+  const driver = new TopologyDriver({ topology, members: () => swim.members(), introducers: config.introducers, config, env });
+  metrics.gauge("dht_ring_members", "Members on this node's ring", () => topology.layout.current.size);
+  metrics.gauge("dht_ring_epoch", "The latest ring epoch this node knows", () => topology.epoch);
 
-  const replica = localReplica(store, hlc, () => syncer.leaving);
+  const replica = localReplica(store, hlc, () => syncer.leaving, (epoch) => topology.admit(epoch));
   const hints = new HintStore();
-  const syncer = new Syncer({ self: id, store, ring, replica, env, config, metrics });
+  const syncer = new Syncer({ self: id, store, topology, replica, env, config, metrics });
+  topology.onChange(() => syncer.ringChanged());
   // What the replication path looks like from here: how full batches are (the lever on
   // per-frame cost) and how long a peer takes to answer one.
   const batchMessages = metrics.histogram("dht_replica_batch_messages", "Replica messages per batch sent to a peer", [], BATCH_SIZE_BUCKETS).labels([]);
   const batchSeconds = metrics.histogram("dht_replica_batch_seconds", "Round trip of a batch of replica messages to a peer", [], latencyBuckets).labels([]);
   const batches = { sent: (n: number) => batchMessages.observe(n), answered: (s: number) => batchSeconds.observe(s) };
-  const coordinator = quorumCoordinator({ self: id, ring, replica, hlc, env, config, hints, batches });
+  const coordinator = quorumCoordinator({ self: id, placer: options.placer?.({ topology, swim, config }) ?? topologyPlacer(topology), replica, hlc, env, config, hints, batches });
   const hintsReplayed = metrics.counter("dht_hints_replayed_total", "Missed writes delivered to a replica later (hinted handoff)");
   metrics.gauge("dht_hints", "Missed writes waiting for their replica", () => hints.size);
   metrics.gauge("dht_hints_bytes", "Bytes of missed writes waiting for their replica", () => hints.bytes);
@@ -120,18 +142,19 @@ export function createNode(config: Config, env: Env, options: NodeOptions = {}):
   addKvRoutes(router, { coordinator, maxValueBytes: config.maxValueBytes });
   const replicaAnswers = replicaMessages(replica, config.maxValueBytes);
   addReplicaRoutes(router, replicaAnswers, config.maxValueBytes, options.acceptStream);
-  addClusterRoutes(router, { info, store, swim, ring, metrics, now });
+  addClusterRoutes(router, { info, store, swim, topology, metrics, now });
   addSwimRoutes(router, swim);
+  addTopologyRoutes(router, topology);
   addSyncRoutes(router, {
     id,
     env,
     peers: () => swim.members().filter((m) => m.id !== id && m.state === "alive").map((m) => m.id),
     syncer,
     store,
-    ring,
+    topology,
     maxValueBytes: config.maxValueBytes,
   });
-  addRingRoutes(router, { ring, replicas: config.replicas, vnodes: config.vnodes });
+  addRingRoutes(router, { topology, replicas: config.replicas, vnodes: config.vnodes });
   router.all("*", (request: Request) => {
     throw new NotFoundError(`no route for ${request.method} ${new URL(request.url).pathname}`);
   });
@@ -202,10 +225,29 @@ export function createNode(config: Config, env: Env, options: NodeOptions = {}):
     }, purgeIntervalMs(config.tombstoneGraceMs));
   }
 
+  /**
+   * Says it is leaving and waits until an epoch without this node is decided; gives up at
+   * the deadline, or at once when every other member is leaving or gone too (nobody to
+   * take over).
+   */
+  async function leaveRing(deadline: number): Promise<boolean> {
+    topology.startLeaving();
+    for (;;) {
+      if (!topology.isMember) return true;
+      const gone = new Map(swim.members().map((m) => [m.id, isGone(m.state)]));
+      const leaving = topology.leavers();
+      const others = topology.layout.current.members().filter((m) => m !== id);
+      if (others.every((m) => leaving.has(m) || gone.get(m) !== false)) return false;
+      if (clock.monotonicMs() >= deadline) return false;
+      await new Promise<void>((resolve) => clock.setTimeout(resolve, 100));
+    }
+  }
+
   async function stop(): Promise<void> {
     if (stopped) return;
     stopped = true;
     swim.stop();
+    driver.stop();
     syncer.stop();
     if (purgeTimer !== undefined) clock.clearTimeout(purgeTimer);
     if (hintTimer !== undefined) clock.clearTimeout(hintTimer);
@@ -216,23 +258,30 @@ export function createNode(config: Config, env: Env, options: NodeOptions = {}):
     id,
     store,
     swim,
-    ring,
+    get ring() {
+      return topology.layout.current;
+    },
+    topology,
     syncer,
     metrics,
     fetch,
     answerFrame,
     start() {
-      follow(id, "alive");
       swim.start();
+      driver.start();
       schedulePurge();
       scheduleHintSweep();
       syncer.start();
     },
     async leave() {
       if (stopped) return;
-      // Still a member while handing off, so reads and writes through others go on working.
-      log.info("handing off data before leaving", { keys: store.size });
-      const { handedOff, remaining } = await syncer.leave(config.leaveTimeoutMs);
+      // Still a member until an epoch without it is decided, so reads and writes go on
+      // working; then the keys it holds go to their owners.
+      log.info("leaving the ring before handing off", { keys: store.size });
+      const deadline = clock.monotonicMs() + config.leaveTimeoutMs;
+      const out = await leaveRing(deadline);
+      if (!out) log.warn("leaving while still a member of the ring", { epoch: topology.epoch });
+      const { handedOff, remaining } = await syncer.leave(Math.max(0, deadline - clock.monotonicMs()));
       if (handedOff) log.info("data handed off", {});
       else log.warn("leaving with data not confirmed by its new owners", { keys: remaining });
       await swim.leave();

@@ -2,7 +2,8 @@
 import type { RouterType } from "itty-router";
 import type { Swim } from "../membership/swim.ts";
 import type { Metrics } from "../metrics.ts";
-import type { Ring } from "../ring/ring.ts";
+import type { Topology } from "../topology/topology.ts";
+import { ringSummary } from "./ring_routes.ts";
 import type { Store } from "../store/store.ts";
 import { jsonResponse } from "./errors.ts";
 
@@ -17,12 +18,12 @@ interface ClusterRouteOptions {
   info: NodeInfo;
   store: Store;
   swim: Swim;
-  ring: Ring;
+  topology: Topology;
   metrics: Metrics;
   now: () => number;
 }
 
-export function addClusterRoutes(router: RouterType, { info, store, swim, ring, metrics, now }: ClusterRouteOptions): void {
+export function addClusterRoutes(router: RouterType, { info, store, swim, topology, metrics, now }: ClusterRouteOptions): void {
   router
     .get("/health", () =>
       jsonResponse(200, {
@@ -31,7 +32,9 @@ export function addClusterRoutes(router: RouterType, { info, store, swim, ring, 
         runtime: info.runtime,
         version: info.version,
         uptimeMs: now() - info.startedAt,
-        ringChecksum: ring.checksum(),
+        ...ringSummary(topology),
+        ringChecksum: ringSummary(topology).checksum,
+        member: topology.isMember,
         ...store.stats(),
       }))
     .get("/cluster/members", () =>
@@ -39,7 +42,8 @@ export function addClusterRoutes(router: RouterType, { info, store, swim, ring, 
         self: info.id,
         incarnation: swim.incarnation,
         awareness: swim.awarenessScore,
-        ringChecksum: ring.checksum(),
+        ...ringSummary(topology),
+        ringChecksum: ringSummary(topology).checksum,
         members: swim.members(),
       }))
     .get("/metrics", () =>

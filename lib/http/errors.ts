@@ -2,6 +2,8 @@ import { MessageError } from "../membership/messages.ts";
 import { MisdirectedError } from "../membership/swim.ts";
 import { QuorumError } from "../replication/quorum.ts";
 import { LeavingError } from "../replication/replica.ts";
+import { NoRingError } from "../topology/placer.ts";
+import { NotOwnerError, StaleEpochError } from "../topology/topology.ts";
 
 /**
  * The few things that can go wrong with a request, each a named error, and the one place
@@ -69,6 +71,9 @@ export function errorAnswer(err: unknown): ErrorAnswer {
   if (err instanceof MessageError) return { status: 400, body: { error: `bad message: ${err.message}` } };
   if (err instanceof MisdirectedError) return { status: 421, body: { error: err.message } };
   if (err instanceof LeavingError) return { status: 503, body: { error: err.message, leaving: true } };
+  if (err instanceof StaleEpochError) return { status: 409, body: { error: err.message, epoch: err.epoch } };
+  if (err instanceof NotOwnerError) return { status: 421, body: { error: err.message } };
+  if (err instanceof NoRingError) return { status: 503, body: { error: err.message, epoch: 0 } };
   if (err instanceof QuorumError) return { status: 503, body: { error: err.message, answered: err.answered, needed: err.needed } };
   return { status: 500, body: { error: "internal error" } };
 }

@@ -40,7 +40,7 @@ export function replicaMessages(replica: Replica, maxValueBytes: number): Replic
   function answer(bytes: Uint8Array, kind?: string): Uint8Array {
     const message = decodeKvRequest(bytes);
     if (kind !== undefined && message.type !== kind) throw new MessageError(`a ${message.type} message was sent to /_kv/${kind}`);
-    return message.type === "put" ? encodePutReply(replica.put(message.key, message.entry)) : encodeGetReply(replica.get(message.key), message.have);
+    return message.type === "put" ? encodePutReply(replica.put(message.key, message.entry, message.epoch)) : encodeGetReply(replica.get(message.key, message.epoch), message.have);
   }
   return {
     answer,

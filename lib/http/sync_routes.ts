@@ -6,7 +6,8 @@
 import { encodeMsgpack as encode, msgpackDecoder } from "../msgpack.ts";
 import type { RouterType } from "itty-router";
 import { type Env, sendWithTimeout } from "../env.ts";
-import type { Ring } from "../ring/ring.ts";
+import type { Topology } from "../topology/topology.ts";
+import { ringSummary } from "./ring_routes.ts";
 import type { Store } from "../store/store.ts";
 import {
   decodeDigestRequest,
@@ -31,7 +32,7 @@ interface SyncRouteOptions {
   peers: () => string[];
   syncer: Syncer;
   store: Store;
-  ring: Ring;
+  topology: Topology;
   maxValueBytes: number;
 }
 
@@ -40,8 +41,8 @@ const decodeStatus = msgpackDecoder();
 /** How long `?all` waits for each member. */
 const STATUS_TIMEOUT_MS = 2_000;
 
-export function addSyncRoutes(router: RouterType, { id, env, peers, syncer, store, ring, maxValueBytes }: SyncRouteOptions): void {
-  const status = () => ({ id, ringChecksum: ring.checksum(), ...store.stats(), ...syncer.status() });
+export function addSyncRoutes(router: RouterType, { id, env, peers, syncer, store, topology, maxValueBytes }: SyncRouteOptions): void {
+  const status = () => ({ id, ringChecksum: ringSummary(topology).checksum, epoch: topology.epoch, ...store.stats(), ...syncer.status() });
 
   /** Every live member's status, this node's first; a member that does not answer says why. */
   async function everyone(): Promise<unknown[]> {

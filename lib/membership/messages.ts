@@ -8,12 +8,13 @@
 import { encodeMsgpack as encode, msgpackDecoder } from "../msgpack.ts";
 import type { MemberState, Update } from "./member.ts";
 
+/** `epoch`: the latest ring epoch the sender knows, so decided epochs spread by gossip. */
 export type SwimMessage =
-  | { type: "ping"; from: string; incarnation: number; target: string; updates: Update[] }
-  | { type: "ping-req"; from: string; incarnation: number; target: string; timeoutMs: number; updates: Update[] }
-  | { type: "ack"; from: string; incarnation: number; updates: Update[] }
-  | { type: "nack"; from: string; incarnation: number; updates: Update[] }
-  | { type: "sync"; from: string; incarnation: number; join: boolean; members: Update[] };
+  | { type: "ping"; from: string; incarnation: number; epoch: number; target: string; updates: Update[] }
+  | { type: "ping-req"; from: string; incarnation: number; epoch: number; target: string; timeoutMs: number; updates: Update[] }
+  | { type: "ack"; from: string; incarnation: number; epoch: number; updates: Update[] }
+  | { type: "nack"; from: string; incarnation: number; epoch: number; updates: Update[] }
+  | { type: "sync"; from: string; incarnation: number; epoch: number; join: boolean; members: Update[] };
 
 export type SwimMessageType = SwimMessage["type"];
 
@@ -50,7 +51,7 @@ export function decodeMessage(bytes: Uint8Array): SwimMessage {
   }
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new MessageError("message is not a map");
   const m = raw as Record<string, unknown>;
-  const base = { from: id(m.from, "from"), incarnation: count(m.incarnation, "incarnation") };
+  const base = { from: id(m.from, "from"), incarnation: count(m.incarnation, "incarnation"), epoch: count(m.epoch, "epoch") };
   switch (m.type) {
     case "ping":
       return { type: "ping", ...base, target: id(m.target, "target"), updates: updates(m.updates) };

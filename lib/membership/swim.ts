@@ -63,6 +63,14 @@ interface Suspicion {
 
 export type SwimEnv = Pick<Env, "clock" | "random" | "transport" | "log">;
 
+/** The ring epoch each message carries, and what to do on hearing a later one. */
+export interface EpochGossip {
+  epoch(): number;
+  heardEpoch(peer: string, epoch: number): void;
+}
+
+const NO_EPOCHS: EpochGossip = { epoch: () => 0, heardEpoch: () => {} };
+
 export class Swim {
   readonly self: string;
   #incarnation = 0;
@@ -78,7 +86,7 @@ export class Swim {
   #running = false;
   readonly #stats;
 
-  constructor(self: string, readonly config: SwimConfig, readonly env: SwimEnv, metrics: Metrics) {
+  constructor(self: string, readonly config: SwimConfig, readonly env: SwimEnv, metrics: Metrics, readonly epochs: EpochGossip = NO_EPOCHS) {
     this.self = self;
     this.#stats = swimMetrics(metrics, this);
   }
@@ -162,6 +170,7 @@ export class Swim {
     if (message.type !== kind) throw new MessageError(`a ${message.type} message was sent to /_swim/${kind}`);
     this.#stats.received.inc([message.type]);
     this.#stats.receivedBytes.inc([message.type], body.byteLength);
+    this.#hearEpoch(message);
     if (message.type !== "sync") this.#absorb(message);
 
     switch (message.type) {
@@ -176,7 +185,7 @@ export class Swim {
         this.#merge(message.members, message.join);
         this.#apply({ id: message.from, state: "alive", incarnation: message.incarnation, from: message.from });
         if (message.join) this.env.log.info("member joining", { id: message.from });
-        return this.#encode({ type: "sync", from: this.self, incarnation: this.#incarnation, join: false, members: this.#fullState() });
+        return this.#encode({ type: "sync", from: this.self, incarnation: this.#incarnation, epoch: this.epochs.epoch(), join: false, members: this.#fullState() });
       default:
         throw new MessageError(`/_swim/${kind} does not take ${message.type}`);
     }
@@ -235,7 +244,7 @@ export class Swim {
       const from = suspicion?.by.values().next().value ?? this.self;
       updates.push({ id: target, state: "suspect", incarnation: member.incarnation, from });
     }
-    const reply = await this.#send(target, { type: "ping", from: this.self, incarnation: this.#incarnation, target, updates }, timeoutMs);
+    const reply = await this.#send(target, { type: "ping", from: this.self, incarnation: this.#incarnation, epoch: this.epochs.epoch(), target, updates }, timeoutMs);
     return reply?.type === "ack";
   }
 
@@ -245,6 +254,7 @@ export class Swim {
       type: "ping-req",
       from: this.self,
       incarnation: this.#incarnation,
+      epoch: this.epochs.epoch(),
       target,
       // The helper's own ping must end early enough for its nack to reach us in time.
       timeoutMs: Math.max(1, Math.floor(timeoutMs * 0.8)),
@@ -349,11 +359,24 @@ export class Swim {
   #armSuspicion(id: string, s: Suspicion): void {
     const timeout = suspicionTimeoutMs(s.minMs, s.maxMs, s.expected, s.by.size - 1);
     const remaining = Math.max(0, s.since + timeout - this.env.clock.now());
-    s.timer = this.env.clock.setTimeout(() => {
+    s.timer = this.env.clock.setTimeout(() => void this.#lastChance(id, s), remaining);
+  }
+
+  /**
+   * The suspicion timed out: one direct ping before declaring it dead. Its refutation may
+   * have been lost on the way here (gossip about it stops after a few sends, and with 10%
+   * loss some node misses every copy); the ping carries the suspicion, so a live member
+   * refutes in its ack. A dead one costs the ping timeout, once.
+   */
+  async #lastChance(id: string, s: Suspicion): Promise<void> {
+    const still = () => {
       const m = this.#members.get(id);
-      if (!this.#running || this.#suspicions.get(id) !== s || m?.state !== "suspect" || m.incarnation !== s.incarnation) return;
-      this.#apply({ id, state: "dead", incarnation: s.incarnation, from: this.self });
-    }, remaining);
+      return this.#running && this.#suspicions.get(id) === s && m?.state === "suspect" && m.incarnation === s.incarnation;
+    };
+    if (!still()) return;
+    const acked = await this.#ping(id, this.config.pingTimeoutMs);
+    if (acked || !still()) return;
+    this.#apply({ id, state: "dead", incarnation: s.incarnation, from: this.self });
   }
 
   #clearSuspicion(id: string): void {
@@ -428,7 +451,7 @@ export class Swim {
   }
 
   #syncMessage(join: boolean): SwimMessage {
-    return { type: "sync", from: this.self, incarnation: this.#incarnation, join, members: this.#fullState() };
+    return { type: "sync", from: this.self, incarnation: this.#incarnation, epoch: this.epochs.epoch(), join, members: this.#fullState() };
   }
 
   #nextPushPullMs(): number {
@@ -446,11 +469,16 @@ export class Swim {
       const decoded = decodeMessage(reply.body);
       this.#stats.received.inc([decoded.type]);
       this.#stats.receivedBytes.inc([decoded.type], reply.body.byteLength);
+      this.#hearEpoch(decoded);
       if (decoded.type === "ack" || decoded.type === "nack") this.#absorb(decoded);
       return decoded;
     } catch {
       return undefined;
     }
+  }
+
+  #hearEpoch(message: SwimMessage): void {
+    if (message.epoch > this.epochs.epoch()) this.epochs.heardEpoch(message.from, message.epoch);
   }
 
   #encode(message: SwimMessage): Uint8Array {
@@ -461,7 +489,7 @@ export class Swim {
   }
 
   #reply(type: "ack" | "nack"): Uint8Array {
-    return this.#encode({ type, from: this.self, incarnation: this.#incarnation, updates: this.#piggyback() });
+    return this.#encode({ type, from: this.self, incarnation: this.#incarnation, epoch: this.epochs.epoch(), updates: this.#piggyback() });
   }
 
   #piggyback(): Update[] {

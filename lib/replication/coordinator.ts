@@ -1,19 +1,24 @@
 /**
  * The coordinator: what the public KV routes call. Any node coordinates any key.
  *
- * A write first reads the newest version R replicas hold, then goes to the key's N replicas
- * (the local store directly when this node is one, `/_kv/put` otherwise) with a version
- * above it, and succeeds once W have stored it or hold something newer still (ABD's two
- * phases). A read asks R (the rest only if some fail):
- * the newest version among them, written back to a quorum first when they disagreed, so a
- * read can never be followed by one that returns something older (ABD). Too few answers in
- * time: a QuorumError (503) with the counts.
+ * Where a key lives comes from the agreed ring (topology/placement.ts): reads ask R of the
+ * read owners, writes need W of every write set (one set when the ring is stable; old and
+ * new owners while a range moves). Every replica message carries the epoch it was placed
+ * in; a replica that knows a later one refuses, and the operation is placed again once
+ * this node has caught up.
+ *
+ * A write first reads the newest version R replicas hold, then stores the entry above it
+ * (ABD's two phases). A read asks R (the rest only if some fail): the newest version among
+ * them, written back to W of every write set first when they disagreed, so a read can
+ * never be followed by one that returns something older. Too few answers in time: a
+ * QuorumError (503) with the counts.
  */
 import { type Env, sendWithTimeout } from "../env.ts";
 import { ringPosition } from "../ring/hash.ts";
-import type { Ring } from "../ring/ring.ts";
 import type { Entry } from "../store/store.ts";
 import { compareVersions, type Hlc, type Version } from "../store/version.ts";
+import { isGhost, type Placement } from "../topology/placement.ts";
+import { StaleEpochError } from "../topology/topology.ts";
 import { Batcher, DEFAULT_BATCHING, MAX_BATCH_MESSAGES } from "./batcher.ts";
 import {
   BATCH_PATH,
@@ -25,7 +30,7 @@ import {
   type GetReply,
   type PutReply,
 } from "./messages.ts";
-import { type Consistency, firstSuccesses, isStale, newest, QuorumError, quorumSizes } from "./quorum.ts";
+import { type Consistency, firstQuorums, firstSuccesses, isStale, newest, QuorumError, quorumSizes } from "./quorum.ts";
 import type { HintStore } from "./hints.ts";
 import type { Replica } from "./replica.ts";
 
@@ -43,11 +48,19 @@ export interface Coordinator {
   delete(key: string, consistency?: Consistency): Promise<boolean>;
 }
 
+/** Where keys live: the coordinator's one call into the ring. */
+export interface Placer {
+  /** The key's placement in the latest epoch this node knows; throws when it knows none. */
+  place(position: bigint): Placement;
+  /** A replica said it is at `epoch`: resolves once this node has caught up, or given up. */
+  catchUp(epoch: number, peer?: string): Promise<void>;
+}
+
 export interface CoordinatorOptions {
   self: string;
   /** Where writes a replica missed are kept for replay (hinted handoff). */
   hints: HintStore;
-  ring: Ring;
+  placer: Placer;
   replica: Replica;
   hlc: Hlc;
   env: Pick<Env, "clock" | "transport">;
@@ -62,22 +75,25 @@ export interface BatchObserver {
 }
 
 const EMPTY = new Uint8Array(0);
+const utf8 = new TextDecoder();
 
 const live = (entry: Entry | undefined) => (entry && !entry.tombstone ? entry : undefined);
 
 export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
-  const { self, ring, replica, hlc, env, config, hints, batches } = options;
-
-  const alone = [self];
-
-  /** The key's preference list; a node alone (or not yet on its ring) is its only replica. */
-  function replicasFor(key: string): string[] {
-    if (ring.size <= 1) return ring.size === 1 ? [ring.vnodes()[0]!.member] : alone;
-    return ring.preferenceList(ringPosition(key), config.replicas);
-  }
+  const { self, placer, replica, hlc, env, config, hints, batches } = options;
 
   /** A key whose only replica is this node: no quorum to gather, no message to send. */
-  const onlyHere = (peers: string[]) => peers.length === 1 && peers[0] === self;
+  const onlyHere = (p: Placement) => p.writes.length === 1 && p.read.length === 1 && p.read[0] === self;
+
+  /** The latest epoch a replica refused ours for, and who said so: what to catch up to. */
+  let staleEpoch = 0;
+  let stalePeer: string | undefined;
+  const noteStale = (epoch: number, peer: string) => {
+    if (epoch > staleEpoch) {
+      staleEpoch = epoch;
+      stalePeer = peer;
+    }
+  };
 
   const batcher = new Batcher(
     async (peer, messages) => {
@@ -93,27 +109,30 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
   );
 
   function send<T>(peer: string, body: Uint8Array, decode: (b: Uint8Array) => T, holdable = false): Promise<T> {
+    if (isGhost(peer)) return Promise.reject(new Error(`${peer.slice(1)} was replaced by a new process`));
     return batcher.request(peer, body, holdable).then((reply) => {
+      if (reply.status === 409) noteStale(epochIn(reply.body), peer);
       if (reply.status !== 200) throw new Error(`${peer} answered ${reply.status}`);
       return decode(reply.body);
     });
   }
 
-  function putTo(peer: string, key: string, entry: Entry): Promise<PutReply> {
+  function putTo(peer: string, key: string, entry: Entry, epoch: number): Promise<PutReply> {
     if (peer === self) {
       try {
-        return Promise.resolve(replica.put(key, entry));
+        return Promise.resolve(replica.put(key, entry, epoch));
       } catch (err) {
-        return Promise.reject(err); // a leaving node's refusal counts as one missing replica
+        if (err instanceof StaleEpochError) noteStale(err.epoch, self);
+        return Promise.reject(err); // counts as one missing replica
       }
     }
-    return send(peer, encodeKvRequest({ type: "put", key, entry }), decodePutReply);
+    return send(peer, encodeKvRequest({ type: "put", key, entry, epoch }), decodePutReply);
   }
 
   /** A put that, should the replica not answer, leaves a hint to replay later. */
-  function putOrHint(peer: string, key: string, entry: Entry): Promise<PutReply> {
-    const put = putTo(peer, key, entry);
-    put.catch(() => hints.add(peer, key, entry));
+  function putOrHint(peer: string, key: string, entry: Entry, epoch: number): Promise<PutReply> {
+    const put = putTo(peer, key, entry, epoch);
+    if (!isGhost(peer)) put.catch(() => hints.add(peer, key, entry));
     return put;
   }
 
@@ -121,15 +140,40 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
    * Another replica's entry; `have`: this node's own, which it answers "same" to if it holds
    * that version. `holdable`: a plain read's, which the batcher may hold for company.
    */
-  function getFrom(peer: string, key: string, have?: Entry, holdable = false): Promise<GetReply> {
-    const request = encodeKvRequest(have ? { type: "get", key, have: have.version } : { type: "get", key });
+  function getFrom(peer: string, key: string, epoch: number, have?: Entry, holdable = false): Promise<GetReply> {
+    const request = encodeKvRequest(have ? { type: "get", key, epoch, have: have.version } : { type: "get", key, epoch });
     return send(peer, request, (body) => decodeGetReply(body, have), holdable);
+  }
+
+  function localGet(key: string, epoch: number): GetReply {
+    try {
+      return replica.get(key, epoch);
+    } catch (err) {
+      if (err instanceof StaleEpochError) noteStale(err.epoch, self);
+      throw err;
+    }
+  }
+
+  /** W of every write set, for this consistency. */
+  const writeNeeds = (p: Placement, consistency: Consistency) => p.writes.map((set) => quorumSizes(config, set.length, consistency).w);
+
+  /**
+   * Stores `entry` until W of every write set hold it (members of `current` already do).
+   * A replica that refuses because it holds this very version or a newer one counts: see
+   * `write`.
+   */
+  async function storeOn(key: string, p: Placement, entry: Entry, needs: number[], current: ReadonlySet<string>, hint: boolean, operation: string): Promise<void> {
+    const peers = [...new Set(p.writes.flat())].filter((m) => !current.has(m));
+    const held = (x: PutReply) => x.applied || (x.current !== undefined && compareVersions(x.current, entry.version) >= 0);
+    const promises = peers.map((m) => (hint ? putOrHint(m, key, entry, p.epoch) : putTo(m, key, entry, p.epoch)));
+    const result = await firstQuorums(peers, promises, p.writes, needs, held, current);
+    if (!result.met) throw new QuorumError(operation, result.counted, result.needed);
   }
 
   /**
    * A write as ABD does it: learn the newest version a read quorum holds, then store the
-   * entry above it on W replicas. `floor`: a version the caller has just read from a quorum
-   * (DELETE), which stands for the first phase.
+   * entry above it on W of every write set. `floor`: a version the caller has just read
+   * from a quorum (DELETE), which stands for the first phase.
    *
    * Writing above the quorum's newest is what keeps real-time order whatever the clocks
    * say: any write that finished before this one started is on W replicas, so the read
@@ -141,62 +185,64 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
    * refuses because it already holds this very version (a concurrent read found it here
    * and repaired it there first) has stored it: a version names one write.
    */
-  async function write(key: string, peers: string[], w: number, r: number, make: (version: Version) => Entry, floor?: Version): Promise<Version> {
-    if (onlyHere(peers)) {
+  async function write(key: string, p: Placement, consistency: Consistency, make: (version: Version) => Entry, floor?: Version): Promise<Version> {
+    if (onlyHere(p)) {
       let version = floor ? hlc.nextAbove(floor) : hlc.next();
-      const reply = replica.put(key, make(version));
+      const reply = replica.put(key, make(version), p.epoch);
       if (reply.applied) return version;
       version = hlc.nextAbove(reply.current!);
-      if (replica.put(key, make(version)).applied) return version;
+      if (replica.put(key, make(version), p.epoch).applied) return version;
       throw new Error(`the local store refused a version above its own for '${key}'`);
     }
     if (!floor) {
-      const { successes, results } = await gather(key, peers, r);
+      const { r } = quorumSizes(config, p.read.length, consistency);
+      const { successes, results } = await gather(key, p.read, r, p.epoch);
       if (successes < r) throw new QuorumError("write", successes, r);
       floor = newest(results.map((reply) => reply?.entry))?.version;
     }
     const version = floor ? hlc.nextAbove(floor) : hlc.next();
-    const entry = make(version);
-    const stored = (x: PutReply) => x.applied || (x.current !== undefined && compareVersions(x.current, version) >= 0);
-    const { successes } = await firstSuccesses(peers.map((p) => putOrHint(p, key, entry)), w, stored);
-    if (successes < w) throw new QuorumError("write", successes, w);
+    await storeOn(key, p, make(version), writeNeeds(p, consistency), new Set(), true, "write");
     return version;
   }
 
   /**
-   * Asks R replicas (this node first when it is one), and the other N − R only if some of
+   * Asks R replicas (this node first when it is one), and the others only if some of
    * those fail: half the internal traffic of asking all N, at the cost of a timeout's
    * delay when a replica is down (Cassandra's choice too).
    */
-  async function gather(key: string, peers: string[], r: number, askLast?: string): Promise<{ successes: number; results: Array<GetReply | undefined> }> {
+  async function gather(key: string, peers: string[], r: number, epoch: number, askLast?: string): Promise<{ successes: number; results: Array<GetReply | undefined> }> {
     // results[i] is peers[i]'s answer (preference-list order), undefined if it gave none.
     const results: Array<GetReply | undefined> = new Array(peers.length).fill(undefined);
     let successes = 0;
-    const selfAt = peers.indexOf(self);
+    let selfAt = peers.indexOf(self);
     // The local entry is read first, so the others can answer "same" rather than send it back.
     let have: Entry | undefined;
     if (selfAt >= 0) {
-      results[selfAt] = replica.get(key);
-      have = results[selfAt]!.entry;
-      successes = 1;
+      try {
+        results[selfAt] = localGet(key, epoch);
+        have = results[selfAt]!.entry;
+        successes = 1;
+      } catch {
+        selfAt = -1;
+      }
     }
     const remote: number[] = [];
-    for (let i = 0; i < peers.length; i++) if (i !== selfAt && peers[i] !== askLast) remote.push(i);
+    for (let i = 0; i < peers.length; i++) if (peers[i] !== self && peers[i] !== askLast) remote.push(i);
     const last = askLast === undefined ? -1 : peers.indexOf(askLast);
-    if (last >= 0 && last !== selfAt) remote.push(last);
+    if (last >= 0 && peers[last] !== self) remote.push(last);
 
     /** Asks these replicas; resolves once `needed` answered or all settled, to how many did. */
     async function ask(indexes: number[], needed: number): Promise<number> {
       if (indexes.length === 1) {
         // The usual case (R = 2, this node a replica): one request, no race to arrange.
         try {
-          results[indexes[0]!] = await getFrom(peers[indexes[0]!]!, key, have);
+          results[indexes[0]!] = await getFrom(peers[indexes[0]!]!, key, epoch, have);
           return 1;
         } catch {
           return 0;
         }
       }
-      const got = await firstSuccesses(indexes.map((i) => getFrom(peers[i]!, key, have)), needed, () => true);
+      const got = await firstSuccesses(indexes.map((i) => getFrom(peers[i]!, key, epoch, have)), needed, () => true);
       got.results.forEach((reply, j) => {
         if (reply) results[indexes[j]!] = reply;
       });
@@ -210,40 +256,61 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
     return { successes, results };
   }
 
-  /** The newest entry among R replicas, written back to W of them first if they disagreed. */
-  async function read(key: string, consistency: Consistency, peers = replicasFor(key), askLast?: string): Promise<{ latest?: Entry; peers: string[]; w: number; r: number }> {
-    if (onlyHere(peers)) return { latest: replica.get(key).entry, peers, w: 1, r: 1 };
-    const { w, r } = quorumSizes(config, peers.length, consistency);
-    const { successes, results } = await gather(key, peers, r, askLast);
+  /** The newest entry among R read owners, written back to W of every write set first if they disagreed. */
+  async function read(key: string, consistency: Consistency, p: Placement, askLast?: string): Promise<Entry | undefined> {
+    if (onlyHere(p)) return replica.get(key, p.epoch).entry;
+    const { r } = quorumSizes(config, p.read.length, consistency);
+    const { successes, results } = await gather(key, p.read, r, p.epoch, askLast);
     if (successes < r) throw new QuorumError("read", successes, r);
     const entries = results.map((reply) => reply?.entry);
     const latest = newest(entries);
     if (latest) {
-      const current = results.filter((reply, i) => reply !== undefined && !isStale(entries[i], latest)).length;
-      if (current < w) {
-        const stale = peers.filter((_, i) => results[i] === undefined || isStale(entries[i], latest));
-        const { successes: repaired } = await firstSuccesses(stale.map((p) => putTo(p, key, latest)), w - current, (x) => x.applied || (x.current !== undefined && compareVersions(x.current, latest.version) >= 0));
-        if (current + repaired < w) throw new QuorumError("read repair", current + repaired, w);
-      }
+      const current = new Set(p.read.filter((_, i) => results[i] !== undefined && !isStale(entries[i], latest)));
+      const needs = writeNeeds(p, consistency);
+      const met = p.writes.every((set, i) => set.filter((m) => current.has(m)).length >= needs[i]!);
+      if (!met) await storeOn(key, p, latest, needs, current, false, "read repair");
     }
-    return { latest, peers, w, r };
+    return latest;
   }
 
   /**
-   * The usual quorum read (R = 2 with this node a replica): its own entry and the next
-   * replica's, one message and no arrays or races (3-node GET on Deno: 38.4k → 39.5k
-   * req/s, means of three alternating runs). When the two agree that is the answer (two
-   * current copies already make the write quorum); otherwise, or if the peer fails, the
-   * general read runs, asking that peer last, since a replica that just failed may be down.
+   * The usual quorum read (R = 2 with this node a replica, ring stable): its own entry and
+   * the next replica's, one message and no arrays or races. When the two agree that is the
+   * answer (two current copies already make the write quorum); otherwise, or if the peer
+   * fails, the general read runs, asking that peer last, since a replica that just failed
+   * may be down.
    */
-  function readWithOnePeer(key: string, consistency: Consistency, peers: string[], selfAt: number): Promise<Entry | undefined> {
-    const own = replica.get(key).entry;
-    const peer = peers[selfAt === 0 ? 1 : 0]!;
-    const general = (askLast?: string) => read(key, consistency, peers, askLast).then(({ latest }) => live(latest));
-    return getFrom(peer, key, own, true).then(
+  function readWithOnePeer(key: string, consistency: Consistency, p: Placement, selfAt: number): Promise<Entry | undefined> {
+    let own: Entry | undefined;
+    try {
+      own = localGet(key, p.epoch).entry;
+    } catch {
+      return read(key, consistency, p).then(live); // this node refused its own epoch: ask the others
+    }
+    const peer = p.read[selfAt === 0 ? 1 : 0]!;
+    const general = (askLast?: string) => read(key, consistency, p, askLast).then(live);
+    return getFrom(peer, key, p.epoch, own, true).then(
       (reply) => (reply.entry === own ? live(own) : general()),
       () => general(peer),
     );
+  }
+
+  /**
+   * Runs `op` on the key's placement; if it fell short because replicas are at a later
+   * epoch, once more on the placement this node has caught up to.
+   */
+  async function placed<T>(key: string, op: (p: Placement) => Promise<T>): Promise<T> {
+    const position = ringPosition(key);
+    const p = placer.place(position);
+    try {
+      return await op(p);
+    } catch (err) {
+      if (!(err instanceof QuorumError) || staleEpoch <= p.epoch) throw err;
+      await placer.catchUp(staleEpoch, stalePeer);
+      const again = placer.place(position);
+      if (again.epoch <= p.epoch) throw err;
+      return op(again);
+    }
   }
 
   return {
@@ -251,7 +318,8 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
       let delivered = 0;
       for (const hint of hints.take(peer)) {
         try {
-          await putTo(peer, hint.key, hint.entry);
+          // Hints carry the epoch of now: a replica that is no longer an owner refuses, and the hint is kept.
+          await putTo(peer, hint.key, hint.entry, placer.place(ringPosition(hint.key)).epoch);
           delivered++;
         } catch {
           hints.add(peer, hint.key, hint.entry);
@@ -259,27 +327,47 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
       }
       return delivered;
     },
-    async put(key, value, contentType, consistency = "quorum") {
-      const peers = replicasFor(key);
-      const { w, r } = quorumSizes(config, peers.length, consistency);
-      return write(key, peers, w, r, (version) => ({ value, contentType, version, tombstone: false }));
+    put(key, value, contentType, consistency = "quorum") {
+      return placed(key, (p) => write(key, p, consistency, (version) => ({ value, contentType, version, tombstone: false })));
     },
     get(key, consistency = "quorum") {
+      const p = placer.place(ringPosition(key));
       // A key only this node holds (a lone node) is answered without a promise: the
       // awaits would be most of such a read's cost.
-      const peers = replicasFor(key);
-      if (onlyHere(peers)) return live(replica.get(key).entry);
-      const { w, r } = quorumSizes(config, peers.length, consistency);
-      const selfAt = peers.indexOf(self);
-      if (r === 2 && w <= 2 && selfAt >= 0) return readWithOnePeer(key, consistency, peers, selfAt);
-      return read(key, consistency, peers).then(({ latest }) => live(latest));
+      if (onlyHere(p)) return live(replica.get(key, p.epoch).entry);
+      const selfAt = p.read.indexOf(self);
+      if (p.writes.length === 1 && selfAt >= 0) {
+        const { w, r } = quorumSizes(config, p.read.length, consistency);
+        if (r === 2 && w <= 2) return readWithOnePeer(key, consistency, p, selfAt).catch((err) => retryRead(err, key, consistency, p));
+      }
+      return read(key, consistency, p).then(live, (err) => retryRead(err, key, consistency, p));
     },
-    async delete(key, consistency = "quorum") {
+    delete(key, consistency = "quorum") {
       // Found or not follows the same quorum rule as a read; the tombstone goes above it.
-      const { latest, peers, w, r } = await read(key, consistency);
-      if (!latest || latest.tombstone) return false;
-      await write(key, peers, w, r, (version) => ({ value: EMPTY, contentType: "", version, tombstone: true }), latest.version);
-      return true;
+      return placed(key, async (p) => {
+        const latest = await read(key, consistency, p);
+        if (!latest || latest.tombstone) return false;
+        await write(key, p, consistency, (version) => ({ value: EMPTY, contentType: "", version, tombstone: true }), latest.version);
+        return true;
+      });
     },
   };
+
+  async function retryRead(err: unknown, key: string, consistency: Consistency, p: Placement): Promise<Entry | undefined> {
+    if (!(err instanceof QuorumError) || staleEpoch <= p.epoch) throw err;
+    await placer.catchUp(staleEpoch, stalePeer);
+    const again = placer.place(ringPosition(key));
+    if (again.epoch <= p.epoch) throw err;
+    return live(await read(key, consistency, again));
+  }
+}
+
+/** The epoch a replica's refusal (409, JSON) names; 0 if it names none. */
+function epochIn(body: Uint8Array): number {
+  try {
+    const epoch = JSON.parse(utf8.decode(body)).epoch;
+    return Number.isSafeInteger(epoch) ? epoch : 0;
+  } catch {
+    return 0;
+  }
 }

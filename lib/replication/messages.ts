@@ -13,9 +13,10 @@ import { MessageError } from "../membership/messages.ts";
 import type { Entry } from "../store/store.ts";
 import { compareVersions, type Version } from "../store/version.ts";
 
+/** `epoch`: the ring epoch the coordinator placed the key in; a replica at a later one refuses. */
 export type KvRequest =
-  | { type: "put"; key: string; entry: Entry }
-  | { type: "get"; key: string; have?: Version };
+  | { type: "put"; key: string; epoch: number; entry: Entry }
+  | { type: "get"; key: string; epoch: number; have?: Version };
 
 /** A put's answer: stored, or refused with the newer version the replica holds. */
 export interface PutReply {
@@ -39,10 +40,10 @@ const entryToWire = (e: Entry): WireEntry => [e.value, e.contentType, versionToW
 
 export function encodeKvRequest(request: KvRequest): Uint8Array {
   return request.type === "put"
-    ? encode({ type: "put", key: request.key, entry: entryToWire(request.entry) })
+    ? encode({ type: "put", key: request.key, e: request.epoch, entry: entryToWire(request.entry) })
     : request.have
-    ? encode({ type: "get", key: request.key, have: versionToWire(request.have) })
-    : encode({ type: "get", key: request.key });
+    ? encode({ type: "get", key: request.key, e: request.epoch, have: versionToWire(request.have) })
+    : encode({ type: "get", key: request.key, e: request.epoch });
 }
 
 export function encodePutReply(reply: PutReply): Uint8Array {
@@ -60,8 +61,10 @@ export function encodeGetReply(reply: GetReply, have?: Version): Uint8Array {
 export function decodeKvRequest(bytes: Uint8Array): KvRequest {
   const m = map(bytes);
   const key = str(m.key, "key", 4096);
-  if (m.type === "put") return { type: "put", key, entry: entry(m.entry) };
-  if (m.type === "get") return m.have == null ? { type: "get", key } : { type: "get", key, have: version(m.have) };
+  if (typeof m.e !== "number" || !Number.isSafeInteger(m.e) || m.e < 0) throw new MessageError("e (the epoch) must be a non-negative integer");
+  const epoch = m.e;
+  if (m.type === "put") return { type: "put", key, epoch, entry: entry(m.entry) };
+  if (m.type === "get") return m.have == null ? { type: "get", key, epoch } : { type: "get", key, epoch, have: version(m.have) };
   throw new MessageError(`unknown message type ${JSON.stringify(m.type)}`);
 }
 

@@ -78,3 +78,52 @@ export function firstSuccesses<T>(promises: ReadonlyArray<Promise<T>>, needed: n
     });
   });
 }
+
+/**
+ * Resolves once, in every one of `sets`, `needs[i]` members count: those in `already`, and
+ * those of `peers` whose promise fulfilled with a value `ok` accepts; or once all have
+ * settled. Says whether every set met its need, and for the one furthest short, how many
+ * counted against how many were needed (a member in two sets counts in both).
+ */
+export function firstQuorums<T>(
+  peers: readonly string[],
+  promises: ReadonlyArray<Promise<T>>,
+  sets: ReadonlyArray<readonly string[]>,
+  needs: readonly number[],
+  ok: (value: T) => boolean,
+  already: ReadonlySet<string> = new Set(),
+): Promise<{ met: boolean; counted: number; needed: number }> {
+  const counts = sets.map((set) => set.filter((m) => already.has(m)).length);
+  const shortest = () => {
+    let worst = 0;
+    for (let i = 1; i < sets.length; i++) if (needs[i]! - counts[i]! > needs[worst]! - counts[worst]!) worst = i;
+    return { met: counts.every((c, i) => c >= needs[i]!), counted: counts[worst] ?? 0, needed: needs[worst] ?? 0 };
+  };
+  return new Promise((resolve) => {
+    let settled = 0;
+    let done = false;
+    const check = () => {
+      const s = shortest();
+      if (!done && (s.met || settled === promises.length)) {
+        done = true;
+        resolve(s);
+      }
+    };
+    if (promises.length === 0) return check();
+    promises.forEach((p, i) => {
+      p.then(
+        (value) => {
+          if (!ok(value)) return;
+          sets.forEach((set, j) => {
+            if (set.includes(peers[i]!)) counts[j]!++;
+          });
+        },
+        () => {},
+      ).finally(() => {
+        settled++;
+        check();
+      });
+    });
+    check();
+  });
+}

@@ -7,10 +7,18 @@ import type { Entry, Store } from "../store/store.ts";
 import type { Hlc } from "../store/version.ts";
 import type { GetReply, PutReply } from "./messages.ts";
 
+/**
+ * `epoch`: the ring epoch a coordinator placed the key in, checked by the gate (the
+ * topology's `admit`) before anything is read or stored; stabilisation's own pushes
+ * carry none.
+ */
 export interface Replica {
-  put(key: string, entry: Entry): PutReply;
-  get(key: string): GetReply;
+  put(key: string, entry: Entry, epoch?: number): PutReply;
+  get(key: string, epoch?: number): GetReply;
 }
+
+/** Throws unless this process may answer as an owner in `epoch`. */
+export type EpochGate = (epoch: number) => void;
 
 /**
  * A node that is leaving takes no more writes: what it stored after its last hand-off round
@@ -24,16 +32,18 @@ export class LeavingError extends Error {
   }
 }
 
-export function localReplica(store: Store, hlc: Hlc, leaving: () => boolean = () => false): Replica {
+export function localReplica(store: Store, hlc: Hlc, leaving: () => boolean = () => false, gate: EpochGate = () => {}): Replica {
   return {
-    put(key, entry) {
+    put(key, entry, epoch) {
       if (leaving()) throw new LeavingError();
+      if (epoch !== undefined) gate(epoch);
       // Versions seen move this node's clock past them, so its own next write is newer.
       hlc.observe(entry.version);
       const result = store.apply(key, entry);
       return result.applied ? { applied: true } : { applied: false, current: result.current.version };
     },
-    get(key) {
+    get(key, epoch) {
+      if (epoch !== undefined) gate(epoch);
       const entry = store.get(key);
       return entry ? { entry } : {};
     },

@@ -6,7 +6,7 @@ import { type Config, defaultConfig } from "../config.ts";
 import { seededRandom } from "../env.ts";
 import { createLogger, type Logger, silentLogger } from "../log.ts";
 import type { MemberState } from "../membership/member.ts";
-import { createNode, type DhtNode } from "../node.ts";
+import { createNode, type DhtNode, type NodeOptions } from "../node.ts";
 import { VirtualClock } from "./clock.ts";
 import { type NetworkOptions, SimNetwork } from "./network.ts";
 
@@ -21,6 +21,8 @@ export interface SimOptions {
   logSink?: (line: string) => void;
   /** How far node `index`'s wall clock is off (its timers still run on shared time). */
   skewMs?: (index: number) => number;
+  /** Extra options for every node (a test's own placer, say). */
+  node?: Pick<NodeOptions, "placer">;
 }
 
 export class SimCluster {
@@ -50,13 +52,21 @@ export class SimCluster {
     return this.#start(SimCluster.id(index), index, introducers);
   }
 
-  /** A new process at a crashed node's address: same id, empty memory, incarnation 0. */
-  restart(id: string): DhtNode {
+  /**
+   * A new process at a crashed node's address: same id, empty memory, incarnation 0, and a
+   * new nonce (`sameNonce`: the old one, as a process that forgot it was restarted would
+   * claim, for tests that show what the nonce prevents).
+   */
+  restart(id: string, { sameNonce = false } = {}): DhtNode {
     if (this.nodes.has(id)) throw new Error(`${id} is still running`);
-    return this.#start(id, this.#created++);
+    const old = this.#nonces.get(id);
+    return this.#start(id, this.#created++, undefined, sameNonce ? old : undefined);
   }
 
-  #start(id: string, index: number, introducers?: string[]): DhtNode {
+  readonly #nonces = new Map<string, string>();
+
+  #start(id: string, index: number, introducers?: string[], nonce = `p${index}`): DhtNode {
+    this.#nonces.set(id, nonce);
     const first = SimCluster.id(0);
     const config = defaultConfig({
       port: 7000,
@@ -76,7 +86,7 @@ export class SimCluster {
       random: seededRandom(this.#options.seed * 1_000_003 + index),
       transport: this.network.transport(id),
       log: this.#logger(id),
-    }, { runtime: "sim" });
+    }, { runtime: "sim", nonce, ...this.#options.node });
     this.nodes.set(id, node);
     this.network.attach(id, node.fetch);
     node.start();

@@ -21,10 +21,14 @@ export class SimNetwork {
   readonly #down = new Set<string>();
   /** Each node's side in a partition; nodes on different sides cannot talk. */
   readonly #side = new Map<string, number>();
+  /** Links cut one by one ("a|b", both directions), beside the partition's sides. */
+  readonly #cut = new Set<string>();
   /** Extra one-way delay for every message to or from a node. */
   readonly #slow = new Map<string, number>();
   /** Messages sent, per node. */
   readonly sent = new Map<string, number>();
+  /** Messages sent, per route. */
+  readonly sentByPath = new Map<string, number>();
 
   constructor(readonly clock: VirtualClock, readonly random: Random, public options: NetworkOptions) {}
 
@@ -54,6 +58,12 @@ export class SimNetwork {
 
   heal(): void {
     this.#side.clear();
+    this.#cut.clear();
+  }
+
+  /** Cuts every link between a node of `a` and a node of `b`; other links stay (a bridge can see both). */
+  cut(a: readonly string[], b: readonly string[]): void {
+    for (const x of a) for (const y of b) this.#cut.add(x < y ? `${x}|${y}` : `${y}|${x}`);
   }
 
   slow(id: string, extraDelayMs: number): void {
@@ -69,7 +79,8 @@ export class SimNetwork {
   }
 
   #canTalk(a: string, b: string): boolean {
-    return !this.#down.has(a) && !this.#down.has(b) && (this.#side.get(a) ?? 0) === (this.#side.get(b) ?? 0);
+    return !this.#down.has(a) && !this.#down.has(b) && (this.#side.get(a) ?? 0) === (this.#side.get(b) ?? 0) &&
+      (this.#cut.size === 0 || !this.#cut.has(a < b ? `${a}|${b}` : `${b}|${a}`));
   }
 
   #lost(): boolean {
@@ -84,6 +95,7 @@ export class SimNetwork {
 
   #send(from: string, peer: string, path: string, body: Uint8Array, signal?: AbortSignal) {
     this.sent.set(from, (this.sent.get(from) ?? 0) + 1);
+    this.sentByPath.set(path, (this.sentByPath.get(path) ?? 0) + 1);
     return new Promise<{ status: number; body: Uint8Array }>((resolve, reject) => {
       let settled = false;
       const abort = () => {

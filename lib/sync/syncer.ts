@@ -21,7 +21,7 @@ import { type Env, sendWithTimeout } from "../env.ts";
 import type { Metrics } from "../metrics.ts";
 import { LeavingError, type Replica } from "../replication/replica.ts";
 import { ringPosition } from "../ring/hash.ts";
-import type { Ring } from "../ring/ring.ts";
+import type { Topology } from "../topology/topology.ts";
 import type { Entry, Store } from "../store/store.ts";
 import { keyBytes } from "../store/store.ts";
 import { compareVersions, isNewer, type Version } from "../store/version.ts";
@@ -51,7 +51,8 @@ export interface SyncConfig {
 export interface SyncerOptions {
   self: string;
   store: Store;
-  ring: Ring;
+  /** The agreed ring: who should hold each key, and where ranges are moving. */
+  topology: Topology;
   replica: Replica;
   env: Pick<Env, "clock" | "transport" | "log">;
   config: SyncConfig;
@@ -194,7 +195,7 @@ export class Syncer {
       if (remaining === 0) return { handedOff: true, remaining };
       // Every other member leaving too (a whole cluster shutting down): nobody to wait for.
       const leaving = this.#leavingPeers();
-      const staying = this.#o.ring.members().filter((m) => m !== this.#o.self && !leaving.has(m));
+      const staying = this.#o.topology.layout.current.members().filter((m) => m !== this.#o.self && !leaving.has(m));
       if (staying.length === 0) return { handedOff: false, remaining };
       if (clock.monotonicMs() >= deadline) return { handedOff: false, remaining };
       await sleep(clock, Math.min(500, deadline - clock.monotonicMs()));
@@ -207,7 +208,7 @@ export class Syncer {
       leaving: this.#leaving,
       running: this.#running !== undefined,
       /** True when the last round ran on the current ring and found nothing to move. */
-      settled: this.#running === undefined && last !== undefined && quiet(last) && (this.#lastGeneration === EMPTY ? this.#o.store.size === 0 : this.#lastGeneration === this.#o.ring.generation),
+      settled: this.#running === undefined && last !== undefined && quiet(last) && (this.#lastGeneration === EMPTY ? this.#o.store.size === 0 : this.#lastGeneration === this.#o.topology.epoch),
       /** The round in progress: what is moving to whom. */
       transfers: this.#running === undefined ? [] : [...this.#transfers.values()],
       lastRound: last,
@@ -237,7 +238,7 @@ export class Syncer {
   /** Compares a peer's summaries of the keys both hold with this node's. */
   async digest(from: string, theirs: readonly BucketSummary[]): Promise<DigestReply> {
     if (this.#leaving) throw new LeavingError(); // it takes nothing in; its own rounds give everything away
-    const fresh = this.#tables && this.#tables.ringGeneration === this.#o.ring.generation && this.#o.env.clock.monotonicMs() - this.#tables.at < this.#o.config.syncIntervalMs;
+    const fresh = this.#tables && this.#tables.ringGeneration === this.#o.topology.epoch && this.#o.env.clock.monotonicMs() - this.#tables.at < this.#o.config.syncIntervalMs;
     if (!fresh) await this.#scan(() => Promise.resolve());
     const mine = this.#tables?.byPeer.get(from) ?? new BucketDigests();
     return { differ: mine.differences(theirs) };
@@ -301,20 +302,13 @@ export class Syncer {
     }, ms);
   }
 
-  /** The members that should hold a key at `position`; a leaving node counts itself out. */
   /**
-   * The members that should hold a key at `position`: its preference list without the
-   * members that are leaving (this one included, when it is), so that data goes to the
-   * members that stay, even while several leave at once.
+   * The members that should hold a key at `position`: its owners in the agreed ring, old
+   * and new while it moves. A node handing off before it exits counts itself out.
    */
-  #owners(position: bigint, leaving: ReadonlySet<string>): string[] {
-    const { ring, self, config } = this.#o;
-    if (!this.#leaving && leaving.size === 0) return ring.preferenceList(position, config.replicas);
-    const skip = leaving.size + (this.#leaving ? 1 : 0);
-    return ring
-      .preferenceList(position, config.replicas + skip)
-      .filter((m) => !leaving.has(m) && !(this.#leaving && m === self))
-      .slice(0, config.replicas);
+  #owners(position: bigint): string[] {
+    const holders = this.#o.topology.layout.holders(position);
+    return this.#leaving ? holders.filter((m) => m !== this.#o.self) : holders;
   }
 
   /** Peers that said they are leaving (a 503 from a stabilisation route), for a while. */
@@ -326,14 +320,14 @@ export class Syncer {
 
   async #round(): Promise<void> {
     const { clock } = this.#o.env;
+    const generation = this.#o.topology.epoch;
     if (this.#o.store.size === 0) {
-      // Nothing to hand off or compare; and no need to bring the ring up to date for it
-      // (a forming cluster of hundreds changes it constantly).
+      // Nothing to hand off, stream or compare.
+      this.#o.topology.markStreamed(generation);
       this.#last = { ...emptyReport(), startedAt: clock.now() };
       this.#lastGeneration = EMPTY;
       return;
     }
-    const generation = this.#o.ring.generation;
     const report: RoundReport = { ...emptyReport(), startedAt: clock.now() };
     const started = clock.monotonicMs();
     const failed = new Set<string>();
@@ -351,6 +345,9 @@ export class Syncer {
       if (page.length >= PAGE_KEYS) await flushHandoff();
     });
     await flushHandoff();
+
+    // Pass 1b: while ranges move, push what this node holds of them to their new owners.
+    if (!this.#o.topology.layout.stable && await this.#stream(report, failed)) this.#o.topology.markStreamed(generation);
 
     // Pass 2: ask each peer which buckets differ; pass 3: offer (or push) those buckets' keys.
     const byPeer = this.#tables?.byPeer ?? new Map<string, BucketDigests>();
@@ -389,15 +386,14 @@ export class Syncer {
    * and calls `notOwned` for each key this node holds without owning it. Returns the keys seen.
    */
   async #scan(notOwned: (key: string, entry: Entry, owners: string[]) => Promise<void>): Promise<number> {
-    const { self, store, ring } = this.#o;
-    const generation = ring.generation;
-    const leaving = this.#leavingPeers();
+    const { self, store } = this.#o;
+    const generation = this.#o.topology.epoch;
     const byPeer = new Map<string, BucketDigests>();
     let seen = 0;
     for (const [key, entry] of store.entries()) {
       if (++seen % PAGE_KEYS === 0) await this.#yield();
       const position = ringPosition(key);
-      const owners = this.#owners(position, leaving);
+      const owners = this.#owners(position);
       if (!owners.includes(self)) {
         await notOwned(key, entry, owners);
         continue;
@@ -455,7 +451,6 @@ export class Syncer {
    */
   async #repair(differing: Map<string, Map<number, number>>, report: RoundReport, failed: Set<string>): Promise<void> {
     const { self, store } = this.#o;
-    const leaving = this.#leavingPeers();
     const offers = new Map<string, Candidate[]>();
     const flush = async (peer: string) => {
       const offer = offers.get(peer) ?? [];
@@ -466,7 +461,7 @@ export class Syncer {
     for (const [key, entry] of store.entries()) {
       if (++seen % PAGE_KEYS === 0) await this.#yield();
       const position = ringPosition(key);
-      const owners = this.#owners(position, leaving);
+      const owners = this.#owners(position);
       if (!owners.includes(self)) continue;
       const bucket = bucketOf(position);
       for (const peer of owners) {
@@ -478,6 +473,46 @@ export class Syncer {
       }
     }
     await Promise.all([...offers.keys()].map(flush));
+  }
+
+  /**
+   * The data movement of a transition: every key this node holds as an old owner of a
+   * range that changes owners is offered to each new owner (which takes what it lacks).
+   * This node knows the epoch before it scans, so it already refuses older writes: what it
+   * acknowledged before is in its store now. True when every new owner took everything.
+   */
+  async #stream(report: RoundReport, failed: Set<string>): Promise<boolean> {
+    const { self, store } = this.#o;
+    const layout = this.#o.topology.layout;
+    const offers = new Map<string, Candidate[]>();
+    let complete = true;
+    const flush = async (peer: string) => {
+      const offer = offers.get(peer) ?? [];
+      offers.delete(peer);
+      if (offer.length === 0) return;
+      const held = await this.#offerAndPush(peer, "handoff", offer, report, failed);
+      if (held.some((h) => !h)) complete = false;
+    };
+    let seen = 0;
+    for (const [key, entry] of store.entries()) {
+      if (++seen % PAGE_KEYS === 0) await this.#yield();
+      if (this.#o.topology.layout !== layout) return false; // a later epoch: its own round streams
+      const position = ringPosition(key);
+      if (!layout.changes(position) || !layout.oldOwners(position).includes(self)) continue;
+      for (const peer of layout.newOwners(position)) {
+        if (peer === self) continue;
+        if (failed.has(peer)) {
+          complete = false;
+          continue;
+        }
+        let list = offers.get(peer);
+        if (!list) offers.set(peer, (list = []));
+        list.push({ key, entry });
+        if (list.length >= PAGE_KEYS) await flush(peer);
+      }
+    }
+    await Promise.all([...offers.keys()].map(flush));
+    return complete && this.#o.topology.layout === layout;
   }
 
   /**

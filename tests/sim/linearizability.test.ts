@@ -7,7 +7,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { checkHistory, type Operation } from "../../lib/check/linearizability.ts";
 import { seededRandom } from "../../lib/env.ts";
-import { seeds, simCluster, withSeed } from "../support/sim.ts";
+import { randomOperation } from "../support/history.ts";
+import { formRing, seeds, simCluster, withSeed } from "../support/sim.ts";
 
 const CLIENTS = 4;
 const OPS_PER_CLIENT = 25;
@@ -23,6 +24,7 @@ for (const seed of seeds(3, 101)) {
       });
       for (let i = 0; i < 5; i++) c.add();
       for (let i = 0; i < 100 && ![...c.nodes.values()].every((n) => n.swim.liveCount() === 5); i++) await c.run(200);
+      assert.ok((await formRing(c, 5)) !== undefined, "the ring formed");
       c.network.options.loss = 0.03;
 
       const random = seededRandom(seed);
@@ -33,25 +35,8 @@ for (const seed of seeds(3, 101)) {
         for (let i = 0; i < OPS_PER_CLIENT; i++) {
           const key = KEYS[Math.floor(random.next() * KEYS.length)]!;
           const node = c.nodes.get(ids[Math.floor(random.next() * ids.length)]!)!;
-          const roll = random.next();
-          const call = c.clock.now();
-          const url = `http://${node.id}/d/${key}`;
-          if (roll < 0.45) {
-            const value = `c${n}-${i}`;
-            const res = await node.fetch(new Request(url, { method: "PUT", body: value }));
-            history.push({ kind: "put", key, value, call, ret: res.status === 204 ? c.clock.now() : undefined });
-          } else if (roll < 0.85) {
-            const res = await node.fetch(new Request(url));
-            const ret = c.clock.now();
-            if (res.status === 200) history.push({ kind: "get", key, value: await res.text(), call, ret });
-            else if (res.status === 404) history.push({ kind: "get", key, value: null, call, ret });
-          } else {
-            const res = await node.fetch(new Request(url, { method: "DELETE" }));
-            const ret = c.clock.now();
-            if (res.status === 204) history.push({ kind: "delete", key, found: true, call, ret });
-            else if (res.status === 404) history.push({ kind: "delete", key, found: false, call, ret });
-            else history.push({ kind: "delete", key, call });
-          }
+          const op = await randomOperation(c, node, key, random.next(), `c${n}-${i}`);
+          if (op) history.push(op);
         }
         running--;
       };
@@ -72,6 +57,7 @@ test("with no loss and every node up, concurrent clients on a few keys never get
   const c = simCluster({ seed: 7, network: { minDelayMs: 1, maxDelayMs: 20, loss: 0 } });
   for (let i = 0; i < 5; i++) c.add();
   for (let i = 0; i < 100 && ![...c.nodes.values()].every((n) => n.swim.liveCount() === 5); i++) await c.run(200);
+  assert.ok((await formRing(c, 5)) !== undefined, "the ring formed");
   const random = seededRandom(7);
   const ids = c.liveIds();
   const refused: string[] = [];

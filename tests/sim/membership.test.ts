@@ -20,7 +20,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { SimCluster } from "../../lib/sim/cluster.ts";
 import { decodeMessage } from "../../lib/membership/messages.ts";
-import { seeds, simCluster, withSeed } from "../support/sim.ts";
+import { stateChecksum } from "../../lib/topology/state.ts";
+import { formRing, ringFormed, seeds, simCluster, withSeed } from "../support/sim.ts";
 
 const T = 1000;
 
@@ -230,18 +231,21 @@ test("a crashed node restarted at the same address rejoins above its old incarna
   }
 });
 
-test("every node's ring follows membership: one checksum for all, without the dead", async () => {
+test("ownership is not liveness: a dead member keeps its ranges for the removal delay, then one agreed epoch removes it everywhere", async () => {
   const c = await startCluster(61, 20);
   await waitFor(c, 20 * T, () => allKnowAll(c, 20));
-  const checksums = () => new Set([...c.nodes.values()].map((n) => n.ring.checksum()));
-  assert.equal(checksums().size, 1);
+  assert.ok((await formRing(c, 20)) !== undefined, "the ring formed");
+  const agreed = () => new Set([...c.nodes.values()].map((n) => `${n.topology.epoch} ${stateChecksum(n.topology.state)}`));
+  assert.equal(agreed().size, 1);
   assert.equal([...c.nodes.values()][0]!.ring.size, 20);
   const victim = c.liveIds()[9]!;
   await c.crash(victim);
   await waitFor(c, 30 * T, () => [...c.viewsOf(victim).values()].every((s) => s === "dead"));
-  assert.equal(checksums().size, 1);
-  for (const node of c.nodes.values()) {
-    assert.equal(node.ring.size, 19);
-    assert.ok(!node.ring.has(victim));
-  }
+  for (const node of c.nodes.values()) assert.ok(node.ring.has(victim), "declared dead, still an owner");
+  await c.run(1_000); // half the default removal delay
+  for (const node of c.nodes.values()) assert.ok(node.ring.has(victim), "still an owner within the removal delay");
+  const took = await waitFor(c, 10 * T, () => ringFormed(c, 19));
+  assert.ok(took !== undefined, "removed within 10 s of the removal delay");
+  assert.equal(agreed().size, 1, "one epoch, one ring, on every node");
+  for (const node of c.nodes.values()) assert.ok(!node.ring.has(victim));
 });

@@ -3,7 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { SimCluster } from "../../lib/sim/cluster.ts";
 import { ringPosition } from "../../lib/ring/hash.ts";
-import { call, simCluster } from "../support/sim.ts";
+import { call, formRing, simCluster } from "../support/sim.ts";
 
 async function fiveNodes(seed: number, skewMs?: (i: number) => number): Promise<SimCluster> {
   const c = simCluster({ seed, skewMs });
@@ -12,6 +12,7 @@ async function fiveNodes(seed: number, skewMs?: (i: number) => number): Promise<
     await c.run(200);
     if ([...c.nodes.values()].every((n) => n.swim.liveCount() === 5)) break;
   }
+  assert.ok((await formRing(c, 5)) !== undefined, "the ring formed");
   return c;
 }
 

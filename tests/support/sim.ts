@@ -34,3 +34,20 @@ export async function call(c: SimCluster, nodeId: string, line: string, body?: B
   for (let i = 0; i < 2000 && !done; i++) await c.run(5);
   return answer;
 }
+
+/** Every running node holds the same stable epoch, whose ring has `n` members. */
+export function ringFormed(c: SimCluster, n: number): boolean {
+  const nodes = c.liveIds().map((id) => c.nodes.get(id)!);
+  const epochs = new Set(nodes.map((node) => node.topology.epoch));
+  return epochs.size === 1 && nodes.every((node) => node.topology.state.phase === "stable" && node.topology.state.members.length === n);
+}
+
+/** Runs virtual time until the ring has formed with `n` members (or `limitMs` passes); returns the time taken. */
+export async function formRing(c: SimCluster, n: number, limitMs = 60_000, stepMs = 100): Promise<number | undefined> {
+  const start = c.clock.now();
+  while (c.clock.now() - start <= limitMs) {
+    if (ringFormed(c, n)) return c.clock.now() - start;
+    await c.run(stepMs);
+  }
+  return undefined;
+}

@@ -173,7 +173,7 @@ test("POST /_kv/batch answers each message as its own route would, and refuses a
   const node = createNode(defaultConfig({ port: 7000 }), testEnv(), { runtime: "test" });
   const post = (body: BodyInit) => node.fetch(new Request("http://n/_kv/batch", { method: "POST", body }));
   const entry = { value: bytes("v"), contentType: "text/plain", version: { wall: 5, logical: 0, node: "a:1" }, tombstone: false };
-  const batch = encodeBatch([encodeKvRequest({ type: "put", key: "k", entry }), bytes("garbage"), encodeKvRequest({ type: "get", key: "k" })]);
+  const batch = encodeBatch([encodeKvRequest({ type: "put", epoch: 1, key: "k", entry }), bytes("garbage"), encodeKvRequest({ type: "get", epoch: 1, key: "k" })]);
   const res = await post(batch as Uint8Array<ArrayBuffer>);
   assert.equal(res.status, 200);
   const replies = decodeBatchReplies(new Uint8Array(await res.arrayBuffer()), 128);

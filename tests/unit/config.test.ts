@@ -39,6 +39,7 @@ test("a bare port gives the documented defaults", () => {
     syncIntervalMs: 10000,
     syncBytesPerSec: 67108864,
     leaveTimeoutMs: 30000,
+    removalDelayMs: 2000,
     log: "text",
     logLevel: "info",
   });

@@ -6,8 +6,7 @@ import { quorumCoordinator } from "../../lib/replication/coordinator.ts";
 import { HintStore } from "../../lib/replication/hints.ts";
 import { decodeBatch, decodeKvRequest, encodeBatchReplies, encodeGetReply, encodePutReply, type PutReply } from "../../lib/replication/messages.ts";
 import { localReplica } from "../../lib/replication/replica.ts";
-import { vnodePositions } from "../../lib/ring/hash.ts";
-import { Ring } from "../../lib/ring/ring.ts";
+import { Layout } from "../../lib/topology/placement.ts";
 import type { Entry } from "../../lib/store/store.ts";
 import { Store } from "../../lib/store/store.ts";
 import { Hlc, type Version } from "../../lib/store/version.ts";
@@ -30,13 +29,13 @@ function coordinatorWithPeers(answerPut: (entry: Entry) => PutReply) {
     },
     close: async () => {},
   };
-  const ring = new Ring();
-  for (const member of [SELF, ...PEERS]) ring.add(member, vnodePositions(member, 16));
+  const members = [SELF, ...PEERS].map((id) => ({ id, nonce: "n" }));
+  const layout = new Layout({ cluster: "test", epoch: 1, phase: "stable", members, next: [], removed: [] }, 16, 3);
   const store = new Store(() => env.clock.now());
   const hlc = new Hlc(SELF, () => env.clock.now());
   const coordinator = quorumCoordinator({
     self: SELF,
-    ring,
+    placer: { place: (position) => layout.placement(position), catchUp: async () => {} },
     replica: localReplica(store, hlc),
     hlc,
     hints: new HintStore(),

@@ -60,30 +60,30 @@ test("firstSuccesses resolves at the quorum without waiting for stragglers, or w
 
 test("replica messages round-trip, and hostile ones are refused", () => {
   const e = entry(1732320000000);
-  assert.deepEqual(decodeKvRequest(encodeKvRequest({ type: "put", key: "k/ä", entry: e })), { type: "put", key: "k/ä", entry: e });
-  assert.deepEqual(decodeKvRequest(encodeKvRequest({ type: "get", key: "k" })), { type: "get", key: "k" });
+  assert.deepEqual(decodeKvRequest(encodeKvRequest({ type: "put", epoch: 1, key: "k/ä", entry: e })), { type: "put", epoch: 1, key: "k/ä", entry: e });
+  assert.deepEqual(decodeKvRequest(encodeKvRequest({ type: "get", epoch: 1, key: "k" })), { type: "get", epoch: 1, key: "k" });
   assert.deepEqual(decodePutReply(encodePutReply({ applied: false, current: e.version })), { applied: false, current: e.version });
   assert.deepEqual(decodePutReply(encodePutReply({ applied: true })), { applied: true });
   assert.deepEqual(decodeGetReply(encodeGetReply({ entry: e })), { entry: e });
   assert.deepEqual(decodeGetReply(encodeGetReply({})), {});
   const bad = [
     new Uint8Array([0xc1]),
-    encode({ type: "put", key: "k" }),
-    encode({ type: "put", key: "k", entry: ["not bytes", "t", [1, 0, "a"], false] }),
-    encode({ type: "put", key: "k", entry: [new Uint8Array(1), "t", [-1, 0, "a"], false] }),
-    encode({ type: "put", key: "", entry: [new Uint8Array(1), "t", [1, 0, "a"], false] }),
+    encode({ type: "put", epoch: 1, key: "k" }),
+    encode({ type: "put", epoch: 1, key: "k", entry: ["not bytes", "t", [1, 0, "a"], false] }),
+    encode({ type: "put", epoch: 1, key: "k", entry: [new Uint8Array(1), "t", [-1, 0, "a"], false] }),
+    encode({ type: "put", epoch: 1, key: "", entry: [new Uint8Array(1), "t", [1, 0, "a"], false] }),
     encode({ type: "drop-table", key: "k" }),
     encode([1, 2]),
   ];
   for (const b of bad) assert.throws(() => decodeKvRequest(b), MessageError);
   assert.throws(() => decodePutReply(encode({ applied: "yes" })), MessageError);
-  assert.throws(() => decodeKvRequest(encode({ type: "get", key: "k", have: "newest" })), MessageError);
+  assert.throws(() => decodeKvRequest(encode({ type: "get", epoch: 1, key: "k", have: "newest" })), MessageError);
 });
 
 test("a get that says what the asker holds is answered 'same' only for exactly that version", () => {
   const held = entry(1732320000000);
-  const request = decodeKvRequest(encodeKvRequest({ type: "get", key: "k", have: held.version }));
-  assert.deepEqual(request, { type: "get", key: "k", have: held.version });
+  const request = decodeKvRequest(encodeKvRequest({ type: "get", epoch: 1, key: "k", have: held.version }));
+  assert.deepEqual(request, { type: "get", epoch: 1, key: "k", have: held.version });
   const same = encodeGetReply({ entry: { ...held, value: new Uint8Array(0) } }, held.version);
   assert.ok(same.byteLength < 10, "no entry on the wire");
   assert.deepEqual(decodeGetReply(same, held), { entry: held }, "'same' stands for the asker's own entry");

@@ -31,6 +31,7 @@ test("GET /cluster/locate/{key} gives the key's position and preference list", a
   assert.deepEqual(await res.json(), {
     key: "user/42",
     position: positionHex(ringPosition("user/42")),
+    epoch: 1,
     replicas: ["127.0.0.1:7000"],
   });
   assert.equal((await node.fetch(req("GET /cluster/locate/%FF"))).status, 400);

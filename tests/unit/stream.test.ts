@@ -52,7 +52,7 @@ async function loneNode(maxValueBytes?: number) {
 
 test("a node answers a batch frame as /_kv/batch answers the POST, and counts it", async () => {
   const node = await loneNode();
-  const batch = encodeBatch([encodeKvRequest({ type: "get", key: "k" }), bytes("garbage"), encodeKvRequest({ type: "get", key: "absent" })]);
+  const batch = encodeBatch([encodeKvRequest({ type: "get", epoch: 1, key: "k" }), bytes("garbage"), encodeKvRequest({ type: "get", epoch: 1, key: "absent" })]);
   const reply = decodeReplyFrame(await node.answerFrame(encodeRequestFrame(3, "/_kv/batch", batch)));
   assert.equal(reply.id, 3);
   assert.equal(reply.status, 200);
@@ -75,7 +75,7 @@ test("a node answers a batch frame as /_kv/batch answers the POST, and counts it
 test("a stream carries batches only; an oversized batch is refused; a frame it cannot read throws", async () => {
   const node = await loneNode(1);
   for (const path of ["/_kv/get", "/d/k", "/health", "/_kv/stream", ""]) {
-    const reply = decodeReplyFrame(await node.answerFrame(encodeRequestFrame(1, path, encodeKvRequest({ type: "get", key: "k" }))));
+    const reply = decodeReplyFrame(await node.answerFrame(encodeRequestFrame(1, path, encodeKvRequest({ type: "get", epoch: 1, key: "k" }))));
     assert.equal(reply.status, 404, path);
     assert.match(JSON.parse(text(reply.body)).error, /on a peer stream/);
   }

@@ -13,17 +13,17 @@ const updates = [
 
 test("every message type round-trips through msgpack", () => {
   const messages: SwimMessage[] = [
-    { type: "ping", from: "a:1", incarnation: 2, target: "b:1", updates },
-    { type: "ping-req", from: "a:1", incarnation: 0, target: "c:1", timeoutMs: 400, updates: [] },
-    { type: "ack", from: "b:1", incarnation: 9, updates },
-    { type: "nack", from: "b:1", incarnation: 9, updates: [] },
-    { type: "sync", from: "a:1", incarnation: 1, join: true, members: updates },
+    { type: "ping", from: "a:1", incarnation: 2, epoch: 0, target: "b:1", updates },
+    { type: "ping-req", from: "a:1", incarnation: 0, epoch: 0, target: "c:1", timeoutMs: 400, updates: [] },
+    { type: "ack", from: "b:1", incarnation: 9, epoch: 0, updates },
+    { type: "nack", from: "b:1", incarnation: 9, epoch: 0, updates: [] },
+    { type: "sync", from: "a:1", incarnation: 1, epoch: 0, join: true, members: updates },
   ];
   for (const m of messages) assert.deepEqual(decodeMessage(encodeMessage(m)), m);
 });
 
 test("malformed, truncated and hostile bodies are refused with a MessageError", () => {
-  const good = encodeMessage({ type: "ping", from: "a:1", incarnation: 0, target: "b:1", updates });
+  const good = encodeMessage({ type: "ping", from: "a:1", incarnation: 0, epoch: 0, target: "b:1", updates });
   const bad: Array<[string, Uint8Array]> = [
     ["empty", new Uint8Array(0)],
     ["truncated", good.slice(0, good.length - 3)],
@@ -31,14 +31,14 @@ test("malformed, truncated and hostile bodies are refused with a MessageError", 
     ["not a map", encode([1, 2, 3])],
     ["unknown type", encode({ type: "explode", from: "a:1", incarnation: 0 })],
     ["missing from", encode({ type: "ping", incarnation: 0, target: "b", updates: [] })],
-    ["negative incarnation", encode({ type: "ack", from: "a", incarnation: -1, updates: [] })],
-    ["fractional incarnation", encode({ type: "ack", from: "a", incarnation: 1.5, updates: [] })],
-    ["updates not an array", encode({ type: "ack", from: "a", incarnation: 0, updates: "x" })],
-    ["update state out of range", encode({ type: "ack", from: "a", incarnation: 0, updates: [["m", 9, 0, "a"]] })],
-    ["update too short", encode({ type: "ack", from: "a", incarnation: 0, updates: [["m", 0]] })],
-    ["huge id", encode({ type: "ack", from: "a".repeat(5000), incarnation: 0, updates: [] })],
-    ["join not boolean", encode({ type: "sync", from: "a", incarnation: 0, join: 1, members: [] })],
-    ["binary field", encode({ type: "ack", from: new Uint8Array(4), incarnation: 0, updates: [] })],
+    ["negative incarnation", encode({ type: "ack", from: "a", incarnation: -1, epoch: 0, updates: [] })],
+    ["fractional incarnation", encode({ type: "ack", from: "a", incarnation: 1.5, epoch: 0, updates: [] })],
+    ["updates not an array", encode({ type: "ack", from: "a", incarnation: 0, epoch: 0, updates: "x" })],
+    ["update state out of range", encode({ type: "ack", from: "a", incarnation: 0, epoch: 0, updates: [["m", 9, 0, "a"]] })],
+    ["update too short", encode({ type: "ack", from: "a", incarnation: 0, epoch: 0, updates: [["m", 0]] })],
+    ["huge id", encode({ type: "ack", from: "a".repeat(5000), incarnation: 0, epoch: 0, updates: [] })],
+    ["join not boolean", encode({ type: "sync", from: "a", incarnation: 0, epoch: 0, join: 1, members: [] })],
+    ["binary field", encode({ type: "ack", from: new Uint8Array(4), incarnation: 0, epoch: 0, updates: [] })],
   ];
   for (const [what, bytes] of bad) assert.throws(() => decodeMessage(bytes), MessageError, what);
 });
@@ -49,8 +49,8 @@ test("the node answers hostile /_swim/ bodies with a 4xx and keeps working", asy
   const hostile: Array<[string, BodyInit, number]> = [
     ["/_swim/ping", "not msgpack at all", 400],
     ["/_swim/ping", new Uint8Array([0xdf, 0xff, 0xff, 0xff, 0xff]), 400], // a map claiming 4 billion entries
-    ["/_swim/ping", encodeMessage({ type: "ack", from: "a:1", incarnation: 0, updates: [] }) as Uint8Array<ArrayBuffer>, 400],
-    ["/_swim/ping", encodeMessage({ type: "ping", from: "a:1", incarnation: 0, target: "someone-else:1", updates: [] }) as Uint8Array<ArrayBuffer>, 421],
+    ["/_swim/ping", encodeMessage({ type: "ack", from: "a:1", incarnation: 0, epoch: 0, updates: [] }) as Uint8Array<ArrayBuffer>, 400],
+    ["/_swim/ping", encodeMessage({ type: "ping", from: "a:1", incarnation: 0, epoch: 0, target: "someone-else:1", updates: [] }) as Uint8Array<ArrayBuffer>, 421],
     ["/_swim/ping", new Uint8Array(3 * 1024 * 1024), 413],
     ["/_swim/nothing", new Uint8Array(1), 404],
   ];
@@ -60,7 +60,7 @@ test("the node answers hostile /_swim/ bodies with a 4xx and keeps working", asy
     assert.ok(typeof (await res.json()).error === "string");
   }
   // A well-formed ping still gets its ack.
-  const ping = encodeMessage({ type: "ping", from: "a:1", incarnation: 0, target: "127.0.0.1:7000", updates: [] });
+  const ping = encodeMessage({ type: "ping", from: "a:1", incarnation: 0, epoch: 0, target: "127.0.0.1:7000", updates: [] });
   const res = await post("/_swim/ping", ping as Uint8Array<ArrayBuffer>);
   assert.equal(res.status, 200);
   const ack = decodeMessage(new Uint8Array(await res.arrayBuffer()));

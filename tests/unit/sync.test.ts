@@ -126,7 +126,7 @@ test("a leaving node refuses writes, offers and pushes with a 503, and still ans
   assert.deepEqual(await node.syncer.leave(0), { handedOff: false, remaining: 1 }, "alone: nobody to hand its key to, and it says so");
   const post = (path: string, body: Uint8Array) => node.fetch(new Request(`http://n${path}`, { method: "POST", body: body as Uint8Array<ArrayBuffer> }));
   const refused: Array<[string, Uint8Array]> = [
-    ["/_kv/put", encodeKvRequest({ type: "put", key: "k2", entry: entry("x", 200) })],
+    ["/_kv/put", encodeKvRequest({ type: "put", epoch: 1, key: "k2", entry: entry("x", 200) })],
     ["/_kv/offer", encodeOfferRequest({ from: "a:1", keys: [["k2", v(200)]] })],
     ["/_kv/push", encodePushRequest({ from: "a:1", reason: "handoff", entries: [["k2", entry("x", 200)]] })],
   ];
@@ -137,7 +137,7 @@ test("a leaving node refuses writes, offers and pushes with a 503, and still ans
   }
   assert.equal((await node.fetch(new Request("http://n/d/k3", { method: "PUT", body: "v" }))).status, 503);
   assert.equal(node.store.get("k2"), undefined);
-  assert.equal((await post("/_kv/get", encodeKvRequest({ type: "get", key: "k" }))).status, 200);
+  assert.equal((await post("/_kv/get", encodeKvRequest({ type: "get", epoch: 1, key: "k" }))).status, 200);
   assert.equal((await (await node.fetch(new Request("http://n/cluster/sync"))).json()).leaving, true);
   await node.stop();
 });

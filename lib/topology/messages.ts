@@ -1,0 +1,166 @@
+/**
+ * Topology messages (`POST /_ring/{type}`), msgpack, validated on decode with size limits.
+ *
+ * - `prepare` / `accept`: Paxos for the epoch after `base` (which the sender holds as decided).
+ * - `status`: "here is my epoch"; the receiver adopts it if newer (so it is fenced) and
+ *   answers with its own state of play. The driver's poll, and the broadcast of a decision.
+ * - `hello`: a process asking to be a member (or saying it is leaving); answered with the ring.
+ * - `get`: the receiver's ring, for a node catching up.
+ *
+ * Every reply says who answered (`ref`, nonce included), its epoch and, if the asker is
+ * behind, the newer state itself.
+ */
+import { MessageError } from "../membership/messages.ts";
+import { encodeMsgpack as encode, msgpackDecoder } from "../msgpack.ts";
+import type { AcceptReply, Ballot, PrepareReply } from "./paxos.ts";
+import { MAX_REMOVED, type MemberRef, type Phase, type TopologyState } from "./state.ts";
+
+export type TopologyMessage =
+  | { type: "prepare"; from: MemberRef; base: TopologyState; ballot: Ballot }
+  | { type: "accept"; from: MemberRef; base: TopologyState; ballot: Ballot; value: TopologyState }
+  | { type: "status"; from: MemberRef; state: TopologyState }
+  | { type: "hello"; from: MemberRef; leaving: boolean }
+  | { type: "get"; from: MemberRef };
+
+export interface TopologyReply {
+  ref: MemberRef;
+  epoch: number;
+  /** The latest epoch in which this node, as an old owner, streamed everything it had to move. */
+  streamed: number;
+  leaving: boolean;
+  /** This node's ring, when the asker's is older (or asked for it). */
+  state?: TopologyState;
+  prepare?: PrepareReply;
+  accept?: AcceptReply;
+  /** Why a Paxos message was not considered (not an acceptor of that epoch, other cluster). */
+  refused?: string;
+}
+
+export const TOPOLOGY_PATH_PREFIX = "/_ring/";
+export const MAX_TOPOLOGY_MESSAGE_BYTES = 4 * 1024 * 1024;
+const MAX_MEMBERS = 20_000;
+const MAX_ID = 300;
+const phases: readonly Phase[] = ["stable", "write_both_read_old", "write_both_read_new"];
+
+const decodeLimited = msgpackDecoder({ maxStrLength: 64 * 1024, maxArrayLength: MAX_MEMBERS, maxMapLength: 16, maxBinLength: 0, maxExtLength: 0 });
+
+type WireRef = [string, string];
+const refToWire = (m: MemberRef): WireRef => [m.id, m.nonce];
+const stateToWire = (s: TopologyState) => ({
+  c: s.cluster, e: s.epoch, p: phases.indexOf(s.phase), m: s.members.map(refToWire), n: s.next.map(refToWire), r: s.removed,
+});
+const ballotToWire = (b: Ballot | undefined) => (b ? [b.round, b.by] : null);
+const acceptedToWire = (a: { ballot: Ballot; value: TopologyState } | undefined) => (a ? { b: ballotToWire(a.ballot), v: stateToWire(a.value) } : null);
+
+export function encodeTopologyMessage(m: TopologyMessage): Uint8Array {
+  const wire: Record<string, unknown> = { type: m.type, from: refToWire(m.from) };
+  if (m.type === "prepare" || m.type === "accept") {
+    wire.base = stateToWire(m.base);
+    wire.ballot = ballotToWire(m.ballot);
+    if (m.type === "accept") wire.value = stateToWire(m.value);
+  }
+  if (m.type === "status") wire.state = stateToWire(m.state);
+  if (m.type === "hello") wire.leaving = m.leaving;
+  return encode(wire);
+}
+
+export function decodeTopologyMessage(bytes: Uint8Array): TopologyMessage {
+  const m = map(bytes);
+  const from = ref(m.from);
+  switch (m.type) {
+    case "prepare":
+      return { type: "prepare", from, base: state(m.base), ballot: ballot(m.ballot) };
+    case "accept":
+      return { type: "accept", from, base: state(m.base), ballot: ballot(m.ballot), value: state(m.value) };
+    case "status":
+      return { type: "status", from, state: state(m.state) };
+    case "hello":
+      if (typeof m.leaving !== "boolean") throw new MessageError("leaving must be a boolean");
+      return { type: "hello", from, leaving: m.leaving };
+    case "get":
+      return { type: "get", from };
+    default:
+      throw new MessageError(`unknown topology message ${JSON.stringify(m.type)}`);
+  }
+}
+
+export function encodeTopologyReply(r: TopologyReply): Uint8Array {
+  const wire: Record<string, unknown> = { ref: refToWire(r.ref), epoch: r.epoch, streamed: r.streamed, leaving: r.leaving };
+  if (r.state) wire.state = stateToWire(r.state);
+  if (r.prepare) wire.prepare = r.prepare.ok ? { ok: true, a: acceptedToWire(r.prepare.accepted) } : { ok: false, p: ballotToWire(r.prepare.promised) };
+  if (r.accept) wire.accept = r.accept.ok ? { ok: true } : { ok: false, p: ballotToWire(r.accept.promised) };
+  if (r.refused) wire.refused = r.refused;
+  return encode(wire);
+}
+
+export function decodeTopologyReply(bytes: Uint8Array): TopologyReply {
+  const m = map(bytes);
+  if (typeof m.leaving !== "boolean") throw new MessageError("leaving must be a boolean");
+  const reply: TopologyReply = { ref: ref(m.ref), epoch: count(m.epoch, "epoch"), streamed: count(m.streamed, "streamed"), leaving: m.leaving };
+  if (m.state != null) reply.state = state(m.state);
+  if (m.prepare != null) {
+    const p = record(m.prepare, "prepare");
+    if (p.ok === true) {
+      const a = p.a == null ? undefined : record(p.a, "accepted");
+      reply.prepare = a ? { ok: true, accepted: { ballot: ballot(a.b), value: state(a.v) } } : { ok: true };
+    } else reply.prepare = { ok: false, promised: p.p == null ? undefined : ballot(p.p) };
+  }
+  if (m.accept != null) {
+    const a = record(m.accept, "accept");
+    reply.accept = a.ok === true ? { ok: true } : { ok: false, promised: a.p == null ? undefined : ballot(a.p) };
+  }
+  if (m.refused != null) reply.refused = text(m.refused, "refused", 1000);
+  return reply;
+}
+
+function map(bytes: Uint8Array): Record<string, unknown> {
+  if (bytes.byteLength > MAX_TOPOLOGY_MESSAGE_BYTES) throw new MessageError(`message of ${bytes.byteLength} bytes is over the limit`);
+  let raw: unknown;
+  try {
+    raw = decodeLimited(bytes);
+  } catch (err) {
+    throw new MessageError(`not valid msgpack: ${(err as Error).message}`);
+  }
+  return record(raw, "message");
+}
+
+function record(v: unknown, field: string): Record<string, unknown> {
+  if (typeof v !== "object" || v === null || Array.isArray(v) || v instanceof Uint8Array) throw new MessageError(`${field} must be a map`);
+  return v as Record<string, unknown>;
+}
+
+function text(v: unknown, field: string, max: number, min = 1): string {
+  if (typeof v !== "string" || v.length < min || v.length > max) throw new MessageError(`${field} must be a string of ${min} to ${max} characters`);
+  return v;
+}
+
+function count(v: unknown, field: string): number {
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) throw new MessageError(`${field} must be a non-negative integer`);
+  return v;
+}
+
+function ref(v: unknown): MemberRef {
+  if (!Array.isArray(v) || v.length !== 2) throw new MessageError("a member is [id, nonce]");
+  return { id: text(v[0], "member id", MAX_ID), nonce: text(v[1], "member nonce", 64) };
+}
+
+function refs(v: unknown, field: string): MemberRef[] {
+  if (!Array.isArray(v)) throw new MessageError(`${field} must be a list of members`);
+  return v.map(ref);
+}
+
+function ballot(v: unknown): Ballot {
+  if (!Array.isArray(v) || v.length !== 2) throw new MessageError("a ballot is [round, by]");
+  return { round: count(v[0], "ballot round"), by: text(v[1], "ballot by", MAX_ID) };
+}
+
+function state(v: unknown): TopologyState {
+  const s = record(v, "state");
+  const phase = phases[s.p as number];
+  if (typeof s.p !== "number" || !phase) throw new MessageError("phase must be 0-2");
+  if (!Array.isArray(s.r) || s.r.length > MAX_REMOVED) throw new MessageError(`removed must be a list of at most ${MAX_REMOVED}`);
+  const removed = s.r.map((k) => text(k, "removed member", MAX_ID + 70));
+  const result: TopologyState = { cluster: text(s.c, "cluster", MAX_ID + 70, 0), epoch: count(s.e, "epoch"), phase, members: refs(s.m, "members"), next: refs(s.n, "next"), removed };
+  if ((phase === "stable") !== (result.next.length === 0)) throw new MessageError("a stable ring has no next members, a transition has some");
+  return result;
+}

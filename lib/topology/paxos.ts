@@ -1,0 +1,57 @@
+/**
+ * Single-decree Paxos, one instance per epoch: the acceptors of the instance that decides
+ * epoch e+1 are the members of epoch e (state.ts `acceptors`). Pure functions over an
+ * acceptor's plain state; the shell (topology.ts) keeps that state in memory, and a
+ * restarted process, having a new nonce, is never an acceptor of an instance it did not
+ * belong to, so it cannot vote twice with a forgotten promise.
+ */
+import type { TopologyState } from "./state.ts";
+
+/** A proposal number: higher round wins, then the proposer's id. */
+export interface Ballot {
+  round: number;
+  by: string;
+}
+
+export function compareBallots(a: Ballot | undefined, b: Ballot | undefined): number {
+  if (!a || !b) return a ? 1 : b ? -1 : 0;
+  if (a.round !== b.round) return a.round < b.round ? -1 : 1;
+  return a.by < b.by ? -1 : a.by > b.by ? 1 : 0;
+}
+
+export interface AcceptorState {
+  /** The epoch this acceptor's promises are about (its decided epoch + 1). */
+  instance: number;
+  promised?: Ballot;
+  accepted?: { ballot: Ballot; value: TopologyState };
+}
+
+export type PrepareReply = { ok: true; accepted?: { ballot: Ballot; value: TopologyState } } | { ok: false; promised?: Ballot };
+export type AcceptReply = { ok: true } | { ok: false; promised?: Ballot };
+
+/** Acceptor state for `instance`: what it holds if about the same instance, else fresh. */
+export function forInstance(state: AcceptorState, instance: number): AcceptorState {
+  return state.instance === instance ? state : { instance };
+}
+
+/** Phase 1b: promise to ignore lower ballots, and tell what was accepted already. */
+export function onPrepare(state: AcceptorState, ballot: Ballot): { state: AcceptorState; reply: PrepareReply } {
+  if (compareBallots(ballot, state.promised) <= 0) return { state, reply: { ok: false, promised: state.promised } };
+  const next = { ...state, promised: ballot };
+  return { state: next, reply: state.accepted ? { ok: true, accepted: state.accepted } : { ok: true } };
+}
+
+/** Phase 2b: accept unless a higher ballot was promised. */
+export function onAccept(state: AcceptorState, ballot: Ballot, value: TopologyState): { state: AcceptorState; reply: AcceptReply } {
+  if (compareBallots(ballot, state.promised) < 0) return { state, reply: { ok: false, promised: state.promised } };
+  return { state: { ...state, promised: ballot, accepted: { ballot, value } }, reply: { ok: true } };
+}
+
+/** Phase 2a's value: the one accepted under the highest ballot among the promises, else our own. */
+export function valueToPropose(promises: readonly PrepareReply[], own: TopologyState): TopologyState {
+  let best: { ballot: Ballot; value: TopologyState } | undefined;
+  for (const p of promises) {
+    if (p.ok && p.accepted && compareBallots(p.accepted.ballot, best?.ballot) > 0) best = p.accepted;
+  }
+  return best ? best.value : own;
+}

@@ -1,0 +1,27 @@
+/** The coordinator's view of the agreed ring (replication/coordinator.ts `Placer`). */
+import type { Placer } from "../replication/coordinator.ts";
+import type { Placement } from "./placement.ts";
+import type { Topology } from "./topology.ts";
+
+/** This node has not learned a ring yet (it is joining): it cannot place any key. */
+export class NoRingError extends Error {
+  override name = "NoRingError";
+  constructor() {
+    super("this node has not learned the ring yet");
+  }
+}
+
+/** How long a coordinator waits to catch up with a later epoch before giving its answer. */
+const CATCH_UP_WAIT_MS = 1_000;
+
+export function topologyPlacer(topology: Topology): Placer {
+  return {
+    place(position: bigint): Placement {
+      if (topology.epoch === 0) throw new NoRingError();
+      return topology.layout.placement(position);
+    },
+    catchUp(epoch, peer) {
+      return topology.catchUp(epoch, peer, CATCH_UP_WAIT_MS);
+    },
+  };
+}

@@ -1,0 +1,279 @@
+/**
+ * A node's side of the agreed ring: the latest decided epoch it knows, its fence (the
+ * highest epoch it has seen, below which it refuses replica requests), its Paxos acceptor
+ * state, and the `/_ring/` messages. The loop that proposes changes is driver.ts; the
+ * rules are in state.ts, plan.ts and paxos.ts.
+ */
+import { type Env, sendWithTimeout } from "../env.ts";
+import { MessageError } from "../membership/messages.ts";
+import {
+  decodeTopologyMessage,
+  decodeTopologyReply,
+  encodeTopologyMessage,
+  encodeTopologyReply,
+  type TopologyMessage,
+  type TopologyReply,
+} from "./messages.ts";
+import { type AcceptorState, forInstance, onAccept, onPrepare } from "./paxos.ts";
+import { Layout } from "./placement.ts";
+import { acceptors, isAcceptor, memberKey, type MemberRef, NO_RING, type TopologyState } from "./state.ts";
+
+/** A replica request tagged with an epoch older than this node's fence. */
+export class StaleEpochError extends Error {
+  override name = "StaleEpochError";
+  constructor(readonly epoch: number, readonly tag: number) {
+    super(`epoch ${tag} is over: this node is at epoch ${epoch}`);
+  }
+}
+
+/** A replica request to a process that is not a member of the ring it knows (new, restarted or removed). */
+export class NotOwnerError extends Error {
+  override name = "NotOwnerError";
+  constructor(readonly self: string) {
+    super(`${self} owns nothing in the epoch it knows`);
+  }
+}
+
+export interface TopologyConfig {
+  vnodes: number;
+  replicas: number;
+}
+
+export interface TopologyOptions {
+  self: MemberRef;
+  /** Where to start: a new cluster's founding ring, or NO_RING for a node that joins. */
+  initial: TopologyState;
+  config: TopologyConfig;
+  env: Pick<Env, "clock" | "transport" | "log">;
+}
+
+export type TopologyListener = (state: TopologyState, previous: TopologyState) => void;
+
+/** How long a process that said hello counts as asking to join. */
+export const CANDIDATE_FRESH_MS = 5_000;
+/** How long a member that said it is leaving counts as leaving. */
+const LEAVER_MEMORY_MS = 60_000;
+/** Members and candidates tracked at most. */
+const MAX_TRACKED = 10_000;
+export const TOPOLOGY_TIMEOUT_MS = 1_000;
+
+export class Topology {
+  /** This process as a member; its nonce changes if it learns it was removed (see adopt). */
+  self: MemberRef;
+  selfKey: string;
+  readonly #birthNonce: string;
+  #state: TopologyState;
+  #layout: Layout;
+  #member: boolean;
+  #fence: number;
+  #streamed = 0;
+  #leaving = false;
+  #acceptor: AcceptorState;
+  readonly #candidates = new Map<string, { ref: MemberRef; at: number }>();
+  readonly #leavers = new Map<string, number>();
+  readonly #listeners: TopologyListener[] = [];
+  #catchingUp: Promise<void> | undefined;
+
+  constructor(readonly options: TopologyOptions) {
+    this.self = options.self;
+    this.selfKey = memberKey(options.self);
+    this.#birthNonce = options.self.nonce;
+    this.#state = options.initial;
+    this.#layout = new Layout(options.initial, options.config.vnodes, options.config.replicas);
+    this.#member = isAcceptor(options.initial, this.self);
+    this.#fence = options.initial.epoch;
+    this.#acceptor = { instance: options.initial.epoch + 1 };
+  }
+
+  get state(): TopologyState {
+    return this.#state;
+  }
+
+  get layout(): Layout {
+    return this.#layout;
+  }
+
+  get epoch(): number {
+    return this.#state.epoch;
+  }
+
+  /** Whether this process is a member (old or new owner) of the epoch it knows. */
+  get isMember(): boolean {
+    return this.#member;
+  }
+
+  get streamed(): number {
+    return this.#streamed;
+  }
+
+  get leaving(): boolean {
+    return this.#leaving;
+  }
+
+  onChange(listener: TopologyListener): void {
+    this.#listeners.push(listener);
+  }
+
+  /** This node, as an old owner, has pushed all it had to move in `epoch`. */
+  markStreamed(epoch: number): void {
+    if (epoch === this.#state.epoch) this.#streamed = epoch;
+  }
+
+  startLeaving(): void {
+    this.#leaving = true;
+  }
+
+  /** Processes that said hello lately (asking to join), newest word per member key. */
+  candidates(now = this.options.env.clock.monotonicMs()): MemberRef[] {
+    const fresh: MemberRef[] = [];
+    for (const [key, c] of this.#candidates) {
+      if (now - c.at > CANDIDATE_FRESH_MS) this.#candidates.delete(key);
+      else fresh.push(c.ref);
+    }
+    return fresh;
+  }
+
+  /** Member ids that said they are leaving. */
+  leavers(now = this.options.env.clock.monotonicMs()): Set<string> {
+    for (const [id, until] of this.#leavers) if (until <= now) this.#leavers.delete(id);
+    const ids = new Set(this.#leavers.keys());
+    if (this.#leaving) ids.add(this.self.id);
+    return ids;
+  }
+
+  noteLeaving(id: string): void {
+    if (this.#leavers.size < MAX_TRACKED) this.#leavers.set(id, this.options.env.clock.monotonicMs() + LEAVER_MEMORY_MS);
+  }
+
+  /**
+   * Takes a decided epoch if it is later than the one held (and of this cluster; a node
+   * alone in the ring it founded gives way to a cluster it has met). True if taken.
+   */
+  adopt(state: TopologyState): boolean {
+    const current = this.#state;
+    if (state.epoch <= current.epoch) return false;
+    const lone = current.epoch === 1 && current.members.length === 1 && current.members[0]!.nonce === this.self.nonce;
+    if (current.epoch !== 0 && state.cluster !== current.cluster) {
+      if (!lone) return false;
+      this.options.env.log.warn("leaving the cluster this node founded alone for the one it met", { cluster: state.cluster });
+    }
+    this.#state = state;
+    this.#layout = new Layout(state, this.options.config.vnodes, this.options.config.replicas);
+    if (state.removed.includes(this.selfKey)) {
+      // Removed while alive (cut off past the removal delay): it owns nothing any more, and
+      // comes back as a new member, which owns only what a transition brings it.
+      this.self = { id: this.self.id, nonce: `${this.#birthNonce}-${state.epoch}` };
+      this.selfKey = memberKey(this.self);
+      this.options.env.log.warn("removed from the ring while alive; asking to join as a new member", { nonce: this.self.nonce });
+    }
+    this.#member = isAcceptor(state, this.self);
+    if (state.epoch > this.#fence) this.#fence = state.epoch;
+    this.#acceptor = forInstance(this.#acceptor, state.epoch + 1);
+    this.options.env.log.info("ring epoch", { epoch: state.epoch, phase: state.phase, members: state.members.length, next: state.next.length });
+    for (const listener of this.#listeners) listener(state, current);
+    return true;
+  }
+
+  /**
+   * The replica gate, on every replica request: refuse an epoch that is over, or any
+   * request at all if this process owns nothing. A later epoch than known is taken on
+   * trust as a fence (this process refuses older ones from now on) and fetched.
+   */
+  admit(tag: number, from?: string): void {
+    if (tag < this.#fence) throw new StaleEpochError(this.#fence, tag);
+    if (tag > this.#fence) this.#fence = tag;
+    if (tag > this.#state.epoch) this.heard(tag, from);
+    if (!this.#member) throw new NotOwnerError(this.self.id);
+  }
+
+  /** Someone is at `epoch`: if it is later than ours, fetch that ring (from `from` first). */
+  heard(epoch: number, from?: string): void {
+    void this.catchUp(epoch, from);
+  }
+
+  /** Resolves once this node holds `epoch` or later, or after `waitMs`, or when no peer had it. */
+  catchUp(epoch: number, from?: string, waitMs = 2 * TOPOLOGY_TIMEOUT_MS): Promise<void> {
+    if (epoch <= this.#state.epoch) return Promise.resolve();
+    if (!this.#catchingUp) {
+      const sources = [...(from ? [from] : []), ...acceptors(this.#state).map((m) => m.id).filter((id) => id !== this.self.id && id !== from)];
+      this.#catchingUp = (async () => {
+        await null; // the body runs after #catchingUp is set, so its finally clears it
+        try {
+          for (const peer of sources.slice(0, 4)) {
+            await this.ask(peer, { type: "get", from: this.self });
+            if (this.#state.epoch >= epoch) return;
+          }
+        } finally {
+          this.#catchingUp = undefined;
+        }
+      })();
+    }
+    const { clock } = this.options.env;
+    return new Promise<void>((resolve) => {
+      const timer = clock.setTimeout(resolve, waitMs);
+      void this.#catchingUp!.then(() => {
+        clock.clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /** Sends one topology message; undefined when the peer does not answer in time. */
+  async ask(peer: string, message: TopologyMessage, timeoutMs = TOPOLOGY_TIMEOUT_MS): Promise<TopologyReply | undefined> {
+    try {
+      const reply = await sendWithTimeout(this.options.env, peer, `/_ring/${message.type}`, encodeTopologyMessage(message), timeoutMs);
+      if (reply.status !== 200) return undefined;
+      const decoded = decodeTopologyReply(reply.body);
+      if (decoded.state) this.adopt(decoded.state);
+      return decoded;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Handles the body of a POST to `/_ring/{kind}`; resolves to the reply body. */
+  handle(kind: string, body: Uint8Array): Uint8Array {
+    const message = decodeTopologyMessage(body);
+    if (message.type !== kind) throw new MessageError(`a ${message.type} message was sent to /_ring/${kind}`);
+    return encodeTopologyReply(this.answer(message));
+  }
+
+  /** The answer to one message; the driver calls it directly for its own acceptor. */
+  answer(message: TopologyMessage): TopologyReply {
+    const reply = (extra: Partial<TopologyReply> = {}): TopologyReply => ({
+      ref: this.self, epoch: this.#state.epoch, streamed: this.#streamed, leaving: this.#leaving, ...extra,
+    });
+    switch (message.type) {
+      case "get":
+        return reply({ state: this.#state });
+      case "hello": {
+        if (message.leaving) this.noteLeaving(message.from.id);
+        else if (this.#candidates.size < MAX_TRACKED || this.#candidates.has(memberKey(message.from))) {
+          this.#candidates.set(memberKey(message.from), { ref: message.from, at: this.options.env.clock.monotonicMs() });
+        }
+        return reply({ state: this.#state });
+      }
+      case "status":
+        this.adopt(message.state);
+        return reply(this.#state.epoch > message.state.epoch ? { state: this.#state } : {});
+      case "prepare":
+      case "accept": {
+        this.adopt(message.base);
+        if (this.#state.epoch > message.base.epoch) return reply({ state: this.#state, refused: "already decided" });
+        if (this.#state.epoch < message.base.epoch) return reply({ refused: "another cluster's ring" });
+        if (!this.#member) return reply({ refused: `${this.selfKey} is not an acceptor of epoch ${this.#state.epoch}` });
+        const acceptor = forInstance(this.#acceptor, this.#state.epoch + 1);
+        if (message.type === "prepare") {
+          const { state, reply: prepare } = onPrepare(acceptor, message.ballot);
+          this.#acceptor = state;
+          return reply({ prepare });
+        }
+        const v = message.value;
+        if (v.epoch !== this.#state.epoch + 1 || v.cluster !== this.#state.cluster) return reply({ refused: "not a next epoch of this ring" });
+        const { state, reply: accept } = onAccept(acceptor, message.ballot, v);
+        this.#acceptor = state;
+        return reply({ accept });
+      }
+    }
+  }
+}
