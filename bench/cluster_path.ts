@@ -24,6 +24,9 @@ const direct: Transport = {
   close: async () => {},
 };
 const env = { clock: realClock, random: realRandom, transport: direct, log: silentLogger };
+// The nodes' timers do not keep a process alive (they must not delay a node's exit), and
+// in-process messages hold no socket: this does, until the end.
+const keepAlive = setInterval(() => {}, 1_000);
 for (const port of [8000, 8001, 8002]) {
   const node = createNode(defaultConfig({ port, introducers: port === 8000 ? [] : ["127.0.0.1:8000"], protocolPeriodMs: 200 }), env);
   nodes.set(node.id, node);
@@ -55,3 +58,4 @@ console.log(`runtime: ${detectRuntime()}, ring of ${a!.ring.size}, 32 requests a
 console.log(`lone node GET             ${String(loneRate).padStart(8)} /s  ${(1e6 / loneRate).toFixed(1)} µs each`);
 console.log(`3-node quorum GET (R=2)   ${String(clusterRate).padStart(8)} /s  ${(1e6 / clusterRate).toFixed(1)} µs each, all three nodes' work`);
 for (const node of [...nodes.values(), lone]) await node.stop();
+clearInterval(keepAlive);

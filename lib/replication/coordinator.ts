@@ -285,10 +285,10 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
     try {
       own = localGet(key, p.epoch).entry;
     } catch {
-      return read(key, consistency, p).then(live); // this node refused its own epoch: ask the others
+      return read(key, consistency, p).then(live, (err) => retryRead(err, key, consistency, p)); // this node refused its own epoch: ask the others
     }
     const peer = p.read[selfAt === 0 ? 1 : 0]!;
-    const general = (askLast?: string) => read(key, consistency, p, askLast).then(live);
+    const general = (askLast?: string) => read(key, consistency, p, askLast).then(live, (err) => retryRead(err, key, consistency, p));
     return getFrom(peer, key, p.epoch, own, true).then(
       (reply) => (reply.entry === own ? live(own) : general()),
       () => general(peer),
@@ -338,7 +338,7 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
       const selfAt = p.read.indexOf(self);
       if (p.writes.length === 1 && selfAt >= 0) {
         const { w, r } = quorumSizes(config, p.read.length, consistency);
-        if (r === 2 && w <= 2) return readWithOnePeer(key, consistency, p, selfAt).catch((err) => retryRead(err, key, consistency, p));
+        if (r === 2 && w <= 2) return readWithOnePeer(key, consistency, p, selfAt);
       }
       return read(key, consistency, p).then(live, (err) => retryRead(err, key, consistency, p));
     },

@@ -99,6 +99,9 @@ const PROMISES_SWEEP_AT = 100_000;
 const LEAVING_MEMORY_MS = 60_000;
 /** Ring changes arrive in bursts (a joiner learning everyone); one round follows the burst. */
 const RING_CHANGE_DELAY_MS = 200;
+/** While ranges move: how often, and how many times, keys another owner was sending are offered again. */
+const STREAM_RETRY_MS = 250;
+const STREAM_RETRIES = 40;
 /** A round that moved data is followed by another soon, to confirm the cluster is level. */
 const MIN_FOLLOW_UP_MS = 1_000;
 
@@ -485,13 +488,17 @@ export class Syncer {
     const { self, store } = this.#o;
     const layout = this.#o.topology.layout;
     const offers = new Map<string, Candidate[]>();
+    /** Per peer, what it did not hold yet: promised by another old owner, which is sending it. */
+    const waiting = new Map<string, Candidate[]>();
     let complete = true;
-    const flush = async (peer: string) => {
-      const offer = offers.get(peer) ?? [];
+    const targets = new Set<string>();
+    const flush = async (peer: string, offer = offers.get(peer) ?? []) => {
       offers.delete(peer);
+      targets.add(peer);
       if (offer.length === 0) return;
       const held = await this.#offerAndPush(peer, "handoff", offer, report, failed);
-      if (held.some((h) => !h)) complete = false;
+      const not = offer.filter((_, i) => !held[i]);
+      if (not.length > 0) waiting.set(peer, [...(waiting.get(peer) ?? []), ...not]);
     };
     let seen = 0;
     for (const [key, entry] of store.entries()) {
@@ -511,8 +518,17 @@ export class Syncer {
         if (list.length >= PAGE_KEYS) await flush(peer);
       }
     }
-    await Promise.all([...offers.keys()].map(flush));
-    return complete && this.#o.topology.layout === layout;
+    await Promise.all([...offers.keys()].map((peer) => flush(peer)));
+    // Keys another old owner was sending: offered again until held, while its pushes land.
+    for (let tries = 0; waiting.size > 0 && tries < STREAM_RETRIES; tries++) {
+      await sleep(this.#o.env.clock, STREAM_RETRY_MS);
+      if (this.#o.topology.layout !== layout) return false;
+      const again = [...waiting];
+      waiting.clear();
+      await Promise.all(again.map(([peer, list]) => (failed.has(peer) ? undefined : flush(peer, list))));
+    }
+    const reached = [...targets].every((peer) => !failed.has(peer));
+    return complete && reached && waiting.size === 0 && this.#o.topology.layout === layout;
   }
 
   /**

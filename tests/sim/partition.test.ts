@@ -21,9 +21,21 @@ const CLIENTS = 4;
 interface Scenario {
   name: string;
   nodes: number;
-  /** Starts the fault at `at` ms into the run; the run heals at `healAt`. */
+  /** Called every 50 ms from 1 s into the run until the heal, with the time since 1 s. */
   fault(c: SimCluster, ids: string[], elapsedMs: number): void;
+  /** Called every 50 ms all through the run (joins, leaves, crashes), with its own memory. */
+  events?(c: SimCluster, ids: string[], elapsedMs: number, done: Set<string>): void;
+  /** The events that must have happened by the end. */
+  happened?: string[];
 }
+
+/** Once, at or after `at` ms into the run. */
+const once = (name: string, at: number, act: (c: SimCluster, ids: string[]) => void): NonNullable<Scenario["events"]> => (c, ids, t, done) => {
+  if (t >= at && !done.has(name)) {
+    done.add(name);
+    act(c, ids);
+  }
+};
 
 const split = (k: number): Scenario["fault"] => (c, ids) => c.network.partition(ids.slice(0, k), ids.slice(k));
 
@@ -35,6 +47,40 @@ const scenarios: Scenario[] = [
   { name: "a bridge", nodes: 5, fault: (c, ids) => c.network.cut(ids.slice(0, 2), ids.slice(3)) },
   // 2|3, healed and cut again every 3 s.
   { name: "flapping 2|3", nodes: 5, fault: (c, ids, t) => (Math.floor(t / 3_000) % 2 === 0 ? split(2)(c, ids, t) : c.network.heal()) },
+  // A sixth member joins the majority side of a 2|3 cut while the cut holds.
+  {
+    name: "2|3 with a join on the majority side",
+    nodes: 5,
+    fault: (c, ids) => c.network.cut(ids.slice(0, 2), [...ids.slice(2), ...c.liveIds(ids)]),
+    events: once("join", 3_000, (c, ids) => void c.add([ids[4]!])),
+    happened: ["join"],
+  },
+  // A member of the four leaves gracefully while the fifth is cut off.
+  {
+    name: "1|4 with a graceful leave among the four",
+    nodes: 5,
+    fault: split(1),
+    events: once("leave", 3_000, (c, ids) => {
+      const id = ids[3]!;
+      void c.nodes.get(id)!.leave().then(() => {
+        c.network.down(id);
+        c.nodes.delete(id);
+      });
+    }),
+    happened: ["leave"],
+  },
+  // A member crashes while a join is under way, during a 1|4 cut.
+  {
+    name: "1|4 with a crash in the middle of a join",
+    nodes: 5,
+    fault: (c, ids) => c.network.cut(ids.slice(0, 1), [...ids.slice(1), ...c.liveIds(ids)]),
+    events: (c, ids, t, done) => {
+      once("join", 2_000, () => void c.add([ids[4]!]))(c, ids, t, done);
+      const moving = c.liveIds().some((id) => c.nodes.get(id)!.topology.state.phase !== "stable");
+      if (done.has("join") && moving) once("crash", 0, () => void c.crash(ids[2]!))(c, ids, t, done);
+    },
+    happened: ["join", "crash"],
+  },
 ];
 
 interface RunResult {
@@ -55,7 +101,8 @@ async function run(seed: number, scenario: Scenario, node: Pick<NodeOptions, "pl
   const client = async (n: number) => {
     for (let i = 0; c.clock.now() - started < durationMs; i++) {
       const key = KEYS[Math.floor(random.next() * KEYS.length)]!;
-      const via = c.nodes.get(ids[Math.floor(random.next() * ids.length)]!)!;
+      const live = c.liveIds();
+      const via = c.nodes.get(live[Math.floor(random.next() * live.length)]!)!;
       const op = await randomOperation(c, via, key, random.next(), `c${n}-${i}`);
       if (op) history.push(op);
       await new Promise<void>((resolve) => c.clock.setTimeout(resolve, 150 + random.next() * 100));
@@ -63,18 +110,23 @@ async function run(seed: number, scenario: Scenario, node: Pick<NodeOptions, "pl
     running--;
   };
   const clients = Array.from({ length: CLIENTS }, (_, n) => client(n));
+  const done = new Set<string>();
   while (running > 0) {
     const t = c.clock.now() - started;
+    scenario.events?.(c, ids, t, done);
     if (t >= 1_000 && t < healAtMs) scenario.fault(c, ids, t - 1_000);
     else if (t >= healAtMs) c.network.heal();
     await c.run(50);
   }
   await Promise.all(clients);
-  // After the heal, every key read through every node: what was acknowledged is there.
+  for (const event of scenario.happened ?? []) assert.ok(done.has(event), `the ${event} happened`);
+  // After the heal, every live node is an owner again (the dead and departed are not), and
+  // every key is read through every node: what was acknowledged is there.
   c.network.heal();
-  await c.run(5_000);
+  if (strict) assert.ok((await formRing(c, c.liveIds().length, 60_000)) !== undefined, `one stable ring of the ${c.liveIds().length} live nodes after the heal`);
+  await c.run(1_000);
   for (const key of KEYS) {
-    for (const id of ids) {
+    for (const id of c.liveIds()) {
       const call = c.clock.now();
       let done = false;
       const answer = c.nodes.get(id)!.fetch(new Request(`http://${id}/d/${key}`)).finally(() => (done = true));

@@ -95,16 +95,26 @@ function signalChild(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
+export interface PlaceOptions {
+  /** The port to serve on (default: a free one on 127.0.0.1). */
+  port?: number;
+  /** The host its URL names (default 127.0.0.1). */
+  host?: string;
+  /** A command the node's command line is handed to, as `ip netns exec NS`. */
+  prefix?: string[];
+}
+
 /** Starts a node and resolves once it logs that it is listening. */
-export async function startNode(runtime: Runtime, args: string[] = [], env: Record<string, string> = {}): Promise<RunningNode> {
-  const port = await freePort();
-  const [cmd, argv] = commandFor(runtime, [String(port), ...args, "--log", "json"]);
+export async function startNode(runtime: Runtime, args: string[] = [], env: Record<string, string> = {}, place: PlaceOptions = {}): Promise<RunningNode> {
+  const port = place.port ?? await freePort();
+  const [base, baseArgv] = commandFor(runtime, [String(port), ...args, "--log", "json"]);
+  const [cmd, argv] = place.prefix ? [place.prefix[0]!, [...place.prefix.slice(1), base, ...baseArgv]] : [base, baseArgv];
   const child = spawn(cmd, argv, { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   const { out, exited } = collect(child);
   const node: RunningNode = {
     runtime,
     port,
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${place.host ?? "127.0.0.1"}:${port}`,
     child,
     output: () => out.stdout + out.stderr,
     exited,
