@@ -74,7 +74,7 @@ export function errorAnswer(err: unknown): ErrorAnswer {
   if (err instanceof StaleEpochError) return { status: 409, body: { error: err.message, epoch: err.epoch } };
   if (err instanceof NotOwnerError) return { status: 421, body: { error: err.message } };
   if (err instanceof NoRingError) return { status: 503, body: { error: err.message, epoch: 0 } };
-  if (err instanceof QuorumError) return { status: 503, body: { error: err.message, answered: err.answered, needed: err.needed } };
+  if (err instanceof QuorumError) return { status: 503, body: { error: err.message, answered: err.answered, needed: err.needed, ...err.detail } };
   return { status: 500, body: { error: "internal error" } };
 }
 

@@ -75,6 +75,8 @@ export interface BatchObserver {
 }
 
 const EMPTY = new Uint8Array(0);
+/** Placements an operation is tried on at most: its first, and newer ones after refusals. */
+const MAX_PLACEMENTS = 4;
 const utf8 = new TextDecoder();
 
 const live = (entry: Entry | undefined) => (entry && !entry.tombstone ? entry : undefined);
@@ -167,7 +169,7 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
     const held = (x: PutReply) => x.applied || (x.current !== undefined && compareVersions(x.current, entry.version) >= 0);
     const promises = peers.map((m) => (hint ? putOrHint(m, key, entry, p.epoch) : putTo(m, key, entry, p.epoch)));
     const result = await firstQuorums(peers, promises, p.writes, needs, held, current);
-    if (!result.met) throw new QuorumError(operation, result.counted, result.needed);
+    if (!result.met) throw new QuorumError(operation, result.counted, result.needed, { epoch: p.epoch, owners: [...new Set(p.writes.flat())] });
   }
 
   /**
@@ -185,7 +187,8 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
    * refuses because it already holds this very version (a concurrent read found it here
    * and repaired it there first) has stored it: a version names one write.
    */
-  async function write(key: string, p: Placement, consistency: Consistency, make: (version: Version) => Entry, floor?: Version): Promise<Version> {
+  async function write(key: string, first: Placement, consistency: Consistency, make: (version: Version) => Entry, floor?: Version): Promise<Version> {
+    let p = first;
     if (onlyHere(p)) {
       let version = floor ? hlc.nextAbove(floor) : hlc.next();
       const reply = replica.put(key, make(version), p.epoch);
@@ -194,14 +197,23 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
       if (replica.put(key, make(version), p.epoch).applied) return version;
       throw new Error(`the local store refused a version above its own for '${key}'`);
     }
+    const position = ringPosition(key);
     if (!floor) {
-      const { r } = quorumSizes(config, p.read.length, consistency);
-      const { successes, results } = await gather(key, p.read, r, p.epoch);
-      if (successes < r) throw new QuorumError("write", successes, r);
-      floor = newest(results.map((reply) => reply?.entry))?.version;
+      // Nothing is stored in this phase, so it may run again on a later epoch's placement.
+      const learned = await placed(position, p, async (q) => {
+        const { r } = quorumSizes(config, q.read.length, consistency);
+        const { successes, results } = await gather(key, q.read, r, q.epoch);
+        if (successes < r) throw new QuorumError("write", successes, r, { epoch: q.epoch, owners: q.read, answeredBy: q.read.filter((_, i) => results[i]) });
+        return newest(results.map((reply) => reply?.entry))?.version;
+      });
+      floor = learned.value;
+      p = learned.placement;
     }
+    // This phase may have stored the entry on some replicas before it fell short: run again,
+    // it stores the very same entry (one version, one write), never a new version of it.
     const version = floor ? hlc.nextAbove(floor) : hlc.next();
-    await storeOn(key, p, make(version), writeNeeds(p, consistency), new Set(), true, "write");
+    const entry = make(version);
+    await placed(position, p, (q) => storeOn(key, q, entry, writeNeeds(q, consistency), new Set(), true, "write"));
     return version;
   }
 
@@ -261,7 +273,7 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
     if (onlyHere(p)) return replica.get(key, p.epoch).entry;
     const { r } = quorumSizes(config, p.read.length, consistency);
     const { successes, results } = await gather(key, p.read, r, p.epoch, askLast);
-    if (successes < r) throw new QuorumError("read", successes, r);
+    if (successes < r) throw new QuorumError("read", successes, r, { epoch: p.epoch, owners: p.read, answeredBy: p.read.filter((_, i) => results[i]) });
     const entries = results.map((reply) => reply?.entry);
     const latest = newest(entries);
     if (latest) {
@@ -296,30 +308,42 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
   }
 
   /**
-   * Runs `op` on the key's placement; if it fell short because replicas are at a later
-   * epoch, once more on the placement this node has caught up to.
+   * Runs `op` on placement `p`; if it fell short because replicas are at a later epoch,
+   * again on the placement this node has caught up to (a transition decides three epochs
+   * in quick succession, so up to MAX_PLACEMENTS times in all). `op` must be safe to run
+   * again: it stores nothing, or stores what it stored before.
    */
-  async function placed<T>(key: string, op: (p: Placement) => Promise<T>): Promise<T> {
-    const position = ringPosition(key);
-    const p = placer.place(position);
-    try {
-      return await op(p);
-    } catch (err) {
-      if (!(err instanceof QuorumError) || staleEpoch <= p.epoch) throw err;
-      await placer.catchUp(staleEpoch, stalePeer);
-      const again = placer.place(position);
-      if (again.epoch <= p.epoch) throw err;
-      return op(again);
+  async function placed<T>(position: bigint, p: Placement, op: (p: Placement) => Promise<T>): Promise<{ value: T; placement: Placement }> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return { value: await op(p), placement: p };
+      } catch (err) {
+        const again = attempt < MAX_PLACEMENTS ? await replaced(err, position, p) : undefined;
+        if (!again) throw err;
+        p = again;
+      }
     }
+  }
+
+  /** After a QuorumError with replicas at a later epoch: the newer placement, once caught up; else undefined. */
+  async function replaced(err: unknown, position: bigint, p: Placement): Promise<Placement | undefined> {
+    if (!(err instanceof QuorumError) || staleEpoch <= p.epoch) return undefined;
+    await placer.catchUp(staleEpoch, stalePeer);
+    const again = placer.place(position);
+    return again.epoch > p.epoch ? again : undefined;
   }
 
   return {
     async replayHints(peer) {
       let delivered = 0;
       for (const hint of hints.take(peer)) {
+        // A hint is only a shortcut: quorums and stabilisation carry the write anyway. One
+        // for a replica that no longer owns the key is dropped, so no copy lands off its owners.
+        const p = placer.place(ringPosition(hint.key));
+        if (!p.writes.some((set) => set.includes(peer))) continue;
         try {
-          // Hints carry the epoch of now: a replica that is no longer an owner refuses, and the hint is kept.
-          await putTo(peer, hint.key, hint.entry, placer.place(ringPosition(hint.key)).epoch);
+          // Sent in the epoch of now: a replica at a later one refuses, and the hint is kept.
+          await putTo(peer, hint.key, hint.entry, p.epoch);
           delivered++;
         } catch {
           hints.add(peer, hint.key, hint.entry);
@@ -327,8 +351,8 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
       }
       return delivered;
     },
-    put(key, value, contentType, consistency = "quorum") {
-      return placed(key, (p) => write(key, p, consistency, (version) => ({ value, contentType, version, tombstone: false })));
+    async put(key, value, contentType, consistency = "quorum") {
+      return write(key, placer.place(ringPosition(key)), consistency, (version) => ({ value, contentType, version, tombstone: false }));
     },
     get(key, consistency = "quorum") {
       const p = placer.place(ringPosition(key));
@@ -342,23 +366,23 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
       }
       return read(key, consistency, p).then(live, (err) => retryRead(err, key, consistency, p));
     },
-    delete(key, consistency = "quorum") {
+    async delete(key, consistency = "quorum") {
       // Found or not follows the same quorum rule as a read; the tombstone goes above it.
-      return placed(key, async (p) => {
-        const latest = await read(key, consistency, p);
+      const position = ringPosition(key);
+      return placed(position, placer.place(position), (p) => read(key, consistency, p)).then(async ({ value: latest, placement }) => {
         if (!latest || latest.tombstone) return false;
-        await write(key, p, consistency, (version) => ({ value: EMPTY, contentType: "", version, tombstone: true }), latest.version);
+        await write(key, placement, consistency, (version) => ({ value: EMPTY, contentType: "", version, tombstone: true }), latest.version);
         return true;
       });
     },
   };
 
+  /** A read that fell short on an epoch that is over, run again where the key lives now. */
   async function retryRead(err: unknown, key: string, consistency: Consistency, p: Placement): Promise<Entry | undefined> {
-    if (!(err instanceof QuorumError) || staleEpoch <= p.epoch) throw err;
-    await placer.catchUp(staleEpoch, stalePeer);
-    const again = placer.place(ringPosition(key));
-    if (again.epoch <= p.epoch) throw err;
-    return live(await read(key, consistency, again));
+    const position = ringPosition(key);
+    const again = await replaced(err, position, p);
+    if (!again) throw err;
+    return live((await placed(position, again, (q) => read(key, consistency, q))).value);
   }
 }
 

@@ -7,7 +7,13 @@ export type Consistency = "one" | "quorum" | "all";
 /** Fewer replicas answered (or stored) than the operation needs: a 503 with the counts. */
 export class QuorumError extends Error {
   override name = "QuorumError";
-  constructor(readonly operation: string, readonly answered: number, readonly needed: number) {
+  constructor(
+    readonly operation: string,
+    readonly answered: number,
+    readonly needed: number,
+    /** Who was asked (the key's owners in `epoch`) and, for reads, who answered. */
+    readonly detail: { epoch?: number; owners?: string[]; answeredBy?: string[] } = {},
+  ) {
     super(`${operation}: ${answered} of ${needed} required replicas answered`);
   }
 }

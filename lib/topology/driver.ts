@@ -133,10 +133,16 @@ export class TopologyDriver {
     return { removable, leaving: topology.leavers(), joiners };
   }
 
+  /** Members SWIM holds dead or gone: no answer can come from them, so none is waited for. */
+  #silent(): Set<string> {
+    return new Set(this.#o.members().filter((m) => isGone(m.state)).map((m) => m.id));
+  }
+
   /** Every other member's state of play, each told our epoch (which fences it). */
   async #poll(state: TopologyState): Promise<TopologyReply[]> {
     const { topology } = this.#o;
-    const others = acceptors(state).filter((m) => memberKey(m) !== topology.selfKey && m.id !== topology.self.id);
+    const silent = this.#silent();
+    const others = acceptors(state).filter((m) => memberKey(m) !== topology.selfKey && m.id !== topology.self.id && !silent.has(m.id));
     const replies = await Promise.all(others.map((m) => topology.ask(m.id, { type: "status", from: topology.self, state })));
     // Only the process the ring names counts: a restarted one at that address answers with another nonce.
     const wanted = new Set(others.map(memberKey));
@@ -180,11 +186,17 @@ export class TopologyDriver {
     return chosen;
   }
 
-  /** Sends a message to every voter at once (this node's own acceptor answers directly). */
+  /**
+   * Sends a message to every voter SWIM does not hold dead, at once (this node's own
+   * acceptor answers directly); a dead one's vote could only arrive after its timeout.
+   */
   async #askAll(voters: readonly MemberRef[], message: TopologyMessage): Promise<TopologyReply[]> {
     const { topology } = this.#o;
+    const silent = this.#silent();
     const replies = await Promise.all(voters.map((m) =>
-      memberKey(m) === topology.selfKey ? Promise.resolve(topology.answer(message)) : m.id === topology.self.id ? Promise.resolve(undefined) : topology.ask(m.id, message)));
+      memberKey(m) === topology.selfKey ? Promise.resolve(topology.answer(message))
+      : m.id === topology.self.id || silent.has(m.id) ? Promise.resolve(undefined)
+      : topology.ask(m.id, message)));
     return replies.filter((r): r is TopologyReply => r !== undefined);
   }
 

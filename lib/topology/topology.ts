@@ -73,6 +73,9 @@ export class Topology {
   readonly #leavers = new Map<string, number>();
   readonly #listeners: TopologyListener[] = [];
   #catchingUp: Promise<void> | undefined;
+  /** The latest epoch a peer has named, and who named epochs beyond ours: where to fetch from. */
+  #wanted = 0;
+  readonly #sources = new Set<string>();
 
   constructor(readonly options: TopologyOptions) {
     this.self = options.self;
@@ -191,17 +194,27 @@ export class Topology {
     void this.catchUp(epoch, from);
   }
 
-  /** Resolves once this node holds `epoch` or later, or after `waitMs`, or when no peer had it. */
+  /**
+   * Resolves once this node holds `epoch` or later, or after `waitMs`, or when no peer had
+   * it. One fetch loop at a time, chasing the latest epoch anyone has named.
+   */
   catchUp(epoch: number, from?: string, waitMs = 2 * TOPOLOGY_TIMEOUT_MS): Promise<void> {
     if (epoch <= this.#state.epoch) return Promise.resolve();
+    if (epoch > this.#wanted) this.#wanted = epoch;
+    if (from) this.#sources.add(from);
     if (!this.#catchingUp) {
-      const sources = [...(from ? [from] : []), ...acceptors(this.#state).map((m) => m.id).filter((id) => id !== this.self.id && id !== from)];
       this.#catchingUp = (async () => {
         await null; // the body runs after #catchingUp is set, so its finally clears it
         try {
-          for (const peer of sources.slice(0, 4)) {
-            await this.ask(peer, { type: "get", from: this.self });
-            if (this.#state.epoch >= epoch) return;
+          for (let round = 0; round < 3 && this.#state.epoch < this.#wanted; round++) {
+            const named = [...this.#sources];
+            this.#sources.clear();
+            const members = acceptors(this.#state).map((m) => m.id);
+            const sources = [...new Set([...named, ...members])].filter((id) => id !== this.self.id).slice(0, 6);
+            for (const peer of sources) {
+              await this.ask(peer, { type: "get", from: this.self });
+              if (this.#state.epoch >= this.#wanted) return;
+            }
           }
         } finally {
           this.#catchingUp = undefined;
@@ -209,9 +222,10 @@ export class Topology {
       })();
     }
     const { clock } = this.options.env;
+    const running = this.#catchingUp!;
     return new Promise<void>((resolve) => {
       const timer = clock.setTimeout(resolve, waitMs);
-      void this.#catchingUp!.then(() => {
+      void running.then(() => {
         clock.clearTimeout(timer);
         resolve();
       });

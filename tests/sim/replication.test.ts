@@ -58,7 +58,7 @@ test("with one node crashed every key stays readable and writable", async () => 
   }
 });
 
-test("with two of a key's three replicas down, reads and writes of it are a 503 with the counts", async () => {
+test("with two of a key's three replicas down, reads and writes of it are a 503 saying who answered and who was needed", async () => {
   const c = await fiveNodes(6);
   const [r1, r2, r3] = await replicasOf(c, "fragile");
   assert.equal((await call(c, r1!, `PUT ${path("fragile")}`, "v")).status, 204);
@@ -66,12 +66,14 @@ test("with two of a key's three replicas down, reads and writes of it are a 503 
   // Crashed together and asked at once: membership has not noticed yet, the ring is unchanged.
   await c.crash(r2!);
   await c.crash(r3!);
+  const epoch = c.nodes.get(r1!)!.topology.epoch;
+  const owners = [r1, r2, r3];
   const read = await call(c, r1!, `GET ${path("fragile")}`);
   assert.equal(read.status, 503);
-  assert.deepEqual(await read.json(), { error: "read: 1 of 2 required replicas answered", answered: 1, needed: 2 });
+  assert.deepEqual(await read.json(), { error: "read: 1 of 2 required replicas answered", answered: 1, needed: 2, epoch, owners, answeredBy: [r1] });
   const write = await call(c, r1!, `PUT ${path("fragile")}`, "w");
   assert.equal(write.status, 503);
-  assert.deepEqual(await write.json(), { error: "write: 1 of 2 required replicas answered", answered: 1, needed: 2 });
+  assert.deepEqual(await write.json(), { error: "write: 1 of 2 required replicas answered", answered: 1, needed: 2, epoch, owners, answeredBy: [r1] });
   // One replica is enough when the client says so. The write stopped at its first phase
   // (learning the newest version from a read quorum), so it stored nothing anywhere.
   assert.equal(await (await call(c, r1!, `GET ${path("fragile")}?consistency=one`)).text(), "v");

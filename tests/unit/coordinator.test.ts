@@ -7,6 +7,7 @@ import { HintStore } from "../../lib/replication/hints.ts";
 import { decodeBatch, decodeKvRequest, encodeBatchReplies, encodeGetReply, encodePutReply, type PutReply } from "../../lib/replication/messages.ts";
 import { localReplica } from "../../lib/replication/replica.ts";
 import { Layout } from "../../lib/topology/placement.ts";
+import { StaleEpochError } from "../../lib/topology/topology.ts";
 import type { Entry } from "../../lib/store/store.ts";
 import { Store } from "../../lib/store/store.ts";
 import { Hlc, type Version } from "../../lib/store/version.ts";
@@ -63,4 +64,52 @@ test("a refusal citing a newer version acknowledges; one citing an older version
   await newer.coordinator.put("k", bytes("v"), "text/plain");
   const older = coordinatorWithPeers((entry) => ({ applied: false, current: { ...entry.version, wall: entry.version.wall - 1 } }));
   await assert.rejects(older.coordinator.put("k", bytes("v"), "text/plain"), { name: "QuorumError" });
+});
+
+test("a write refused by replicas at a later epoch is stored again on the new placement as the same version, never a new one", async () => {
+  // A new version after a partial write could let a value readers saw overwritten come
+  // back; the same version only completes the write it was.
+  const env = testEnv();
+  const members = [SELF, ...PEERS].map((id) => ({ id, nonce: "n" }));
+  let layout = new Layout({ cluster: "test", epoch: 1, phase: "stable", members, next: [], removed: [] }, 16, 3);
+  const putVersions: Array<[number, string]> = [];
+  const transport: Transport = {
+    async send(_peer, _path, body) {
+      const replies = decodeBatch(body, 128).map((bytes) => {
+        const message = decodeKvRequest(bytes);
+        if (message.type === "get") return { status: 200, body: encodeGetReply({}) };
+        putVersions.push([message.epoch, JSON.stringify(message.entry.version)]);
+        if (message.epoch < 2) return { status: 409, body: new TextEncoder().encode(JSON.stringify({ error: "stale", epoch: 2 })) };
+        return { status: 200, body: encodePutReply({ applied: true }) };
+      });
+      return { status: 200, body: encodeBatchReplies(replies) };
+    },
+    close: async () => {},
+  };
+  const store = new Store(() => env.clock.now());
+  const hlc = new Hlc(SELF, () => env.clock.now());
+  const coordinator = quorumCoordinator({
+    self: SELF,
+    placer: {
+      place: (position) => layout.placement(position),
+      catchUp: async () => {
+        layout = new Layout({ ...layout.state, epoch: 2 }, 16, 3);
+      },
+    },
+    // This node's own store is at epoch 2 already: it refuses epoch 1 like the peers.
+    replica: localReplica(store, hlc, () => false, (epoch) => {
+      if (epoch < 2) throw new StaleEpochError(2, epoch);
+    }),
+    hlc,
+    hints: new HintStore(),
+    env: { clock: env.clock, transport },
+    config: { replicas: 3, writeQuorum: 2, readQuorum: 2, replicaTimeoutMs: 300 },
+  });
+  const version = await coordinator.put("k", bytes("v"), "text/plain");
+  const attempts = new Map<number, Set<string>>();
+  for (const [epoch, v] of putVersions) attempts.set(epoch, (attempts.get(epoch) ?? new Set()).add(v));
+  assert.deepEqual([...attempts.keys()].sort(), [1, 2], "refused at epoch 1, stored at epoch 2");
+  assert.deepEqual([...attempts.get(1)!], [JSON.stringify(version)]);
+  assert.deepEqual([...attempts.get(2)!], [JSON.stringify(version)], "the same version both times");
+  assert.deepEqual(store.get("k")?.version, version);
 });
