@@ -17,7 +17,8 @@ async function serve(fetch: FetchHandler, options: ServeOptions) {
       routes: {
         [STREAM_PATH]: (request, server) => {
           if (stream && isWebSocketUpgrade(request) && server.upgrade(request, { data: undefined })) return undefined;
-          return fetch(request);
+          // A route's request has a read-only `params`, which the router sets: hand it a plain copy.
+          return fetch(new Request(request));
         },
       },
       fetch,

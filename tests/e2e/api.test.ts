@@ -40,6 +40,17 @@ for (const runtime of runtimes) {
       assert.equal(health.status, "ok");
       assert.equal(health.id, `127.0.0.1:${node.port}`);
       assert.equal(health.runtime, runtime);
+      assert.equal(health.epoch, 1, "a node alone founds its ring at epoch 1");
+      assert.match(health.checksum, /^[0-9a-f]{8}$/);
+
+      // The peer-stream path without an upgrade: the same answers on every runtime (Bun's
+      // own route once answered 500 here).
+      res = await fetch(`${node.url}/_kv/stream`);
+      assert.equal(res.status, 426);
+      assert.match((await res.json()).error, /WebSocket upgrade/);
+      res = await fetch(`${node.url}/_kv/stream`, { method: "POST", body: "x" });
+      assert.equal(res.status, 404);
+      assert.match((await res.json()).error, /no route/);
 
       const metrics = await (await fetch(`${node.url}/metrics`)).text();
       assert.match(metrics, /dht_http_requests_total\{method="PUT",route="\/d\/:key",status="204"\} 1/);
