@@ -2,9 +2,10 @@
  * The consistent-hash ring: each member owns virtual nodes at fixed positions, and a key
  * belongs to the first N distinct members clockwise from its position.
  *
- * Pure and synchronous: positions are computed elsewhere (hash.ts, which is async) and
- * handed in, so membership changes apply in order and the ring can be tested as data.
- * Adding or removing members touches only their virtual nodes, merged in on the next read.
+ * Pure and synchronous: positions are computed elsewhere (hash.ts) and handed in, so the
+ * ring can be tested as data. Which members are on it is the agreed epoch's business
+ * (topology/placement.ts builds one ring per member list); adding or removing members
+ * touches only their virtual nodes, merged in on the next read.
  */
 
 export interface VirtualNode {
@@ -54,16 +55,6 @@ export class Ring {
 
   remove(member: string): void {
     this.#pending.set(member, undefined);
-  }
-
-  /**
-   * Several changes: `{ member, positions }` places a member, `{ member }` removes one;
-   * the last change to a member wins. Changes are merged on the next read, all at once:
-   * one filter and one merge however many members changed (a joiner learns the whole
-   * membership at once), and no re-hashing.
-   */
-  apply(changes: ReadonlyArray<{ member: string; positions?: readonly bigint[] }>): void {
-    for (const c of changes) this.#pending.set(c.member, c.positions);
   }
 
   /** The first `n` distinct members clockwise from `position` (fewer if the ring has fewer). */

@@ -32,6 +32,8 @@ export async function call(c: SimCluster, nodeId: string, line: string, body?: B
   let done = false;
   const answer = c.nodes.get(nodeId)!.fetch(request).finally(() => (done = true));
   for (let i = 0; i < 2000 && !done; i++) await c.run(5);
+  // Never wait on a request the simulated node did not answer: say so instead.
+  if (!done) throw new Error(`${line} through ${nodeId} had no answer after 10 s of virtual time`);
   return answer;
 }
 
