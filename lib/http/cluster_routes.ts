@@ -33,7 +33,6 @@ export function addClusterRoutes(router: RouterType, { info, store, swim, topolo
         version: info.version,
         uptimeMs: now() - info.startedAt,
         ...ringSummary(topology),
-        ringChecksum: ringSummary(topology).checksum,
         member: topology.isMember,
         ...store.stats(),
       }))
@@ -43,7 +42,6 @@ export function addClusterRoutes(router: RouterType, { info, store, swim, topolo
         incarnation: swim.incarnation,
         awareness: swim.awarenessScore,
         ...ringSummary(topology),
-        ringChecksum: ringSummary(topology).checksum,
         members: swim.members(),
       }))
     .get("/metrics", () =>

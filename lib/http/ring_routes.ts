@@ -12,10 +12,14 @@ interface RingRouteOptions {
   vnodes: number;
 }
 
-/** What every view of the ring reports: the epoch and a checksum of its whole value. */
+/**
+ * What every view of the ring reports: the epoch and a checksum of its whole value (also
+ * as `ringChecksum`, the name /health and /cluster/members gave it before epochs).
+ */
 export function ringSummary(topology: Topology) {
   const { state } = topology;
-  return { epoch: state.epoch, checksum: stateChecksum(state), phase: state.phase };
+  const checksum = stateChecksum(state);
+  return { epoch: state.epoch, checksum, ringChecksum: checksum, phase: state.phase };
 }
 
 export function addRingRoutes(router: RouterType, { topology, replicas, vnodes }: RingRouteOptions): void {

@@ -42,7 +42,7 @@ const decodeStatus = msgpackDecoder();
 const STATUS_TIMEOUT_MS = 2_000;
 
 export function addSyncRoutes(router: RouterType, { id, env, peers, syncer, store, topology, maxValueBytes }: SyncRouteOptions): void {
-  const status = () => ({ id, ringChecksum: ringSummary(topology).checksum, epoch: topology.epoch, ...store.stats(), ...syncer.status() });
+  const status = () => ({ id, ringChecksum: ringSummary(topology).ringChecksum, epoch: topology.epoch, ...store.stats(), ...syncer.status() });
 
   /** Every live member's status, this node's first; a member that does not answer says why. */
   async function everyone(): Promise<unknown[]> {

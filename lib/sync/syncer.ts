@@ -95,8 +95,6 @@ const SYNC_TIMEOUT_MS = 5_000;
 const PROMISE_MS = 2 * SYNC_TIMEOUT_MS;
 /** Expired promises are swept once this many are held. */
 const PROMISES_SWEEP_AT = 100_000;
-/** How long a peer that said it is leaving is counted out of preference lists. */
-const LEAVING_MEMORY_MS = 60_000;
 /** Ring changes arrive in bursts (a joiner learning everyone); one round follows the burst. */
 const RING_CHANGE_DELAY_MS = 200;
 /** While ranges move: how often, and how many times, keys another owner was sending are offered again. */
@@ -117,8 +115,6 @@ export class Syncer {
   #dueAt = 0;
   /** Keys this node asked one member for (key → version, until when another need not send it). */
   readonly #promised = new Map<string, { from: string; version: Version; until: number }>();
-  /** Peer → until when it counts as leaving (it will have left, or come back, by then). */
-  readonly #leavingUntil = new Map<string, number>();
   #running: Promise<void> | undefined;
   #again = false;
   #stopped = false;
@@ -197,7 +193,7 @@ export class Syncer {
       const remaining = this.#last?.keysUnconfirmed ?? 0;
       if (remaining === 0) return { handedOff: true, remaining };
       // Every other member leaving too (a whole cluster shutting down): nobody to wait for.
-      const leaving = this.#leavingPeers();
+      const leaving = this.#o.topology.leavers();
       const staying = this.#o.topology.layout.current.members().filter((m) => m !== this.#o.self && !leaving.has(m));
       if (staying.length === 0) return { handedOff: false, remaining };
       if (clock.monotonicMs() >= deadline) return { handedOff: false, remaining };
@@ -312,13 +308,6 @@ export class Syncer {
   #owners(position: bigint): string[] {
     const holders = this.#o.topology.layout.holders(position);
     return this.#leaving ? holders.filter((m) => m !== this.#o.self) : holders;
-  }
-
-  /** Peers that said they are leaving (a 503 from a stabilisation route), for a while. */
-  #leavingPeers(): Set<string> {
-    const now = this.#o.env.clock.monotonicMs();
-    for (const [peer, until] of this.#leavingUntil) if (until <= now) this.#leavingUntil.delete(peer);
-    return new Set(this.#leavingUntil.keys());
   }
 
   async #round(): Promise<void> {
@@ -600,25 +589,12 @@ export class Syncer {
 
   async #send(peer: string, path: string, body: Uint8Array): Promise<Uint8Array> {
     const reply = await sendWithTimeout(this.#o.env, peer, path, body, SYNC_TIMEOUT_MS);
-    if (reply.status === 503 && saysLeaving(reply.body)) {
-      this.#leavingUntil.set(peer, this.#o.env.clock.monotonicMs() + LEAVING_MEMORY_MS);
-      this.#tables = undefined;
-    }
     if (reply.status !== 200) throw new Error(`${peer}${path} answered ${reply.status}`);
     return reply.body;
   }
 
   #yield(): Promise<void> {
     return sleep(this.#o.env.clock, 0);
-  }
-}
-
-/** Whether a 503's JSON body says the node is leaving (LeavingError's answer). */
-function saysLeaving(body: Uint8Array): boolean {
-  try {
-    return JSON.parse(new TextDecoder().decode(body)).leaving === true;
-  } catch {
-    return false;
   }
 }
 
