@@ -29,6 +29,7 @@ import { Store } from "./store/store.ts";
 import { addSyncRoutes } from "./http/sync_routes.ts";
 import { Syncer } from "./sync/syncer.ts";
 import { Hlc } from "./store/version.ts";
+import { NodeState } from "./node_state.ts";
 import { streamResponder, type StreamResponder } from "./stream/responder.ts";
 import { BATCH_PATH } from "./replication/messages.ts";
 
@@ -109,9 +110,10 @@ export function createNode(config: Config, env: Env, options: NodeOptions = {}):
   metrics.gauge("dht_ring_members", "Members on this node's ring", () => topology.layout.current.size);
   metrics.gauge("dht_ring_epoch", "The latest ring epoch this node knows", () => topology.epoch);
 
-  const replica = localReplica(store, hlc, () => syncer.leaving, (epoch) => topology.admit(epoch));
+  const state = new NodeState();
+  const replica = localReplica(store, hlc, () => state.leaving, (epoch) => topology.admit(epoch));
   const hints = new HintStore();
-  const syncer = new Syncer({ self: id, store, topology, replica, env, config, metrics });
+  const syncer = new Syncer({ self: id, store, topology, replica, state, env, config, metrics });
   topology.onChange(() => syncer.ringChanged());
   // What the replication path looks like from here: how full batches are (the lever on
   // per-frame cost) and how long a peer takes to answer one.

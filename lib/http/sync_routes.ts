@@ -64,16 +64,16 @@ export function addSyncRoutes(router: RouterType, { id, env, peers, syncer, stor
     .post("/_kv/status", () => msgpackResponse(encode(status())))
     .post("/_kv/digest", async (request: Request) => {
       const m = decodeDigestRequest(await readBodyLimited(request, DIGEST_BYTES));
-      return msgpackResponse(encodeDigestReply(await syncer.digest(m.from, m.buckets)));
+      return msgpackResponse(encodeDigestReply(await syncer.receiver.digest(m.from, m.buckets)));
     })
     .post("/_kv/offer", async (request: Request) => {
       const m = decodeOfferRequest(await readBodyLimited(request, OFFER_BYTES));
-      return msgpackResponse(encodeOfferReply(syncer.offer(m.from, m.keys)));
+      return msgpackResponse(encodeOfferReply(syncer.receiver.offer(m.from, m.keys)));
     })
     .post("/_kv/push", async (request: Request) => {
       const limit = Math.max(256 * 1024, maxValueBytes) + PUSH_OVERHEAD_BYTES;
       const m = decodePushRequest(await readBodyLimited(request, limit));
-      return msgpackResponse(encodePushReply(syncer.push(m.reason, m.entries)));
+      return msgpackResponse(encodePushReply(syncer.receiver.push(m.reason, m.entries)));
     })
     .get("/cluster/sync", async (request: Request) => {
       if (!new URL(request.url).searchParams.has("all")) return jsonResponse(200, status());

@@ -164,3 +164,15 @@ function decodeList(bytes: Uint8Array, max: number): unknown[] {
   if (!Array.isArray(raw)) throw new MessageError("a batch is a list");
   return raw;
 }
+
+const utf8 = new TextDecoder();
+
+/** The epoch a replica's refusal (409, JSON `{error, epoch}`) names; 0 if it names none. */
+export function refusedEpoch(body: Uint8Array): number {
+  try {
+    const epoch = JSON.parse(utf8.decode(body)).epoch;
+    return Number.isSafeInteger(epoch) ? epoch : 0;
+  } catch {
+    return 0;
+  }
+}

@@ -1,5 +1,5 @@
 /** The coordinator's view of the agreed ring (replication/coordinator.ts `Placer`). */
-import type { Placer } from "../replication/coordinator.ts";
+import type { Placer } from "../replication/placed.ts";
 import type { Placement } from "./placement.ts";
 import type { Topology } from "./topology.ts";
 

@@ -10,6 +10,7 @@ import {
   suspicionMinMs,
   suspicionTimeoutMs,
 } from "../../lib/membership/timing.ts";
+import { MemberTable, transition } from "../../lib/membership/table.ts";
 
 const u = (state: MemberState, incarnation: number, id = "m", from = "x"): Update => ({ id, state, incarnation, from });
 
@@ -131,4 +132,38 @@ test("awareness: bounded score, timeouts scaled by score + 1", () => {
   assert.equal(a.scale(1000), 8000);
   a.apply(-100);
   assert.equal(a.score, 0);
+});
+
+test("table transitions: a second suspecter confirms, news changes the table, old news does nothing", () => {
+  const m = (state: MemberState, incarnation: number) => ({ id: "m", state, incarnation, since: 5 });
+  const table: Array<[ReturnType<typeof m> | undefined, Update, string]> = [
+    [undefined, u("alive", 0), "change"],
+    [undefined, u("dead", 0), "none"],
+    [m("alive", 1), u("suspect", 1, "m", "y"), "change"],
+    [m("suspect", 1), u("suspect", 1, "m", "y"), "confirm"],
+    [m("suspect", 1), u("suspect", 2), "change"],
+    [m("suspect", 2), u("alive", 1), "none"],
+    [m("dead", 2), u("alive", 2), "none"],
+    [m("dead", 2), u("alive", 3), "change"],
+  ];
+  for (const [current, update, kind] of table) {
+    const t = transition(current, update, 9);
+    assert.equal(t.kind, kind, `${JSON.stringify(current)} + ${JSON.stringify(update)}`);
+    if (t.kind === "change") {
+      assert.deepEqual(t.member, { id: "m", state: update.state, incarnation: update.incarnation, since: 9 });
+      assert.equal(t.previous, current?.state);
+      assert.equal(t.isNew, current === undefined);
+    }
+  }
+});
+
+test("member table forgets the oldest gone member past its cap, never a live one", () => {
+  const table = new MemberTable(2);
+  table.apply(u("alive", 0, "live"), 0);
+  for (const [i, id] of ["a", "b", "c"].entries()) {
+    table.apply(u("alive", 0, id), i);
+    table.apply(u("dead", 0, id), 10 + i);
+  }
+  assert.deepEqual(table.ids(() => true).sort(), ["b", "c", "live"]);
+  assert.equal(table.liveCount(), 1);
 });

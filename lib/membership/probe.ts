@@ -1,0 +1,146 @@
+/**
+ * The failure detector's loop. One protocol period: probe the next member of a shuffled
+ * round-robin with a ping; no ack within the ping timeout → ask k others to ping it
+ * (ping-req), who answer ack or nack; no ack by the end of the period → suspect it. A
+ * suspicion that times out gets one last direct ping before the member is declared dead.
+ * Lifeguard stretches every period and timeout by the local health score.
+ */
+import { isGone } from "./member.ts";
+import type { Suspicion } from "./suspicion.ts";
+import type { SwimCore } from "./swim_core.ts";
+
+export class Prober {
+  #order: string[] = [];
+  #index = 0;
+  #lastTick: number | undefined;
+
+  constructor(readonly core: SwimCore) {}
+
+  tick(): void {
+    const { core } = this;
+    if (!core.running) return;
+    const period = core.awareness.scale(core.config.protocolPeriodMs);
+    core.schedule(() => this.tick(), period);
+    this.#lagCheck(period);
+    const target = this.#nextTarget();
+    if (target) void this.probe(target);
+  }
+
+  async probe(target: string): Promise<void> {
+    const { core } = this;
+    const member = core.table.get(target);
+    if (!member) return;
+    const incarnation = member.incarnation;
+    const period = core.awareness.scale(core.config.protocolPeriodMs);
+    const pingTimeout = core.awareness.scale(core.config.pingTimeoutMs);
+    core.stats.probes.inc();
+    if (await this.ping(target, pingTimeout)) {
+      core.awareness.apply(-1);
+      return;
+    }
+    if (!core.running) return;
+
+    // Indirect: ask k others; leave them time to answer with a nack before our deadline.
+    const helpers = core.randomMembers(core.config.indirectProbes, (m) => m.state === "alive" && m.id !== target);
+    const waitMs = Math.max(1, period - pingTimeout);
+    const results = await Promise.all(helpers.map((h) => this.#pingReq(h, target, waitMs)));
+    if (!core.running) return;
+    if (results.includes("ack")) return;
+    const nacks = results.filter((r) => r === "nack").length;
+    // Lifeguard: helpers that did not even nack suggest the trouble is on our side.
+    core.awareness.apply(helpers.length > 0 ? helpers.length - nacks : 1);
+
+    // Suspect it; if it is suspect already, this failed probe is an independent confirmation.
+    const current = core.table.get(target);
+    if (current && !isGone(current.state) && current.incarnation === incarnation) {
+      if (current.state === "alive") core.env.log.info("member suspect", { id: target, incarnation, helpers: helpers.length, nacks });
+      core.apply({ id: target, state: "suspect", incarnation, from: core.self });
+    }
+  }
+
+  /** Direct ping; resolves true on an ack within `timeoutMs`. */
+  async ping(target: string, timeoutMs: number): Promise<boolean> {
+    const { core } = this;
+    const updates = core.piggyback();
+    // Lifeguard's buddy system: a ping to a suspect carries its suspicion, so it can refute
+    // at once, even after the gossip about it has stopped travelling (a node paused longer
+    // than the retransmissions took would otherwise never hear of it, and be declared dead).
+    const member = core.table.get(target);
+    if (member?.state === "suspect" && !updates.some((u) => u.id === target)) {
+      const from = core.suspicions.get(target)?.by.values().next().value ?? core.self;
+      updates.push({ id: target, state: "suspect", incarnation: member.incarnation, from });
+    }
+    const reply = await core.send(target, { type: "ping", ...core.header(), target, updates }, timeoutMs);
+    return reply?.type === "ack";
+  }
+
+  /**
+   * The suspicion timed out: one direct ping before declaring it dead. Its refutation may
+   * have been lost on the way here (gossip about it stops after a few sends, and with 10%
+   * loss some node misses every copy); the ping carries the suspicion, so a live member
+   * refutes in its ack. A dead one costs the ping timeout, once.
+   */
+  async lastChance(id: string, s: Suspicion): Promise<void> {
+    const { core } = this;
+    const still = () => {
+      const m = core.table.get(id);
+      return core.running && core.suspicions.get(id) === s && m?.state === "suspect" && m.incarnation === s.incarnation;
+    };
+    if (!still()) return;
+    const acked = await this.ping(id, core.config.pingTimeoutMs);
+    if (acked || !still()) return;
+    core.apply({ id, state: "dead", incarnation: s.incarnation, from: core.self });
+  }
+
+  /** A new member goes to a random place in the remaining order, so it is probed this pass. */
+  insert(id: string): void {
+    const from = this.#index;
+    const at = from + Math.floor(this.core.env.random.next() * (this.#order.length - from + 1));
+    this.#order.splice(at, 0, id);
+  }
+
+  async #pingReq(helper: string, target: string, timeoutMs: number): Promise<"ack" | "nack" | "none"> {
+    const { core } = this;
+    core.stats.pingReqs.inc();
+    const reply = await core.send(helper, {
+      type: "ping-req",
+      ...core.header(),
+      target,
+      // The helper's own ping must end early enough for its nack to reach us in time.
+      timeoutMs: Math.max(1, Math.floor(timeoutMs * 0.8)),
+      updates: core.piggyback(),
+    }, timeoutMs);
+    if (reply?.type === "ack") return "ack";
+    if (reply?.type === "nack") {
+      core.stats.nacks.inc();
+      return "nack";
+    }
+    return "none";
+  }
+
+  #nextTarget(): string | undefined {
+    const { table } = this.core;
+    for (let tries = 0; tries < 2; tries++) {
+      while (this.#index < this.#order.length) {
+        const id = this.#order[this.#index++]!;
+        const m = table.get(id);
+        if (m && !isGone(m.state)) return id;
+      }
+      // A full pass done: reshuffle the current membership for the next one.
+      this.#order = this.core.shuffle(table.ids((m) => !isGone(m.state)));
+      this.#index = 0;
+    }
+    return undefined;
+  }
+
+  /** Lifeguard: a probe tick that fires late means this node is slow, not its peers. */
+  #lagCheck(expectedMs: number): void {
+    const { core } = this;
+    const now = core.env.clock.monotonicMs();
+    if (this.#lastTick !== undefined && now - this.#lastTick > expectedMs * 2 + core.config.pingTimeoutMs) {
+      core.awareness.apply(1);
+      core.env.log.warn("event loop lag", { lateMs: Math.round(now - this.#lastTick - expectedMs) });
+    }
+    this.#lastTick = now;
+  }
+}

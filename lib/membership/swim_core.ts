@@ -1,0 +1,62 @@
+/**
+ * What the parts of the membership protocol share: the probe loop (probe.ts) and the
+ * full-state exchanges (state_sync.ts) work on the node's table through this, and
+ * swim.ts, which owns the state, implements it.
+ */
+import type { Config } from "../config.ts";
+import type { Env } from "../env.ts";
+import type { Awareness } from "./awareness.ts";
+import type { Member, Update } from "./member.ts";
+import type { SwimMessage } from "./messages.ts";
+import type { Suspicions } from "./suspicion.ts";
+import type { SwimStats } from "./swim_metrics.ts";
+import type { MemberTable } from "./table.ts";
+
+/** The options membership reads; their meaning and defaults are in config.ts. */
+export type SwimConfig = Pick<
+  Config,
+  | "protocolPeriodMs"
+  | "pingTimeoutMs"
+  | "indirectProbes"
+  | "suspicionMult"
+  | "suspicionMaxMult"
+  | "retransmitMult"
+  | "pushPullIntervalMs"
+  | "introducers"
+>;
+
+export type SwimEnv = Pick<Env, "clock" | "random" | "transport" | "log">;
+
+/** The sender fields every message starts with. */
+export interface Header {
+  from: string;
+  incarnation: number;
+  epoch: number;
+}
+
+export interface SwimCore {
+  readonly self: string;
+  readonly config: SwimConfig;
+  readonly env: SwimEnv;
+  readonly table: MemberTable;
+  readonly suspicions: Suspicions;
+  readonly awareness: Awareness;
+  readonly stats: SwimStats;
+  readonly running: boolean;
+  header(): Header;
+  /** The one place an update is applied: table, suspicion timers, gossip, listeners. */
+  apply(update: Update): void;
+  /** Sends one message and decodes the reply; undefined on timeout, error or a bad reply. */
+  send(peer: string, message: SwimMessage, timeoutMs: number): Promise<SwimMessage | undefined>;
+  /** Membership updates to ride on one outgoing message. */
+  piggyback(): Update[];
+  /** A timer that stop() cancels. */
+  schedule(fn: () => void, ms: number): void;
+  jitter(ms: number): number;
+  shuffle<T>(items: T[]): T[];
+  randomMembers(count: number, keep: (m: Member) => boolean): string[];
+  /** Members alive or suspect, self included: the ones that count toward N. */
+  liveCount(): number;
+  /** Every member as an update, self included: the body of a full-state sync. */
+  fullState(): Update[];
+}

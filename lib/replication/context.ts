@@ -1,0 +1,33 @@
+/** What the coordinator's read and write paths share. */
+import type { Hlc } from "../store/version.ts";
+import type { Placement } from "../topology/placement.ts";
+import type { Placements } from "./placed.ts";
+import { type Consistency, quorumSizes } from "./quorum.ts";
+import type { Replica } from "./replica.ts";
+import type { ReplicaClient } from "./replica_client.ts";
+
+export interface QuorumConfig {
+  replicas: number;
+  writeQuorum: number;
+  readQuorum: number;
+}
+
+export interface QuorumContext {
+  self: string;
+  config: QuorumConfig;
+  client: ReplicaClient;
+  placements: Placements;
+  /** This node's own replica, for keys only it holds. */
+  replica: Replica;
+  hlc: Hlc;
+}
+
+/** A key whose only replica is this node: no quorum to gather, no message to send. */
+export function onlyHere(self: string, p: Placement): boolean {
+  return p.writes.length === 1 && p.read.length === 1 && p.read[0] === self;
+}
+
+/** W of every write set, for this consistency. */
+export function writeNeeds(config: QuorumConfig, p: Placement, consistency: Consistency): number[] {
+  return p.writes.map((set) => quorumSizes(config, set.length, consistency).w);
+}

@@ -1,0 +1,66 @@
+/**
+ * The read path: the newest version among R read owners, written back to W of every write
+ * set first when they disagreed, so a read can never be followed by one that returns
+ * something older.
+ */
+import { ringPosition } from "../ring/hash.ts";
+import type { Entry } from "../store/store.ts";
+import type { Placement } from "../topology/placement.ts";
+import { onlyHere, type QuorumContext, writeNeeds } from "./context.ts";
+import { gather } from "./gather.ts";
+import { type Consistency, isStale, newest, QuorumError, quorumSizes } from "./quorum.ts";
+import { storeOn } from "./write.ts";
+
+/** An entry as clients see it: a tombstone is no entry. */
+export const live = (entry: Entry | undefined) => (entry && !entry.tombstone ? entry : undefined);
+
+/** The newest entry among R read owners (tombstones included), repaired first if they disagreed. */
+export async function read(ctx: QuorumContext, key: string, consistency: Consistency, p: Placement, askLast?: string): Promise<Entry | undefined> {
+  if (onlyHere(ctx.self, p)) return ctx.replica.get(key, p.epoch).entry;
+  const { r } = quorumSizes(ctx.config, p.read.length, consistency);
+  const { successes, results } = await gather(ctx.client, key, p.read, r, p.epoch, askLast);
+  if (successes < r) throw new QuorumError("read", successes, r, { epoch: p.epoch, owners: p.read, answeredBy: p.read.filter((_, i) => results[i]) });
+  const entries = results.map((reply) => reply?.entry);
+  const latest = newest(entries);
+  if (latest) {
+    const current = new Set(p.read.filter((_, i) => results[i] !== undefined && !isStale(entries[i], latest)));
+    const needs = writeNeeds(ctx.config, p, consistency);
+    const met = p.writes.every((set, i) => set.filter((m) => current.has(m)).length >= needs[i]!);
+    if (!met) await storeOn(ctx, key, p, latest, needs, current, false, "read repair");
+  }
+  return latest;
+}
+
+/** A client's read: the live entry, run again where the key lives now if its epoch is over. */
+export function readLive(ctx: QuorumContext, key: string, consistency: Consistency, p: Placement, askLast?: string): Promise<Entry | undefined> {
+  return read(ctx, key, consistency, p, askLast).then(live, (err) => retryRead(ctx, err, key, consistency, p));
+}
+
+/**
+ * The usual quorum read (R = 2 with this node a replica, ring stable): its own entry and
+ * the next replica's, one message and no arrays or races. When the two agree that is the
+ * answer (two current copies already make the write quorum); otherwise, or if the peer
+ * fails, the general read runs, asking that peer last, since a replica that just failed
+ * may be down.
+ */
+export function readWithOnePeer(ctx: QuorumContext, key: string, consistency: Consistency, p: Placement, selfAt: number): Promise<Entry | undefined> {
+  let own: Entry | undefined;
+  try {
+    own = ctx.client.local(key, p.epoch).entry;
+  } catch {
+    return readLive(ctx, key, consistency, p); // this node refused its own epoch: ask the others
+  }
+  const peer = p.read[selfAt === 0 ? 1 : 0]!;
+  return ctx.client.get(peer, key, p.epoch, own, true).then(
+    (reply) => (reply.entry === own ? live(own) : readLive(ctx, key, consistency, p)),
+    () => readLive(ctx, key, consistency, p, peer),
+  );
+}
+
+/** A read that fell short on an epoch that is over, run again where the key lives now. */
+async function retryRead(ctx: QuorumContext, err: unknown, key: string, consistency: Consistency, p: Placement): Promise<Entry | undefined> {
+  const position = ringPosition(key);
+  const again = await ctx.placements.replaced(err, position, p);
+  if (!again) throw err;
+  return live((await ctx.placements.run(position, again, (q) => read(ctx, key, consistency, q))).value);
+}

@@ -1,0 +1,123 @@
+/**
+ * The coordinator's side of replica messages: puts and gets to one replica, through the
+ * batcher to a peer or straight to the local replica when this node is one. It remembers
+ * the latest epoch a replica refused ours for (a 409), which is what the coordinator
+ * catches up to before it places an operation again.
+ */
+import { type Env, sendWithTimeout } from "../env.ts";
+import type { Entry } from "../store/store.ts";
+import { isGhost } from "../topology/placement.ts";
+import { StaleEpochError } from "../topology/topology.ts";
+import { Batcher, DEFAULT_BATCHING, MAX_BATCH_MESSAGES } from "./batcher.ts";
+import type { HintStore } from "./hints.ts";
+import {
+  BATCH_PATH,
+  decodeBatchReplies,
+  decodeGetReply,
+  decodePutReply,
+  encodeBatch,
+  encodeKvRequest,
+  type GetReply,
+  type PutReply,
+  refusedEpoch,
+} from "./messages.ts";
+import type { Replica } from "./replica.ts";
+
+export interface BatchObserver {
+  sent(messages: number): void;
+  answered(seconds: number): void;
+}
+
+export interface ReplicaClientOptions {
+  self: string;
+  replica: Replica;
+  hints: HintStore;
+  env: Pick<Env, "clock" | "transport">;
+  replicaTimeoutMs: number;
+  batches?: BatchObserver;
+}
+
+export class ReplicaClient {
+  /** The latest epoch a replica refused ours for, and who said so: what to catch up to. */
+  staleEpoch = 0;
+  stalePeer: string | undefined;
+  readonly self: string;
+  readonly #o: ReplicaClientOptions;
+  readonly #batcher: Batcher;
+
+  constructor(o: ReplicaClientOptions) {
+    this.#o = o;
+    this.self = o.self;
+    const { env, replicaTimeoutMs, batches } = o;
+    this.#batcher = new Batcher(
+      async (peer, messages) => {
+        batches?.sent(messages.length);
+        const started = env.clock.monotonicMs();
+        const reply = await sendWithTimeout(env, peer, BATCH_PATH, encodeBatch(messages), replicaTimeoutMs);
+        batches?.answered((env.clock.monotonicMs() - started) / 1000);
+        if (reply.status !== 200) throw new Error(`${peer}${BATCH_PATH} answered ${reply.status}`);
+        return decodeBatchReplies(reply.body, MAX_BATCH_MESSAGES);
+      },
+      env.clock,
+      { ...DEFAULT_BATCHING, timeoutMs: replicaTimeoutMs },
+    );
+  }
+
+  put(peer: string, key: string, entry: Entry, epoch: number): Promise<PutReply> {
+    if (peer === this.self) {
+      try {
+        return Promise.resolve(this.#o.replica.put(key, entry, epoch));
+      } catch (err) {
+        this.#noteRefusal(err);
+        return Promise.reject(err); // counts as one missing replica
+      }
+    }
+    return this.#send(peer, encodeKvRequest({ type: "put", key, entry, epoch }), decodePutReply);
+  }
+
+  /** A put that, should the replica not answer, leaves a hint to replay later. */
+  putOrHint(peer: string, key: string, entry: Entry, epoch: number): Promise<PutReply> {
+    const put = this.put(peer, key, entry, epoch);
+    if (!isGhost(peer)) put.catch(() => this.#o.hints.add(peer, key, entry));
+    return put;
+  }
+
+  /**
+   * Another replica's entry; `have`: this node's own, which it answers "same" to if it holds
+   * that version. `holdable`: a plain read's, which the batcher may hold for company.
+   */
+  get(peer: string, key: string, epoch: number, have?: Entry, holdable = false): Promise<GetReply> {
+    const request = encodeKvRequest(have ? { type: "get", key, epoch, have: have.version } : { type: "get", key, epoch });
+    return this.#send(peer, request, (body) => decodeGetReply(body, have), holdable);
+  }
+
+  /** This node's own entry, through the same epoch gate as a peer's. */
+  local(key: string, epoch: number): GetReply {
+    try {
+      return this.#o.replica.get(key, epoch);
+    } catch (err) {
+      this.#noteRefusal(err);
+      throw err;
+    }
+  }
+
+  #send<T>(peer: string, body: Uint8Array, decode: (b: Uint8Array) => T, holdable = false): Promise<T> {
+    if (isGhost(peer)) return Promise.reject(new Error(`${peer.slice(1)} was replaced by a new process`));
+    return this.#batcher.request(peer, body, holdable).then((reply) => {
+      if (reply.status === 409) this.#noteStale(refusedEpoch(reply.body), peer);
+      if (reply.status !== 200) throw new Error(`${peer} answered ${reply.status}`);
+      return decode(reply.body);
+    });
+  }
+
+  #noteRefusal(err: unknown): void {
+    if (err instanceof StaleEpochError) this.#noteStale(err.epoch, this.self);
+  }
+
+  #noteStale(epoch: number, peer: string): void {
+    if (epoch > this.staleEpoch) {
+      this.staleEpoch = epoch;
+      this.stalePeer = peer;
+    }
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * Anti-entropy: for each peer it shares keys with, this node summarises the shared keys in
+ * fixed buckets (digest.ts) and sends the summaries; the peer answers with the buckets that
+ * differ, whose keys are then offered (and the ones the peer lacks pushed). A member that
+ * died is off the ring, so its ranges' new owners come out of this empty-handed and are
+ * filled. The peer's own rounds send the other way.
+ */
+import { ringPosition } from "../ring/hash.ts";
+import type { Entry } from "../store/store.ts";
+import { BucketDigests, bucketOf } from "./digest.ts";
+import { decodeDigestReply, encodeDigestRequest } from "./messages.ts";
+import { PAGE_KEYS, type SyncContext, yieldToLoop } from "./context.ts";
+import { PeerOffers, type Round } from "./round.ts";
+
+/** Per-peer summaries of the keys this node shares with each, from one pass over the store. */
+export interface DigestTables {
+  epoch: number;
+  at: number;
+  byPeer: Map<string, BucketDigests>;
+}
+
+/**
+ * One pass over the store: builds the per-peer summaries of shared keys and calls
+ * `notOwned` for each key this node holds without owning it. Returns the keys seen.
+ */
+export async function scanStore(
+  ctx: SyncContext,
+  notOwned: (key: string, entry: Entry, owners: string[]) => Promise<void>,
+): Promise<{ seen: number; tables: DigestTables }> {
+  const epoch = ctx.topology.epoch;
+  const byPeer = new Map<string, BucketDigests>();
+  let seen = 0;
+  for (const [key, entry] of ctx.store.entries()) {
+    if (++seen % PAGE_KEYS === 0) await yieldToLoop(ctx);
+    const position = ringPosition(key);
+    const owners = ctx.owners(position);
+    if (!owners.includes(ctx.self)) {
+      await notOwned(key, entry, owners);
+      continue;
+    }
+    const bucket = bucketOf(position);
+    const keyHash = Number(position & 0xffff_ffffn);
+    for (const peer of owners) {
+      if (peer === ctx.self) continue;
+      let digests = byPeer.get(peer);
+      if (!digests) byPeer.set(peer, (digests = new BucketDigests()));
+      digests.add(bucket, keyHash, entry.version);
+    }
+  }
+  return { seen, tables: { epoch, at: ctx.env.clock.monotonicMs(), byPeer } };
+}
+
+/** Asks each peer which of the shared buckets differ: peer → (bucket → its count). */
+export async function compareDigests(round: Round, byPeer: Map<string, BucketDigests>): Promise<Map<string, Map<number, number>>> {
+  const differing = new Map<string, Map<number, number>>();
+  await Promise.all(
+    [...byPeer].map(async ([peer, digests]) => {
+      try {
+        const request = encodeDigestRequest({ from: round.ctx.self, buckets: digests.summaries() });
+        const reply = decodeDigestReply(await round.send(peer, "/_kv/digest", request));
+        if (reply.differ.length > 0) {
+          differing.set(peer, new Map(reply.differ));
+          round.transfer(peer).bucketsDiffering = reply.differ.length;
+        }
+      } catch {
+        round.failed.add(peer);
+      }
+    }),
+  );
+  return differing;
+}
+
+/**
+ * The keys of differing buckets, offered. Always offered, even to a peer holding none of a
+ * bucket: a (key, version) pair is a fraction of an entry, and the offer is what lets the
+ * peer take each entry from one owner only.
+ */
+export async function repair(round: Round, differing: Map<string, Map<number, number>>): Promise<void> {
+  const { ctx } = round;
+  const offers = new PeerOffers(round, "repair");
+  let seen = 0;
+  for (const [key, entry] of ctx.store.entries()) {
+    if (++seen % PAGE_KEYS === 0) await yieldToLoop(ctx);
+    const position = ringPosition(key);
+    const owners = ctx.owners(position);
+    if (!owners.includes(ctx.self)) continue;
+    const bucket = bucketOf(position);
+    for (const peer of owners) {
+      if (!differing.get(peer)?.has(bucket) || round.failed.has(peer)) continue;
+      await offers.add(peer, { key, entry });
+    }
+  }
+  await offers.flushAll();
+}

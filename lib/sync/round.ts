@@ -1,0 +1,194 @@
+/**
+ * One stabilisation round's dealings with peers: offers of (key, version) lists, pushes of
+ * the entries a peer lacks, and what moved to whom. The round's totals are sums over its
+ * per-peer transfers, so the two can never disagree.
+ */
+import { sendWithTimeout } from "../env.ts";
+import type { Entry } from "../store/store.ts";
+import { keyBytes } from "../store/store.ts";
+import {
+  decodeOfferReply,
+  decodePushReply,
+  encodeOfferRequest,
+  encodePushRequest,
+  MAX_OFFER_KEYS,
+  type PushReason,
+} from "./messages.ts";
+import { PAGE_KEYS, SYNC_TIMEOUT_MS, type SyncContext } from "./context.ts";
+import type { Throttle } from "./throttle.ts";
+
+/** Bytes of values per push message (one larger value goes alone). */
+const PUSH_BYTES = 256 * 1024;
+
+export interface Candidate {
+  key: string;
+  entry: Entry;
+}
+
+export interface Transfer {
+  peer: string;
+  /** Buckets (1/1,024 of the ring each) whose shared keys differed from the peer's. */
+  bucketsDiffering: number;
+  keysOffered: number;
+  keysPushed: number;
+  bytesPushed: number;
+}
+
+/** What one round did, for /cluster/sync and for knowing when the cluster has settled. */
+export interface RoundReport {
+  startedAt: number;
+  durationMs: number;
+  keysScanned: number;
+  keysOffered: number;
+  keysPushed: number;
+  bytesPushed: number;
+  keysHandedOff: number;
+  /** Keys not owned here that some owner has not confirmed yet (kept, retried next round). */
+  keysUnconfirmed: number;
+  bucketsDiffering: number;
+  peersFailed: string[];
+  /** Per peer: what moved to it. */
+  transfers: Transfer[];
+}
+
+export function emptyReport(startedAt = 0): RoundReport {
+  return { startedAt, durationMs: 0, keysScanned: 0, keysOffered: 0, keysPushed: 0, bytesPushed: 0, keysHandedOff: 0, keysUnconfirmed: 0, bucketsDiffering: 0, peersFailed: [], transfers: [] };
+}
+
+/** A round that moved nothing and reached everyone. */
+export function quiet(r: RoundReport): boolean {
+  return r.keysPushed === 0 && r.keysHandedOff === 0 && r.keysUnconfirmed === 0 && r.peersFailed.length === 0;
+}
+
+export class Round {
+  readonly failed = new Set<string>();
+  readonly transfers = new Map<string, Transfer>();
+  keysScanned = 0;
+  keysHandedOff = 0;
+  keysUnconfirmed = 0;
+
+  constructor(readonly ctx: SyncContext, readonly throttle: Throttle, readonly startedAt: number) {}
+
+  transfer(peer: string): Transfer {
+    let t = this.transfers.get(peer);
+    if (!t) this.transfers.set(peer, (t = { peer, bucketsDiffering: 0, keysOffered: 0, keysPushed: 0, bytesPushed: 0 }));
+    return t;
+  }
+
+  report(durationMs: number): RoundReport {
+    const transfers = [...this.transfers.values()];
+    const sum = (field: "keysOffered" | "keysPushed" | "bytesPushed" | "bucketsDiffering") => transfers.reduce((n, t) => n + t[field], 0);
+    return {
+      startedAt: this.startedAt,
+      durationMs,
+      keysScanned: this.keysScanned,
+      keysOffered: sum("keysOffered"),
+      keysPushed: sum("keysPushed"),
+      bytesPushed: sum("bytesPushed"),
+      keysHandedOff: this.keysHandedOff,
+      keysUnconfirmed: this.keysUnconfirmed,
+      bucketsDiffering: sum("bucketsDiffering"),
+      peersFailed: [...this.failed].sort(),
+      transfers,
+    };
+  }
+
+  /**
+   * Offers `candidates` to `peer` and pushes the ones it wants. Returns, per candidate,
+   * whether the peer now holds it (it had it, or the push landed); a key another member
+   * promised to send it is not held yet.
+   */
+  async offerAndPush(peer: string, reason: PushReason, candidates: Candidate[]): Promise<boolean[]> {
+    const held = candidates.map(() => false);
+    if (this.failed.has(peer)) return held;
+    try {
+      const wanted: number[] = [];
+      for (let i = 0; i < candidates.length; i += MAX_OFFER_KEYS) {
+        const chunk = candidates.slice(i, i + MAX_OFFER_KEYS);
+        const offer = encodeOfferRequest({ from: this.ctx.self, keys: chunk.map((c) => [c.key, c.entry.version]) });
+        const reply = decodeOfferReply(await this.send(peer, "/_kv/offer", offer));
+        this.transfer(peer).keysOffered += chunk.length;
+        const notHeld = new Set([...reply.want, ...reply.pending]);
+        chunk.forEach((_, j) => (held[i + j] = !notHeld.has(j)));
+        for (const j of reply.want) if (j < chunk.length) wanted.push(i + j);
+      }
+      if (await this.#pushAll(peer, reason, wanted.map((i) => candidates[i]!))) for (const i of wanted) held[i] = true;
+    } catch {
+      this.failed.add(peer);
+    }
+    return held;
+  }
+
+  async send(peer: string, path: string, body: Uint8Array): Promise<Uint8Array> {
+    const reply = await sendWithTimeout(this.ctx.env, peer, path, body, SYNC_TIMEOUT_MS);
+    if (reply.status !== 200) throw new Error(`${peer}${path} answered ${reply.status}`);
+    return reply.body;
+  }
+
+  /** Pushes entries in messages of bounded bytes, paced by the throttle; true if all landed. */
+  async #pushAll(peer: string, reason: PushReason, candidates: Candidate[]): Promise<boolean> {
+    let batch: Candidate[] = [];
+    let bytes = 0;
+    const send = async () => {
+      if (batch.length === 0) return;
+      const entries = batch.map((c): [string, Entry] => [c.key, c.entry]);
+      const sent = bytes;
+      batch = [];
+      bytes = 0;
+      await this.throttle.take(sent);
+      decodePushReply(await this.send(peer, "/_kv/push", encodePushRequest({ from: this.ctx.self, reason, entries })));
+      const t = this.transfer(peer);
+      t.keysPushed += entries.length;
+      t.bytesPushed += sent;
+      this.ctx.counters.keysSent.inc([], entries.length);
+      this.ctx.counters.bytesSent.inc([], sent);
+    };
+    try {
+      for (const c of candidates) {
+        const size = keyBytes(c.key) + c.entry.value.byteLength + 64;
+        if (batch.length > 0 && (bytes + size > PUSH_BYTES || batch.length >= MAX_OFFER_KEYS)) await send();
+        batch.push(c);
+        bytes += size;
+      }
+      await send();
+      return true;
+    } catch {
+      this.failed.add(peer);
+      return false;
+    }
+  }
+}
+
+/**
+ * Candidates gathered per peer and offered a page at a time: the loop anti-entropy's
+ * repair and a transition's streaming share. `held` hears, per offered page, which
+ * candidates the peer now holds.
+ */
+export class PeerOffers {
+  readonly #pages = new Map<string, Candidate[]>();
+
+  constructor(
+    readonly round: Round,
+    readonly reason: PushReason,
+    readonly held: (peer: string, page: Candidate[], held: boolean[]) => void = () => {},
+  ) {}
+
+  async add(peer: string, candidate: Candidate): Promise<void> {
+    let page = this.#pages.get(peer);
+    if (!page) this.#pages.set(peer, (page = []));
+    page.push(candidate);
+    if (page.length >= PAGE_KEYS) await this.offer(peer);
+  }
+
+  /** Offers what is gathered for `peer` (or `page` instead). */
+  async offer(peer: string, page = this.#pages.get(peer) ?? []): Promise<void> {
+    this.#pages.delete(peer);
+    if (page.length === 0) return;
+    this.held(peer, page, await this.round.offerAndPush(peer, this.reason, page));
+  }
+
+  /** Every peer's last, partial page. */
+  flushAll(): Promise<void> {
+    return Promise.all([...this.#pages.keys()].map((peer) => this.offer(peer))).then(() => {});
+  }
+}

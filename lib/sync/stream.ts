@@ -1,0 +1,55 @@
+/**
+ * The data movement of a transition: every key this node holds as an old owner of a range
+ * that changes owners is offered to each new owner (which takes what it lacks). This node
+ * knows the epoch before it scans, so it already refuses older writes: what it
+ * acknowledged before is in its store now.
+ */
+import { ringPosition } from "../ring/hash.ts";
+import { PAGE_KEYS, sleep, yieldToLoop } from "./context.ts";
+import { type Candidate, PeerOffers, type Round } from "./round.ts";
+
+/** While ranges move: how often, and how many times, keys another owner was sending are offered again. */
+const STREAM_RETRY_MS = 250;
+const STREAM_RETRIES = 40;
+
+/** True when every new owner took everything this node holds of the moving ranges. */
+export async function streamMovingRanges(round: Round): Promise<boolean> {
+  const { ctx } = round;
+  const { self, store } = ctx;
+  const layout = ctx.topology.layout;
+  /** Per peer, what it did not hold yet: promised by another old owner, which is sending it. */
+  const waiting = new Map<string, Candidate[]>();
+  const targets = new Set<string>();
+  const offers = new PeerOffers(round, "handoff", (peer, page, held) => {
+    targets.add(peer);
+    const not = page.filter((_, i) => !held[i]);
+    if (not.length > 0) waiting.set(peer, [...(waiting.get(peer) ?? []), ...not]);
+  });
+  let complete = true;
+  let seen = 0;
+  for (const [key, entry] of store.entries()) {
+    if (++seen % PAGE_KEYS === 0) await yieldToLoop(ctx);
+    if (ctx.topology.layout !== layout) return false; // a later epoch: its own round streams
+    const position = ringPosition(key);
+    if (!layout.changes(position) || !layout.oldOwners(position).includes(self)) continue;
+    for (const peer of layout.newOwners(position)) {
+      if (peer === self) continue;
+      if (round.failed.has(peer)) {
+        complete = false;
+        continue;
+      }
+      await offers.add(peer, { key, entry });
+    }
+  }
+  await offers.flushAll();
+  // Keys another old owner was sending: offered again until held, while its pushes land.
+  for (let tries = 0; waiting.size > 0 && tries < STREAM_RETRIES; tries++) {
+    await sleep(ctx.env.clock, STREAM_RETRY_MS);
+    if (ctx.topology.layout !== layout) return false;
+    const again = [...waiting];
+    waiting.clear();
+    await Promise.all(again.map(([peer, list]) => (round.failed.has(peer) ? undefined : offers.offer(peer, list))));
+  }
+  const reached = [...targets].every((peer) => !round.failed.has(peer));
+  return complete && reached && waiting.size === 0 && ctx.topology.layout === layout;
+}
