@@ -1,6 +1,6 @@
 /** Bun: Bun.serve takes the fetch handler as it is, and its own WebSocket server carries peer streams. */
 import { fetchTransport } from "../lib/env.ts";
-import { STREAM_PATH } from "../lib/stream/frames.ts";
+import { STREAM_PATH } from "../lib/wire/paths.ts";
 import { type StreamSocket, streamTransport } from "../lib/stream/transport.ts";
 import { type Adapter, type FetchHandler, isWebSocketUpgrade, listenError, type ServeOptions } from "./types.ts";
 

@@ -10,7 +10,7 @@ import { getRequestListener } from "@hono/node-server";
 import { Pool } from "undici";
 import { WebSocketServer } from "ws";
 import type { Transport } from "../lib/env.ts";
-import { STREAM_PATH } from "../lib/stream/frames.ts";
+import { STREAM_PATH } from "../lib/wire/paths.ts";
 import { streamTransport } from "../lib/stream/transport.ts";
 import { type Adapter, type FetchHandler, listenError, type ServeOptions } from "./types.ts";
 import { openWsStream } from "./ws_client.ts";

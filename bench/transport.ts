@@ -6,7 +6,7 @@
  *   bun run bench/transport.ts    deno run -A bench/transport.ts    npx tsx bench/transport.ts
  */
 import { detectRuntime, loadAdapter } from "../adapters/mod.ts";
-import { encodeBatch, encodeKvRequest } from "../lib/replication/messages.ts";
+import { encodeBatch, encodeKvRequest } from "../lib/wire/replica.ts";
 import { startNode } from "../tests/support/processes.ts";
 
 const runtime = detectRuntime();

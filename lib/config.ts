@@ -127,11 +127,8 @@ export function usage(command = "mod.ts"): string {
   ].join("\n");
 }
 
-/** Pure: the same argv and environment always give the same result. */
-export function parseConfig(argv: readonly string[], env: Record<string, string | undefined>): ParseResult {
-  // Asking for help is never an error, whatever else is on the line.
-  if (argv.some((a) => a === "--help" || a === "-h")) return { kind: "help" };
-  if (argv.includes("--version")) return { kind: "version" };
+/** Flags by name, and the positional arguments; or what is wrong with the line. */
+function splitArgs(argv: readonly string[]): { flags: Map<string, string>; positional: string[] } | string {
   const flags = new Map<string, string>();
   const positional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -142,16 +139,53 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
     }
     const eq = arg.indexOf("=");
     const name = arg.slice(arg.startsWith("--") ? 2 : 1, eq === -1 ? undefined : eq);
-    if (!options.some((o) => o.flag === name)) return error(`unknown option '${arg}' (see --help)`);
+    if (!options.some((o) => o.flag === name)) return `unknown option '${arg}' (see --help)`;
     let value: string | undefined = eq === -1 ? undefined : arg.slice(eq + 1);
     if (value === undefined) {
       value = argv[i + 1];
-      if (value === undefined) return error(`option --${name} needs a value`);
+      if (value === undefined) return `option --${name} needs a value`;
       i++;
     }
     flags.set(name, value);
   }
-  if (positional.length > 2) return error(`unexpected argument '${positional[2]}' (expected <port> [introducer])`);
+  if (positional.length > 2) return `unexpected argument '${positional[2]}' (expected <port> [introducer])`;
+  return { flags, positional };
+}
+
+/** Every option's value, from its flag, else its environment variable, else its default. */
+function optionValues(flags: Map<string, string>, env: Record<string, string | undefined>): Record<string, number | string> | string {
+  const values: Record<string, number | string> = {};
+  for (const o of options) {
+    const fromFlag = flags.get(o.flag);
+    const raw = fromFlag ?? env[o.env];
+    const source = fromFlag !== undefined ? `--${o.flag}` : o.env;
+    if (raw === undefined) {
+      values[o.key] = o.default;
+      continue;
+    }
+    if (o.type === "int") {
+      const n = parseInteger(raw, o.min, o.max);
+      if (n === undefined) return `${source} must be an integer from ${o.min} to ${o.max}: received '${raw}'`;
+      values[o.key] = n;
+    } else if (o.type === "choice") {
+      if (!o.choices.includes(raw)) return `${source} must be one of ${o.choices.join(", ")}: received '${raw}'`;
+      values[o.key] = raw;
+    } else {
+      if (raw === "") return `${source} must not be empty`;
+      values[o.key] = raw;
+    }
+  }
+  return values;
+}
+
+/** Pure: the same argv and environment always give the same result. */
+export function parseConfig(argv: readonly string[], env: Record<string, string | undefined>): ParseResult {
+  // Asking for help is never an error, whatever else is on the line.
+  if (argv.some((a) => a === "--help" || a === "-h")) return { kind: "help" };
+  if (argv.includes("--version")) return { kind: "version" };
+  const args = splitArgs(argv);
+  if (typeof args === "string") return error(args);
+  const { flags, positional } = args;
 
   const portText = positional[0] ?? env[PORT_ENV];
   if (portText === undefined || portText === "") return error("missing <port> (see --help)");
@@ -166,28 +200,8 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
     introducers.push(address);
   }
 
-  const values: Record<string, number | string> = {};
-  for (const o of options) {
-    const fromFlag = flags.get(o.flag);
-    const raw = fromFlag ?? env[o.env];
-    const source = fromFlag !== undefined ? `--${o.flag}` : o.env;
-    if (raw === undefined) {
-      values[o.key] = o.default;
-      continue;
-    }
-    if (o.type === "int") {
-      const n = parseInteger(raw, o.min, o.max);
-      if (n === undefined) return error(`${source} must be an integer from ${o.min} to ${o.max}: received '${raw}'`);
-      values[o.key] = n;
-    } else if (o.type === "choice") {
-      if (!o.choices.includes(raw)) return error(`${source} must be one of ${o.choices.join(", ")}: received '${raw}'`);
-      values[o.key] = raw;
-    } else {
-      if (raw === "") return error(`${source} must not be empty`);
-      values[o.key] = raw;
-    }
-  }
-
+  const values = optionValues(flags, env);
+  if (typeof values === "string") return error(values);
   const host = values.host as string;
   let advertise = values.advertise as string;
   if (advertise === "") {

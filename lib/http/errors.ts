@@ -1,4 +1,4 @@
-import { MessageError } from "../membership/messages.ts";
+import { MessageError } from "../wire/fields.ts";
 import { MisdirectedError } from "../membership/swim.ts";
 import { QuorumError } from "../replication/quorum.ts";
 import { LeavingError } from "../replication/replica.ts";

@@ -2,7 +2,7 @@
  * Full-state exchanges: joining through introducers, and the periodic push-pull that heals
  * what gossip missed. Both send this node's whole table and merge the one that comes back.
  */
-import type { SwimMessage } from "./messages.ts";
+import type { SwimMessage } from "../wire/swim.ts";
 import type { Update } from "./member.ts";
 import type { SwimCore } from "./swim_core.ts";
 import { pushPullIntervalMs } from "./timing.ts";

@@ -14,7 +14,8 @@ import type { Metrics } from "../metrics.ts";
 import { Awareness } from "./awareness.ts";
 import { GossipQueue } from "./gossip.ts";
 import { isGone, type Member, type MemberState, refutation, type Update } from "./member.ts";
-import { decodeMessage, encodeMessage, MessageError, type SwimMessage } from "./messages.ts";
+import { MessageError } from "../wire/fields.ts";
+import { decodeMessage, encodeMessage, type SwimMessage } from "../wire/swim.ts";
 import { Prober } from "./probe.ts";
 import { StateSync } from "./state_sync.ts";
 import { Suspicions, type SuspicionView } from "./suspicion.ts";
@@ -22,7 +23,6 @@ import type { Header, SwimConfig, SwimCore, SwimEnv } from "./swim_core.ts";
 import { swimMetrics, type SwimStats } from "./swim_metrics.ts";
 import { MemberTable } from "./table.ts";
 import { retransmitLimit } from "./timing.ts";
-
 export type { SwimConfig, SwimEnv } from "./swim_core.ts";
 
 export interface MemberView extends Member {

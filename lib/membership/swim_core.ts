@@ -7,7 +7,7 @@ import type { Config } from "../config.ts";
 import type { Env } from "../env.ts";
 import type { Awareness } from "./awareness.ts";
 import type { Member, Update } from "./member.ts";
-import type { SwimMessage } from "./messages.ts";
+import type { SwimMessage } from "../wire/swim.ts";
 import type { Suspicions } from "./suspicion.ts";
 import type { SwimStats } from "./swim_metrics.ts";
 import type { MemberTable } from "./table.ts";

@@ -8,7 +8,7 @@
  * round (`request`'s `holdable`), so frames stay full instead of alternating with singletons.
  */
 import type { Clock, TimerHandle } from "../env.ts";
-import { MessageError } from "../membership/messages.ts";
+import { MessageError } from "../wire/fields.ts";
 
 /** A sub-message's answer: the status its own route would have given, and its body. */
 export interface BatchReply {
@@ -33,19 +33,33 @@ export interface BatcherOptions {
   timeoutMs: number;
   /** Longest a read round is held for its stragglers (see `request`); 0: never held. */
   holdMs: number;
+  /** Messages waiting for one peer at most; past it a message fails at once (the peer is not keeping up). */
+  maxWaiting: number;
 }
 
 export const MAX_BATCH_MESSAGES = 128;
 /** Histogram bounds for messages per batch (`dht_replica_batch_messages`). */
 export const BATCH_SIZE_BUCKETS = [1, 2, 4, 8, 16, 32, 64, MAX_BATCH_MESSAGES];
+/** Messages waiting for one peer at most (a few hundred is a busy node's usual depth). */
+export const MAX_WAITING_PER_PEER = 10_000;
 /**
  * One batch in flight per peer: on peer streams, fewer and fuller frames beat more
- * overlap (3-node GET, alternating runs: Deno 34.0k vs 30.4k req/s, Bun 38.0k vs 36.7k).
+ * overlap (docs/benchmarks.md has the comparison).
  */
-export const DEFAULT_BATCHING: Omit<BatcherOptions, "timeoutMs"> = { maxInFlight: 1, maxMessages: MAX_BATCH_MESSAGES, maxBytes: 1024 * 1024, holdMs: 1 };
+export const DEFAULT_BATCHING: Omit<BatcherOptions, "timeoutMs"> = {
+  maxInFlight: 1,
+  maxMessages: MAX_BATCH_MESSAGES,
+  maxBytes: 1024 * 1024,
+  holdMs: 1,
+  maxWaiting: MAX_WAITING_PER_PEER,
+};
 
 export class BatchWaitTimeout extends Error {
   override name = "BatchWaitTimeout";
+}
+
+export class BatchQueueFull extends Error {
+  override name = "BatchQueueFull";
 }
 
 interface Waiting {
@@ -80,14 +94,17 @@ export class Batcher {
    * messages comes back, the next one is held until as many are waiting as that round had
    * out (holdMs at most): under load, each answered read's client is about to send
    * another, and sending the first of them alone made everyone else wait a whole round
-   * trip behind it (on Deno 35% of batches carried one message; frames cost CPU in the
-   * kernel and the runtime, not in the messages). Writes are never held: a write's
+   * trip behind it (most batches carried one message; frames cost CPU in the kernel and
+   * the runtime, not in the messages). Writes are never held: a write's
    * messages go to several replicas in two phases, so its round never refills one queue.
    */
   request(peer: string, message: Uint8Array, holdable = false): Promise<BatchReply> {
     let queue = this.#peers.get(peer);
     if (!queue) this.#peers.set(peer, (queue = { waiting: [], inFlight: 0, holdFor: 0 }));
     const q = queue;
+    if (q.waiting.length >= this.options.maxWaiting) {
+      return Promise.reject(new BatchQueueFull(`${q.waiting.length} messages already wait for ${peer}`));
+    }
     return new Promise<BatchReply>((resolve, reject) => {
       q.waiting.push({ message, queuedAt: this.clock.monotonicMs(), holdable, resolve, reject });
       if (q.inFlight >= this.options.maxInFlight) return; // leaves when a batch comes back

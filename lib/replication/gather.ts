@@ -5,7 +5,7 @@
  * choice too).
  */
 import type { Entry } from "../store/store.ts";
-import type { GetReply } from "./messages.ts";
+import type { GetReply } from "../wire/replica.ts";
 import { firstSuccesses } from "./quorum.ts";
 import type { ReplicaClient } from "./replica_client.ts";
 

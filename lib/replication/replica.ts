@@ -5,7 +5,7 @@
  */
 import type { Entry, Store } from "../store/store.ts";
 import type { Hlc } from "../store/version.ts";
-import type { GetReply, PutReply } from "./messages.ts";
+import type { GetReply, PutReply } from "../wire/replica.ts";
 
 /**
  * `epoch`: the ring epoch a coordinator placed the key in, checked by the gate (the

@@ -11,7 +11,6 @@ import { StaleEpochError } from "../topology/topology.ts";
 import { Batcher, DEFAULT_BATCHING, MAX_BATCH_MESSAGES } from "./batcher.ts";
 import type { HintStore } from "./hints.ts";
 import {
-  BATCH_PATH,
   decodeBatchReplies,
   decodeGetReply,
   decodePutReply,
@@ -20,8 +19,9 @@ import {
   type GetReply,
   type PutReply,
   refusedEpoch,
-} from "./messages.ts";
+} from "../wire/replica.ts";
 import type { Replica } from "./replica.ts";
+import { BATCH_PATH } from "../wire/paths.ts";
 
 export interface BatchObserver {
   sent(messages: number): void;

@@ -9,7 +9,7 @@ import { compareVersions, type Version } from "../store/version.ts";
 import type { Placement } from "../topology/placement.ts";
 import { onlyHere, type QuorumContext, writeNeeds } from "./context.ts";
 import { gather } from "./gather.ts";
-import type { PutReply } from "./messages.ts";
+import type { PutReply } from "../wire/replica.ts";
 import { type Consistency, firstQuorums, newest, QuorumError, quorumSizes } from "./quorum.ts";
 
 /**

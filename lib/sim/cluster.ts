@@ -8,7 +8,8 @@ import { createLogger, type Logger, silentLogger } from "../log.ts";
 import type { MemberState } from "../membership/member.ts";
 import { createNode, type DhtNode, type NodeOptions } from "../node.ts";
 import { VirtualClock } from "./clock.ts";
-import { type NetworkOptions, SimNetwork } from "./network.ts";
+import { type MessageHandler, type NetworkOptions, SimNetwork } from "./network.ts";
+import { decodeReplyFrame, encodeRequestFrame } from "../wire/frames.ts";
 
 export interface SimOptions {
   seed: number;
@@ -88,7 +89,7 @@ export class SimCluster {
       log: this.#logger(id),
     }, { runtime: "sim", nonce, ...this.#options.node });
     this.nodes.set(id, node);
-    this.network.attach(id, node.fetch);
+    this.network.attach(id, overFrames(node));
     node.start();
     return node;
   }
@@ -146,4 +147,17 @@ export class SimCluster {
     if (!sink) return silentLogger;
     return createLogger({ format: "text", level: "info", now: () => this.clock.now(), sink, base: { node: id } });
   }
+}
+
+/**
+ * Messages reach a node as peer-stream frames, the carrier replica batches take in
+ * production: through its frame responder and the peer table every carrier shares.
+ */
+export function overFrames(node: DhtNode): MessageHandler {
+  let nextId = 0;
+  return async (path, body) => {
+    nextId = (nextId + 1) >>> 0;
+    const reply = decodeReplyFrame(await node.answerFrame(encodeRequestFrame(nextId, path, body)));
+    return { status: reply.status, body: reply.body };
+  };
 }

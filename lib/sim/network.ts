@@ -1,10 +1,11 @@
 /**
- * An in-process network for the simulator: each message is handed to the receiving node's
- * own `fetch`, after a seeded delay, unless it is lost, the pair is partitioned or either
+ * An in-process network for the simulator: each message is handed to the receiving node
+ * as a peer-stream frame (its `answerFrame`, which dispatches through the same peer table
+ * as HTTP), after a seeded delay, unless it is lost, the pair is partitioned or either
  * end is down. A message that never arrives leaves its sender waiting until the sender's
  * own timeout aborts it, exactly as a dead peer does on a real network.
  */
-import type { Random, Transport } from "../env.ts";
+import type { PeerReply, Random, Transport } from "../env.ts";
 import type { VirtualClock } from "./clock.ts";
 
 export interface NetworkOptions {
@@ -14,10 +15,11 @@ export interface NetworkOptions {
   loss: number;
 }
 
-export type FetchHandler = (request: Request) => Promise<Response>;
+/** How a node answers one message: its path and body in, status and body out. */
+export type MessageHandler = (path: string, body: Uint8Array) => Promise<PeerReply>;
 
 export class SimNetwork {
-  readonly #handlers = new Map<string, FetchHandler>();
+  readonly #handlers = new Map<string, MessageHandler>();
   readonly #down = new Set<string>();
   /** Each node's side in a partition; nodes on different sides cannot talk. */
   readonly #side = new Map<string, number>();
@@ -32,7 +34,7 @@ export class SimNetwork {
 
   constructor(readonly clock: VirtualClock, readonly random: Random, public options: NetworkOptions) {}
 
-  attach(id: string, handler: FetchHandler): void {
+  attach(id: string, handler: MessageHandler): void {
     this.#handlers.set(id, handler);
     this.#down.delete(id);
   }
@@ -110,15 +112,13 @@ export class SimNetwork {
       this.clock.setTimeout(() => {
         const handler = this.#handlers.get(peer);
         if (settled || !handler || !this.#canTalk(from, peer)) return;
-        const request = new Request(`http://${peer}${path}`, { method: "POST", body: body as Uint8Array<ArrayBuffer> });
-        handler(request).then(async (response) => {
-          const reply = new Uint8Array(await response.arrayBuffer());
+        handler(path, body).then((reply) => {
           if (this.#lost()) return;
           this.clock.setTimeout(() => {
             if (settled || !this.#canTalk(peer, from)) return;
             settled = true;
             signal?.removeEventListener("abort", abort);
-            resolve({ status: response.status, body: reply });
+            resolve(reply);
           }, this.#delay(peer, from));
         }, () => {});
       }, this.#delay(from, peer));

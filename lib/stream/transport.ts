@@ -9,8 +9,8 @@
  * would; the caller's AbortSignal (its timeout) covers a peer that stops answering.
  */
 import type { PeerReply, Transport } from "../env.ts";
-import { BATCH_PATH } from "../replication/messages.ts";
-import { decodeReplyFrame, encodeRequestFrame, STREAM_PATH } from "./frames.ts";
+import { decodeReplyFrame, encodeRequestFrame } from "../wire/frames.ts";
+import { BATCH_PATH, STREAM_PATH } from "../wire/paths.ts";
 
 /** The part of the standard WebSocket a stream uses. */
 export interface StreamSocket {
@@ -27,6 +27,9 @@ export interface StreamSocket {
 export type OpenSocket = (url: string) => StreamSocket;
 
 export const STREAMED_PATHS: readonly string[] = [BATCH_PATH];
+
+/** Requests in flight on one stream at most; past it a request fails at once. */
+export const MAX_PENDING_PER_STREAM = 10_000;
 
 export class StreamClosedError extends Error {
   override name = "StreamClosedError";
@@ -88,6 +91,7 @@ class PeerStream {
   request(path: string, body: Uint8Array, signal?: AbortSignal): Promise<PeerReply> {
     if (this.#closed) return Promise.reject(new StreamClosedError(`stream to ${this.peer} closed`));
     if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.#pending.size >= MAX_PENDING_PER_STREAM) return Promise.reject(new StreamClosedError(`${this.#pending.size} requests already in flight to ${this.peer}`));
     this.#nextId = (this.#nextId + 1) >>> 0;
     const id = this.#nextId;
     const frame = encodeRequestFrame(id, path, body);

@@ -8,7 +8,7 @@
 import { ringPosition } from "../ring/hash.ts";
 import type { Entry } from "../store/store.ts";
 import { BucketDigests, bucketOf } from "./digest.ts";
-import { decodeDigestReply, encodeDigestRequest } from "./messages.ts";
+import { decodeDigestReply, encodeDigestRequest } from "../wire/sync.ts";
 import { PAGE_KEYS, type SyncContext, yieldToLoop } from "./context.ts";
 import { PeerOffers, type Round } from "./round.ts";
 

@@ -10,7 +10,7 @@ import { keyBytes } from "../store/store.ts";
 import { compareVersions, isNewer, type Version } from "../store/version.ts";
 import type { DigestTables } from "./antientropy.ts";
 import { type BucketSummary, BucketDigests } from "./digest.ts";
-import type { DigestReply, OfferReply, PushReason, PushReply } from "./messages.ts";
+import type { DigestReply, OfferReply, PushReason, PushReply } from "../wire/sync.ts";
 import { SYNC_TIMEOUT_MS, type SyncCounters } from "./context.ts";
 import type { Clock } from "../env.ts";
 

@@ -13,7 +13,7 @@ import {
   encodePushRequest,
   MAX_OFFER_KEYS,
   type PushReason,
-} from "./messages.ts";
+} from "../wire/sync.ts";
 import { PAGE_KEYS, SYNC_TIMEOUT_MS, type SyncContext } from "./context.ts";
 import type { Throttle } from "./throttle.ts";
 

@@ -15,7 +15,7 @@ import { isGone, type MemberState } from "../membership/member.ts";
 import { type Ballot, compareBallots, type PrepareReply, valueToPropose } from "./paxos.ts";
 import { type DriverView, nextStep, type QuorumConfig } from "./plan.ts";
 import { acceptors, majority, memberKey, type MemberRef, type TopologyState } from "./state.ts";
-import type { TopologyMessage, TopologyReply } from "./messages.ts";
+import type { TopologyMessage, TopologyReply } from "../wire/ring.ts";
 import type { Topology } from "./topology.ts";
 
 export interface DriverOptions {

@@ -5,7 +5,7 @@
  * rules are in state.ts, plan.ts and paxos.ts.
  */
 import { type Env, sendWithTimeout } from "../env.ts";
-import { MessageError } from "../membership/messages.ts";
+import { MessageError } from "../wire/fields.ts";
 import {
   decodeTopologyMessage,
   decodeTopologyReply,
@@ -13,7 +13,7 @@ import {
   encodeTopologyReply,
   type TopologyMessage,
   type TopologyReply,
-} from "./messages.ts";
+} from "../wire/ring.ts";
 import { type AcceptorState, forInstance, onAccept, onPrepare } from "./paxos.ts";
 import { Layout } from "./placement.ts";
 import { acceptors, isAcceptor, memberKey, type MemberRef, NO_RING, type TopologyState } from "./state.ts";

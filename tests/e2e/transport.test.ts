@@ -9,7 +9,9 @@ import { detectRuntime, loadAdapter } from "../../adapters/mod.ts";
 import type { Served } from "../../adapters/types.ts";
 import { undiciTransport } from "../../adapters/node.ts";
 import { fetchTransport, type Transport } from "../../lib/env.ts";
-import { decodeReplyFrame, encodeRequestFrame, STREAM_PATH } from "../../lib/stream/frames.ts";
+import { decodeReplyFrame, encodeRequestFrame } from "../../lib/wire/frames.ts";
+import { STREAM_PATH } from "../../lib/wire/paths.ts";
+import { PeerTable } from "../../lib/peer/table.ts";
 import { streamResponder } from "../../lib/stream/responder.ts";
 import { freePort } from "../support/processes.ts";
 
@@ -87,7 +89,7 @@ async function serveWithStreams(maxFrameBytes = 1024 * 1024) {
   const adapter = await loadAdapter();
   const port = await freePort();
   const peer = `127.0.0.1:${port}`;
-  const respond = streamResponder({ "/_kv/batch": (body) => body.slice().reverse() });
+  const respond = streamResponder(new PeerTable({ "/_kv/batch": { maxBytes: Infinity, handle: (body) => body.slice().reverse() } }));
   // As a node's own route does: a server that upgrades from inside fetch (Deno) is asked to.
   let server: Served | undefined;
   const handler = async (request: Request) => (request.method === "GET" && server?.acceptStream?.(request)) || echo(request);

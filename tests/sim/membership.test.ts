@@ -18,8 +18,8 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { SimCluster } from "../../lib/sim/cluster.ts";
-import { decodeMessage } from "../../lib/membership/messages.ts";
+import { overFrames, type SimCluster } from "../../lib/sim/cluster.ts";
+import { decodeMessage } from "../../lib/wire/swim.ts";
 import { stateChecksum } from "../../lib/topology/state.ts";
 import { formRing, ringFormed, seeds, simCluster, withSeed } from "../support/sim.ts";
 
@@ -126,15 +126,16 @@ test("a ping to a suspect carries its suspicion, so it can refute after the goss
       const paused = c.liveIds()[3]!;
       const node = c.nodes.get(paused)!;
       const pings: Array<{ from: string; toldSuspect: boolean; senderSuspects: boolean }> = [];
-      c.network.attach(paused, async (request) => {
-        if (new URL(request.url).pathname === "/_swim/ping" && !c.network.isDown(paused)) {
-          const message = decodeMessage(new Uint8Array(await request.clone().arrayBuffer()));
+      const carrier = overFrames(node);
+      c.network.attach(paused, async (path, body) => {
+        if (path === "/_swim/ping" && !c.network.isDown(paused)) {
+          const message = decodeMessage(body);
           if (message.type === "ping") {
             const senderSuspects = c.nodes.get(message.from)!.swim.members().find((m) => m.id === paused)?.state === "suspect";
             pings.push({ from: message.from, senderSuspects, toldSuspect: message.updates.some((u) => u.id === paused && u.state === "suspect") });
           }
         }
-        return node.fetch(request);
+        return carrier(path, body);
       });
       let suspectedAt: number | undefined;
       for (const [observer, other] of c.nodes) {

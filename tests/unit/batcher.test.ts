@@ -5,7 +5,7 @@ import { VirtualClock } from "../../lib/sim/clock.ts";
 import { encode } from "@msgpack/msgpack";
 import { defaultConfig } from "../../lib/config.ts";
 import { createNode } from "../../lib/node.ts";
-import { decodeBatchReplies, decodeGetReply, decodePutReply, encodeBatch, encodeKvRequest } from "../../lib/replication/messages.ts";
+import { decodeBatchReplies, decodeGetReply, decodePutReply, encodeBatch, encodeKvRequest } from "../../lib/wire/replica.ts";
 import { testEnv } from "../support/env.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
@@ -27,7 +27,7 @@ function fakePeer() {
   return { batches, send };
 }
 
-const options = { maxInFlight: 2, maxMessages: 3, maxBytes: 1024, timeoutMs: 300, holdMs: 5 };
+const options = { maxInFlight: 2, maxMessages: 3, maxBytes: 1024, timeoutMs: 300, holdMs: 5, maxWaiting: 100 };
 
 test("an idle peer gets each message at once; under load waiting messages leave together", async () => {
   const peer = fakePeer();
@@ -51,6 +51,21 @@ test("an idle peer gets each message at once; under load waiting messages leave 
   peer.batches[3]!.release();
   assert.equal(text((await second).body), "re:2");
   assert.deepEqual((await Promise.all(rest)).map((r) => text(r.body)), ["re:3", "re:4", "re:5", "re:6", "re:7"], "each gets its own reply");
+});
+
+test("a peer's queue is bounded: past maxWaiting a message fails at once, and the queue drains", async () => {
+  const peer = fakePeer();
+  const b = new Batcher(peer.send, new VirtualClock(), { ...options, maxInFlight: 1, maxWaiting: 3 });
+  const first = b.request("p", bytes("1"));
+  await settle();
+  const queued = ["2", "3", "4"].map((m) => b.request("p", bytes(m)));
+  await assert.rejects(b.request("p", bytes("x")), { name: "BatchQueueFull" });
+  const other = b.request("q", bytes("5"));
+  await settle();
+  for (const batch of peer.batches) batch.release();
+  await settle();
+  for (const batch of peer.batches) batch.release();
+  assert.deepEqual((await Promise.all([first, ...queued, other])).map((r) => text(r.body)), ["re:1", "re:2", "re:3", "re:4", "re:5"], "the others are answered");
 });
 
 test("messages from one turn share a batch; peers are batched apart", async () => {

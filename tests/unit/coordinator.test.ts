@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import type { Transport } from "../../lib/env.ts";
 import { quorumCoordinator } from "../../lib/replication/coordinator.ts";
 import { HintStore } from "../../lib/replication/hints.ts";
-import { decodeBatch, decodeKvRequest, encodeBatchReplies, encodeGetReply, encodePutReply, type PutReply } from "../../lib/replication/messages.ts";
+import { decodeBatch, decodeKvRequest, encodeBatchReplies, encodeGetReply, encodePutReply, type PutReply } from "../../lib/wire/replica.ts";
 import { localReplica } from "../../lib/replication/replica.ts";
 import { Layout } from "../../lib/topology/placement.ts";
 import { StaleEpochError } from "../../lib/topology/topology.ts";

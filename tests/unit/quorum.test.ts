@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { encode } from "@msgpack/msgpack";
-import { MessageError } from "../../lib/membership/messages.ts";
+import { MessageError } from "../../lib/wire/fields.ts";
 import {
   decodeGetReply,
   decodeKvRequest,
@@ -9,7 +9,7 @@ import {
   encodeGetReply,
   encodeKvRequest,
   encodePutReply,
-} from "../../lib/replication/messages.ts";
+} from "../../lib/wire/replica.ts";
 import { firstSuccesses, isStale, newest, quorumSizes } from "../../lib/replication/quorum.ts";
 import type { Entry } from "../../lib/store/store.ts";
 

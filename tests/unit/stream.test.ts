@@ -7,8 +7,8 @@ import assert from "node:assert/strict";
 import { defaultConfig } from "../../lib/config.ts";
 import type { PeerReply, Transport } from "../../lib/env.ts";
 import { createNode } from "../../lib/node.ts";
-import { decodeBatchReplies, decodeGetReply, encodeBatch, encodeKvRequest } from "../../lib/replication/messages.ts";
-import { decodeReplyFrame, decodeRequestFrame, encodeReplyFrame, encodeRequestFrame, FrameError } from "../../lib/stream/frames.ts";
+import { decodeBatchReplies, decodeGetReply, encodeBatch, encodeKvRequest } from "../../lib/wire/replica.ts";
+import { decodeReplyFrame, decodeRequestFrame, encodeReplyFrame, encodeRequestFrame, FrameError } from "../../lib/wire/frames.ts";
 import { maxFrameBytes } from "../../lib/stream/responder.ts";
 import { type StreamSocket, streamTransport } from "../../lib/stream/transport.ts";
 import { req, testEnv } from "../support/env.ts";
@@ -72,12 +72,12 @@ test("a node answers a batch frame as /_kv/batch answers the POST, and counts it
   await node.stop();
 });
 
-test("a stream carries batches only; an oversized batch is refused; a frame it cannot read throws", async () => {
+test("a stream carries the peer table's paths only; an oversized batch is refused; a frame it cannot read throws", async () => {
   const node = await loneNode(1);
-  for (const path of ["/_kv/get", "/d/k", "/health", "/_kv/stream", ""]) {
+  for (const path of ["/_kv/get", "/_kv/put", "/d/k", "/health", "/_kv/stream", ""]) {
     const reply = decodeReplyFrame(await node.answerFrame(encodeRequestFrame(1, path, encodeKvRequest({ type: "get", epoch: 1, key: "k" }))));
     assert.equal(reply.status, 404, path);
-    assert.match(JSON.parse(text(reply.body)).error, /on a peer stream/);
+    assert.match(JSON.parse(text(reply.body)).error, /no peer message .*\/_swim\/ping/);
   }
   const huge = decodeReplyFrame(await node.answerFrame(encodeRequestFrame(2, "/_kv/batch", new Uint8Array(maxFrameBytes(1)))));
   assert.equal(huge.status, 413);

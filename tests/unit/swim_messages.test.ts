@@ -2,7 +2,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { encode } from "@msgpack/msgpack";
 import { defaultConfig } from "../../lib/config.ts";
-import { decodeMessage, encodeMessage, MessageError, type SwimMessage } from "../../lib/membership/messages.ts";
+import { MessageError } from "../../lib/wire/fields.ts";
+import { decodeMessage, encodeMessage, type SwimMessage } from "../../lib/wire/swim.ts";
 import { createNode } from "../../lib/node.ts";
 import { testEnv } from "../support/env.ts";
 

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { encode } from "@msgpack/msgpack";
 import { defaultConfig } from "../../lib/config.ts";
-import { MessageError } from "../../lib/membership/messages.ts";
+import { MessageError } from "../../lib/wire/fields.ts";
 import { createNode } from "../../lib/node.ts";
 import { VirtualClock } from "../../lib/sim/clock.ts";
 import { BucketDigests, BUCKETS, bucketOf } from "../../lib/sync/digest.ts";
@@ -19,9 +19,9 @@ import {
   encodeOfferRequest,
   encodePushReply,
   encodePushRequest,
-} from "../../lib/sync/messages.ts";
+} from "../../lib/wire/sync.ts";
 import { Throttle } from "../../lib/sync/throttle.ts";
-import { encodeKvRequest } from "../../lib/replication/messages.ts";
+import { decodeBatchReplies, encodeBatch, encodeKvRequest } from "../../lib/wire/replica.ts";
 import { testEnv } from "../support/env.ts";
 
 const v = (wall: number, logical = 0, node = "a:1") => ({ wall, logical, node });
@@ -125,8 +125,18 @@ test("a leaving node refuses writes, offers and pushes with a 503, and still ans
   node.start();
   assert.deepEqual(await node.syncer.leave(0), { handedOff: false, remaining: 1 }, "alone: nobody to hand its key to, and it says so");
   const post = (path: string, body: Uint8Array) => node.fetch(new Request(`http://n${path}`, { method: "POST", body: body as Uint8Array<ArrayBuffer> }));
+  // Replica messages travel in batches; each is answered as it would be alone.
+  const inBatch = async (message: Uint8Array) => {
+    const res = await post("/_kv/batch", encodeBatch([message]));
+    assert.equal(res.status, 200);
+    const [reply] = decodeBatchReplies(new Uint8Array(await res.arrayBuffer()), 128);
+    return { status: reply!.status, body: () => JSON.parse(new TextDecoder().decode(reply!.body)) };
+  };
+  const put = await inBatch(encodeKvRequest({ type: "put", epoch: 1, key: "k2", entry: entry("x", 200) }));
+  assert.equal(put.status, 503, "a replica put");
+  assert.match(put.body().error, /leaving/);
+  assert.equal(put.body().leaving, true, "leaving is a field of the refusal, not only its text");
   const refused: Array<[string, Uint8Array]> = [
-    ["/_kv/put", encodeKvRequest({ type: "put", epoch: 1, key: "k2", entry: entry("x", 200) })],
     ["/_kv/offer", encodeOfferRequest({ from: "a:1", keys: [["k2", v(200)]] })],
     ["/_kv/push", encodePushRequest({ from: "a:1", reason: "handoff", entries: [["k2", entry("x", 200)]] })],
   ];
@@ -137,7 +147,7 @@ test("a leaving node refuses writes, offers and pushes with a 503, and still ans
   }
   assert.equal((await node.fetch(new Request("http://n/d/k3", { method: "PUT", body: "v" }))).status, 503);
   assert.equal(node.store.get("k2"), undefined);
-  assert.equal((await post("/_kv/get", encodeKvRequest({ type: "get", epoch: 1, key: "k" }))).status, 200);
+  assert.equal((await inBatch(encodeKvRequest({ type: "get", epoch: 1, key: "k" }))).status, 200);
   assert.equal((await (await node.fetch(new Request("http://n/cluster/sync"))).json()).leaving, true);
   await node.stop();
 });

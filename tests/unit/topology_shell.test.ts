@@ -10,7 +10,7 @@ import {
   encodeTopologyMessage,
   encodeTopologyReply,
   type TopologyMessage,
-} from "../../lib/topology/messages.ts";
+} from "../../lib/wire/ring.ts";
 import { beginTransition, founding, type MemberRef, NO_RING, type TopologyState } from "../../lib/topology/state.ts";
 import { NotOwnerError, StaleEpochError, Topology } from "../../lib/topology/topology.ts";
 import { testEnv } from "../support/env.ts";

@@ -5,8 +5,9 @@
  * Each message carries its sender's id and incarnation (which the receiver treats as the
  * sender's own word that it is alive) and piggybacked membership updates.
  */
-import { encodeMsgpack as encode, msgpackDecoder } from "../msgpack.ts";
-import type { MemberState, Update } from "./member.ts";
+import { encodeMsgpack as encode } from "./msgpack.ts";
+import { bool, count, id, mapDecoder, MessageError, tuple } from "./fields.ts";
+import type { MemberState, Update } from "../membership/member.ts";
 
 /** `epoch`: the latest ring epoch the sender knows, so decided epochs spread by gossip. */
 export type SwimMessage =
@@ -18,15 +19,11 @@ export type SwimMessage =
 
 export type SwimMessageType = SwimMessage["type"];
 
-export class MessageError extends Error {
-  override name = "MessageError";
-}
 
 /** Largest SWIM body accepted: a full-state sync of ~10,000 members. */
 export const MAX_MESSAGE_BYTES = 2 * 1024 * 1024;
-const MAX_ID_LENGTH = 300;
 const MAX_MEMBERS = 20_000;
-const decodeLimited = msgpackDecoder({ maxStrLength: 64 * 1024, maxArrayLength: MAX_MEMBERS, maxMapLength: 16, maxBinLength: 0, maxExtLength: 0 });
+const map = mapDecoder({ maxStrLength: 64 * 1024, maxArrayLength: MAX_MEMBERS, maxMapLength: 16, maxBinLength: 0 }, MAX_MESSAGE_BYTES);
 
 const states: readonly MemberState[] = ["alive", "suspect", "dead", "left"];
 type WireUpdate = [id: string, state: number, incarnation: number, from: string];
@@ -42,15 +39,7 @@ export function encodeMessage(message: SwimMessage): Uint8Array {
 }
 
 export function decodeMessage(bytes: Uint8Array): SwimMessage {
-  if (bytes.byteLength > MAX_MESSAGE_BYTES) throw new MessageError(`message of ${bytes.byteLength} bytes is over the limit`);
-  let raw: unknown;
-  try {
-    raw = decodeLimited(bytes);
-  } catch (err) {
-    throw new MessageError(`not valid msgpack: ${(err as Error).message}`);
-  }
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new MessageError("message is not a map");
-  const m = raw as Record<string, unknown>;
+  const m = map(bytes);
   const base = { from: id(m.from, "from"), incarnation: count(m.incarnation, "incarnation"), epoch: count(m.epoch, "epoch") };
   switch (m.type) {
     case "ping":
@@ -61,27 +50,16 @@ export function decodeMessage(bytes: Uint8Array): SwimMessage {
     case "nack":
       return { type: m.type, ...base, updates: updates(m.updates) };
     case "sync":
-      if (typeof m.join !== "boolean") throw new MessageError("join must be a boolean");
-      return { type: "sync", ...base, join: m.join, members: updates(m.members) };
+      return { type: "sync", ...base, join: bool(m.join, "join"), members: updates(m.members) };
     default:
       throw new MessageError(`unknown message type ${JSON.stringify(m.type)}`);
   }
 }
 
-function id(v: unknown, field: string): string {
-  if (typeof v !== "string" || v.length === 0 || v.length > MAX_ID_LENGTH) throw new MessageError(`${field} must be a member id`);
-  return v;
-}
-
-function count(v: unknown, field: string): number {
-  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) throw new MessageError(`${field} must be a non-negative integer`);
-  return v;
-}
-
 function updates(v: unknown): Update[] {
   if (!Array.isArray(v)) throw new MessageError("updates must be an array");
   return v.map((u) => {
-    if (!Array.isArray(u) || u.length !== 4) throw new MessageError("an update must be [id, state, incarnation, from]");
+    tuple(u, 4, "an update [id, state, incarnation, from]");
     const state = states[u[1] as number];
     if (typeof u[1] !== "number" || !state) throw new MessageError("update state must be 0-3");
     return { id: id(u[0], "update id"), state, incarnation: count(u[2], "update incarnation"), from: id(u[3], "update from") };

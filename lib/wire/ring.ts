@@ -10,10 +10,10 @@
  * Every reply says who answered (`ref`, nonce included), its epoch and, if the asker is
  * behind, the newer state itself.
  */
-import { MessageError } from "../membership/messages.ts";
-import { encodeMsgpack as encode, msgpackDecoder } from "../msgpack.ts";
-import type { AcceptReply, Ballot, PrepareReply } from "./paxos.ts";
-import { MAX_REMOVED, type MemberRef, type Phase, type TopologyState } from "./state.ts";
+import { count, MAX_ID_LENGTH as MAX_ID, mapDecoder, MessageError, record, text } from "./fields.ts";
+import { encodeMsgpack as encode } from "./msgpack.ts";
+import type { AcceptReply, Ballot, PrepareReply } from "../topology/paxos.ts";
+import { MAX_REMOVED, type MemberRef, type Phase, type TopologyState } from "../topology/state.ts";
 
 export type TopologyMessage =
   | { type: "prepare"; from: MemberRef; base: TopologyState; ballot: Ballot }
@@ -39,10 +39,9 @@ export interface TopologyReply {
 export const TOPOLOGY_PATH_PREFIX = "/_ring/";
 export const MAX_TOPOLOGY_MESSAGE_BYTES = 4 * 1024 * 1024;
 const MAX_MEMBERS = 20_000;
-const MAX_ID = 300;
 const phases: readonly Phase[] = ["stable", "write_both_read_old", "write_both_read_new"];
 
-const decodeLimited = msgpackDecoder({ maxStrLength: 64 * 1024, maxArrayLength: MAX_MEMBERS, maxMapLength: 16, maxBinLength: 0, maxExtLength: 0 });
+const map = mapDecoder({ maxStrLength: 64 * 1024, maxArrayLength: MAX_MEMBERS, maxMapLength: 16, maxBinLength: 0 }, MAX_TOPOLOGY_MESSAGE_BYTES);
 
 type WireRef = [string, string];
 const refToWire = (m: MemberRef): WireRef => [m.id, m.nonce];
@@ -111,32 +110,6 @@ export function decodeTopologyReply(bytes: Uint8Array): TopologyReply {
   }
   if (m.refused != null) reply.refused = text(m.refused, "refused", 1000);
   return reply;
-}
-
-function map(bytes: Uint8Array): Record<string, unknown> {
-  if (bytes.byteLength > MAX_TOPOLOGY_MESSAGE_BYTES) throw new MessageError(`message of ${bytes.byteLength} bytes is over the limit`);
-  let raw: unknown;
-  try {
-    raw = decodeLimited(bytes);
-  } catch (err) {
-    throw new MessageError(`not valid msgpack: ${(err as Error).message}`);
-  }
-  return record(raw, "message");
-}
-
-function record(v: unknown, field: string): Record<string, unknown> {
-  if (typeof v !== "object" || v === null || Array.isArray(v) || v instanceof Uint8Array) throw new MessageError(`${field} must be a map`);
-  return v as Record<string, unknown>;
-}
-
-function text(v: unknown, field: string, max: number, min = 1): string {
-  if (typeof v !== "string" || v.length < min || v.length > max) throw new MessageError(`${field} must be a string of ${min} to ${max} characters`);
-  return v;
-}
-
-function count(v: unknown, field: string): number {
-  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) throw new MessageError(`${field} must be a non-negative integer`);
-  return v;
 }
 
 function ref(v: unknown): MemberRef {

@@ -3,11 +3,11 @@
  * decode with size limits, like every internal message. Entries and versions travel in the
  * replication messages' array shapes.
  */
-import { encodeMsgpack as encode, msgpackDecoder } from "../msgpack.ts";
-import { MessageError } from "../membership/messages.ts";
+import { encodeMsgpack as encode } from "./msgpack.ts";
+import { entryOf, id, isInt, list, MAX_KEY_LENGTH, mapDecoder, MessageError, text, tuple, version, versionToWire } from "./fields.ts";
 import type { Entry } from "../store/store.ts";
 import type { Version } from "../store/version.ts";
-import { BUCKETS, type BucketSummary } from "./digest.ts";
+import { BUCKETS, type BucketSummary } from "../sync/digest.ts";
 
 /** Why entries are pushed: the sender no longer owns them, or the receiver was behind. */
 export type PushReason = "handoff" | "repair";
@@ -46,9 +46,6 @@ export interface PushReply {
 /** Most keys an offer lists, and entries a push carries. */
 export const MAX_OFFER_KEYS = 2_000;
 
-type WireVersion = [number, number, string];
-const versionToWire = (v: Version): WireVersion => [v.wall, v.logical, v.node];
-
 export const encodeDigestRequest = (m: DigestRequest) => encode({ from: m.from, buckets: m.buckets });
 export const encodeDigestReply = (m: DigestReply) => encode({ differ: m.differ });
 export const encodeOfferRequest = (m: OfferRequest) => encode({ from: m.from, keys: m.keys.map(([k, v]) => [k, versionToWire(v)]) });
@@ -69,7 +66,7 @@ export function decodeDigestRequest(bytes: Uint8Array): DigestRequest {
     for (const n of [sum, xor, count]) if (!isInt(n, 0xffff_ffff)) throw new MessageError("bucket sums and counts are 32-bit unsigned integers");
     return [bucket as number, sum as number, xor as number, count as number];
   });
-  return { from: str(m.from, "from", 300), buckets };
+  return { from: id(m.from, "from"), buckets };
 }
 
 export function decodeDigestReply(bytes: Uint8Array): DigestReply {
@@ -87,9 +84,9 @@ export function decodeOfferRequest(bytes: Uint8Array): OfferRequest {
   const m = map(bytes);
   const keys = list(m.keys, "keys", MAX_OFFER_KEYS).map((k): [string, Version] => {
     const [key, v] = tuple(k, 2, "an offered key");
-    return [str(key, "key", 4096), version(v)];
+    return [text(key, "key", MAX_KEY_LENGTH), version(v)];
   });
-  return { from: str(m.from, "from", 300), keys };
+  return { from: id(m.from, "from"), keys };
 }
 
 export function decodeOfferReply(bytes: Uint8Array): OfferReply {
@@ -107,12 +104,9 @@ export function decodePushRequest(bytes: Uint8Array): PushRequest {
   if (m.reason !== "handoff" && m.reason !== "repair") throw new MessageError("reason must be handoff or repair");
   const entries = list(m.entries, "entries", MAX_OFFER_KEYS).map((e): [string, Entry] => {
     const [key, value, contentType, v, tombstone] = tuple(e, 5, "a pushed entry");
-    if (!(value instanceof Uint8Array)) throw new MessageError("value must be bytes");
-    if (typeof contentType !== "string" || contentType.length > 1024) throw new MessageError("contentType must be a short string");
-    if (typeof tombstone !== "boolean") throw new MessageError("tombstone must be a boolean");
-    return [str(key, "key", 4096), { value, contentType, version: version(v), tombstone }];
+    return [text(key, "key", MAX_KEY_LENGTH), entryOf(value, contentType, v, tombstone)];
   });
-  return { from: str(m.from, "from", 300), reason: m.reason, entries };
+  return { from: id(m.from, "from"), reason: m.reason, entries };
 }
 
 export function decodePushReply(bytes: Uint8Array): PushReply {
@@ -121,40 +115,4 @@ export function decodePushReply(bytes: Uint8Array): PushReply {
   return { applied: m.applied as number };
 }
 
-const decodeLimited = msgpackDecoder({ maxStrLength: 64 * 1024, maxArrayLength: Math.max(BUCKETS, MAX_OFFER_KEYS), maxMapLength: 8, maxExtLength: 0 });
-
-function map(bytes: Uint8Array): Record<string, unknown> {
-  let raw: unknown;
-  try {
-    raw = decodeLimited(bytes);
-  } catch (err) {
-    throw new MessageError(`not valid msgpack: ${(err as Error).message}`);
-  }
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw) || raw instanceof Uint8Array) {
-    throw new MessageError("message is not a map");
-  }
-  return raw as Record<string, unknown>;
-}
-
-function list(v: unknown, field: string, max: number): unknown[] {
-  if (!Array.isArray(v) || v.length > max) throw new MessageError(`${field} must be a list of at most ${max}`);
-  return v;
-}
-
-function tuple(v: unknown, length: number, what: string): unknown[] {
-  if (!Array.isArray(v) || v.length !== length) throw new MessageError(`${what} must be a list of ${length}`);
-  return v;
-}
-
-const isInt = (n: unknown, max: number) => typeof n === "number" && Number.isSafeInteger(n) && n >= 0 && n <= max;
-
-function str(v: unknown, field: string, max: number): string {
-  if (typeof v !== "string" || v.length === 0 || v.length > max) throw new MessageError(`${field} must be a string of 1 to ${max} characters`);
-  return v;
-}
-
-function version(v: unknown): Version {
-  const [wall, logical, node] = tuple(v, 3, "a version");
-  if (!isInt(wall, Number.MAX_SAFE_INTEGER) || !isInt(logical, Number.MAX_SAFE_INTEGER)) throw new MessageError("version numbers must be non-negative integers");
-  return { wall: wall as number, logical: logical as number, node: str(node, "version node", 300) };
-}
+const map = mapDecoder({ maxStrLength: 64 * 1024, maxArrayLength: Math.max(BUCKETS, MAX_OFFER_KEYS), maxMapLength: 8 });

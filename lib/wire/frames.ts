@@ -6,14 +6,10 @@
  *   request  u32 id · u16 path length · path (UTF-8) · body
  *   reply    u32 id · u16 status · body
  *
- * The receiving side answers a request frame exactly as the route would answer a POST
- * (through the node's own `fetch`, with its limits and checks), so the stream adds a
- * cheaper carrier and no second way in. Measured on Bun: a small message costs ~9 µs on
- * the sender and ~7 µs on the receiver over a WebSocket, ~23 and ~16 µs as a POST.
+ * The receiving side answers a request frame with the same handler, limits and checks as
+ * the POST (lib/peer/table.ts), so the stream adds a cheaper carrier and no second way in.
+ * docs/benchmarks.md has what a message costs on each carrier.
  */
-
-/** Where a node accepts the WebSocket upgrade. */
-export const STREAM_PATH = "/_kv/stream";
 
 const REQUEST_HEADER = 6;
 const REPLY_HEADER = 6;

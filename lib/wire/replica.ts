@@ -8,8 +8,8 @@
  * entry is the replica's. In a quorum read the coordinator is usually a replica and holds
  * the newest version, so most replies shrink to a few bytes with nothing to decode.
  */
-import { encodeMsgpack as encode, msgpackDecoder } from "../msgpack.ts";
-import { MessageError } from "../membership/messages.ts";
+import { encodeMsgpack as encode, msgpackDecoder } from "./msgpack.ts";
+import { count, entry, entryToWire, MAX_KEY_LENGTH, mapDecoder, MessageError, text, version, versionToWire, decodeOrThrow } from "./fields.ts";
 import type { Entry } from "../store/store.ts";
 import { compareVersions, type Version } from "../store/version.ts";
 
@@ -31,12 +31,6 @@ export interface GetReply {
 
 /** A value of up to 512 MiB (the largest --max-value-bytes) plus its key and headers. */
 export const MAX_KV_MESSAGE_BYTES = 512 * 1024 * 1024 + 64 * 1024;
-
-type WireVersion = [number, number, string];
-type WireEntry = [value: Uint8Array, contentType: string, version: WireVersion, tombstone: boolean];
-
-const versionToWire = (v: Version): WireVersion => [v.wall, v.logical, v.node];
-const entryToWire = (e: Entry): WireEntry => [e.value, e.contentType, versionToWire(e.version), e.tombstone];
 
 export function encodeKvRequest(request: KvRequest): Uint8Array {
   return request.type === "put"
@@ -60,9 +54,8 @@ export function encodeGetReply(reply: GetReply, have?: Version): Uint8Array {
 
 export function decodeKvRequest(bytes: Uint8Array): KvRequest {
   const m = map(bytes);
-  const key = str(m.key, "key", 4096);
-  if (typeof m.e !== "number" || !Number.isSafeInteger(m.e) || m.e < 0) throw new MessageError("e (the epoch) must be a non-negative integer");
-  const epoch = m.e;
+  const key = text(m.key, "key", MAX_KEY_LENGTH);
+  const epoch = count(m.e, "e (the epoch)");
   if (m.type === "put") return { type: "put", key, epoch, entry: entry(m.entry) };
   if (m.type === "get") return m.have == null ? { type: "get", key, epoch } : { type: "get", key, epoch, have: version(m.have) };
   throw new MessageError(`unknown message type ${JSON.stringify(m.type)}`);
@@ -84,46 +77,7 @@ export function decodeGetReply(bytes: Uint8Array, have?: Entry): GetReply {
   return m.entry == null ? {} : { entry: entry(m.entry) };
 }
 
-const decodeMessage = msgpackDecoder({ maxStrLength: 64 * 1024, maxArrayLength: 16, maxMapLength: 16, maxExtLength: 0 });
-
-function map(bytes: Uint8Array): Record<string, unknown> {
-  let raw: unknown;
-  try {
-    raw = decodeMessage(bytes);
-  } catch (err) {
-    throw new MessageError(`not valid msgpack: ${(err as Error).message}`);
-  }
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw) || raw instanceof Uint8Array) {
-    throw new MessageError("message is not a map");
-  }
-  return raw as Record<string, unknown>;
-}
-
-function str(v: unknown, field: string, max: number): string {
-  if (typeof v !== "string" || v.length === 0 || v.length > max) throw new MessageError(`${field} must be a string of 1 to ${max} characters`);
-  return v;
-}
-
-function version(v: unknown): Version {
-  if (!Array.isArray(v) || v.length !== 3) throw new MessageError("a version must be [wall, logical, node]");
-  const [wall, logical, node] = v;
-  for (const n of [wall, logical]) {
-    if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0) throw new MessageError("version numbers must be non-negative integers");
-  }
-  return { wall: wall as number, logical: logical as number, node: str(node, "version node", 300) };
-}
-
-function entry(v: unknown): Entry {
-  if (!Array.isArray(v) || v.length !== 4) throw new MessageError("an entry must be [value, contentType, version, tombstone]");
-  const [value, contentType, ver, tombstone] = v;
-  if (!(value instanceof Uint8Array)) throw new MessageError("value must be bytes");
-  if (typeof contentType !== "string" || contentType.length > 1024) throw new MessageError("contentType must be a short string");
-  if (typeof tombstone !== "boolean") throw new MessageError("tombstone must be a boolean");
-  return { value, contentType, version: version(ver), tombstone };
-}
-
-/** Where batches go: over HTTP, or on a peer stream. */
-export const BATCH_PATH = "/_kv/batch";
+const map = mapDecoder({ maxStrLength: 64 * 1024, maxArrayLength: 16, maxMapLength: 16 });
 
 /** A batch (`/_kv/batch`): encoded KV requests in; per message [status, body] out. */
 export function encodeBatch(messages: readonly Uint8Array[]): Uint8Array {
@@ -155,12 +109,7 @@ const listDecoders = new Map<number, (bytes: Uint8Array) => unknown>();
 function decodeList(bytes: Uint8Array, max: number): unknown[] {
   let decodeWithin = listDecoders.get(max);
   if (!decodeWithin) listDecoders.set(max, (decodeWithin = msgpackDecoder({ maxArrayLength: max, maxMapLength: 0, maxStrLength: 0, maxExtLength: 0 })));
-  let raw: unknown;
-  try {
-    raw = decodeWithin(bytes);
-  } catch (err) {
-    throw new MessageError(`not valid msgpack: ${(err as Error).message}`);
-  }
+  const raw = decodeOrThrow(decodeWithin, bytes);
   if (!Array.isArray(raw)) throw new MessageError("a batch is a list");
   return raw;
 }

@@ -1,0 +1,28 @@
+/** Gauges over a node's data and ring, and the observers of its replica batches. */
+import { latencyBuckets, type Metrics } from "./metrics.ts";
+import { BATCH_SIZE_BUCKETS } from "./replication/batcher.ts";
+import type { HintStore } from "./replication/hints.ts";
+import type { BatchObserver } from "./replication/replica_client.ts";
+import type { Store } from "./store/store.ts";
+import type { Topology } from "./topology/topology.ts";
+
+export function nodeGauges(metrics: Metrics, { store, topology, hints }: { store: Store; topology: Topology; hints: HintStore }): void {
+  metrics.gauge("dht_keys", "Keys holding a value on this replica", () => store.stats().liveKeys);
+  metrics.gauge("dht_tombstones", "Tombstones held on this replica", () => store.stats().tombstones);
+  metrics.gauge("dht_stored_bytes", "Bytes of keys and values held on this replica", () => store.stats().bytes);
+  metrics.gauge("dht_ring_members", "Members on this node's ring", () => topology.layout.current.size);
+  metrics.gauge("dht_ring_epoch", "The latest ring epoch this node knows", () => topology.epoch);
+  metrics.gauge("dht_hints", "Missed writes waiting for their replica", () => hints.size);
+  metrics.gauge("dht_hints_bytes", "Bytes of missed writes waiting for their replica", () => hints.bytes);
+  metrics.gauge("dht_hints_dropped", "Hints dropped because the hint store was full", () => hints.dropped);
+}
+
+/**
+ * What the replication path looks like from here: how full batches are (the lever on
+ * per-frame cost) and how long a peer takes to answer one.
+ */
+export function replicationObservers(metrics: Metrics): BatchObserver {
+  const messages = metrics.histogram("dht_replica_batch_messages", "Replica messages per batch sent to a peer", [], BATCH_SIZE_BUCKETS).labels([]);
+  const seconds = metrics.histogram("dht_replica_batch_seconds", "Round trip of a batch of replica messages to a peer", [], latencyBuckets).labels([]);
+  return { sent: (n) => messages.observe(n), answered: (s) => seconds.observe(s) };
+}

@@ -1,0 +1,101 @@
+/**
+ * The one seam between the network and the protocols: a table from internal path to
+ * handler (`bytes → bytes`), built once per node. HTTP routes (lib/http/peer_routes.ts),
+ * the peer-stream responder (lib/stream/responder.ts) and the simulator's network all
+ * dispatch through it, so every carrier runs the same checks, limits and code.
+ */
+import type { PeerReply } from "../env.ts";
+import { errorReply, NotFoundError, ValueTooLargeError } from "../http/errors.ts";
+import type { Swim } from "../membership/swim.ts";
+import type { ReplicaMessages } from "../replication/replica_messages.ts";
+import type { SyncReceiver } from "../sync/receiver.ts";
+import type { Topology } from "../topology/topology.ts";
+import { encodeMsgpack } from "../wire/msgpack.ts";
+import { BATCH_PATH, bodyLimits, type PeerPath, RING_KINDS, SWIM_KINDS } from "../wire/paths.ts";
+import {
+  decodeDigestRequest,
+  decodeOfferRequest,
+  decodePushRequest,
+  encodeDigestReply,
+  encodeOfferReply,
+  encodePushReply,
+} from "../wire/sync.ts";
+
+export interface PeerHandler {
+  /** The largest body this path accepts; a larger one is refused before it is read. */
+  maxBytes: number;
+  /** The body → the reply body; throws a named error (lib/http/errors.ts) to refuse. */
+  handle(body: Uint8Array): Uint8Array | Promise<Uint8Array>;
+}
+
+export class PeerTable {
+  readonly #handlers: ReadonlyMap<string, PeerHandler>;
+
+  constructor(handlers: Partial<Record<PeerPath, PeerHandler>>) {
+    this.#handlers = new Map(Object.entries(handlers) as Array<[string, PeerHandler]>);
+  }
+
+  get(path: string): PeerHandler | undefined {
+    return this.#handlers.get(path);
+  }
+
+  paths(): string[] {
+    return [...this.#handlers.keys()];
+  }
+
+  /** Answers one message: the handler's reply, or an error's status and JSON body. */
+  async answer(path: string, body: Uint8Array): Promise<PeerReply> {
+    const handler = this.#handlers.get(path);
+    if (!handler) return errorReply(new UnknownPathError(path, this.paths()));
+    try {
+      if (body.byteLength > handler.maxBytes) throw new ValueTooLargeError(handler.maxBytes);
+      return { status: 200, body: await handler.handle(body) };
+    } catch (err) {
+      return errorReply(err);
+    }
+  }
+}
+
+/** No handler for a path: a 404 naming the ones there are. */
+export class UnknownPathError extends NotFoundError {
+  override name = "UnknownPathError";
+  constructor(path: string, known: string[]) {
+    super(`no peer message ${JSON.stringify(path)}; a node answers ${known.join(", ")}`);
+  }
+}
+
+export interface PeerParts {
+  swim: Swim;
+  topology: Topology;
+  replica: ReplicaMessages;
+  sync: SyncReceiver;
+  /** This node's stabilisation status, for a member gathering `/cluster/sync?all`. */
+  syncStatus(): unknown;
+  maxValueBytes: number;
+}
+
+/** Every internal path this node answers, and what answers it. */
+export function peerTable({ swim, topology, replica, sync, syncStatus, maxValueBytes }: PeerParts): PeerTable {
+  const limits = bodyLimits(maxValueBytes);
+  const entry = (path: PeerPath, handle: PeerHandler["handle"]): [PeerPath, PeerHandler] => [path, { maxBytes: limits[path], handle }];
+  // tests/unit/peer_table.test.ts checks that every path of the closed set has a handler.
+  const handlers: Record<PeerPath, PeerHandler> = Object.fromEntries([
+    ...SWIM_KINDS.map((kind) => entry(`/_swim/${kind}`, (body) => swim.handle(kind, body))),
+    ...RING_KINDS.map((kind) => entry(`/_ring/${kind}`, (body) => topology.handle(kind, body))),
+    entry(BATCH_PATH, (body) => replica.answerBatch(body)),
+    entry("/_kv/digest", async (body) => {
+      const m = decodeDigestRequest(body);
+      return encodeDigestReply(await sync.digest(m.from, m.buckets));
+    }),
+    entry("/_kv/offer", (body) => {
+      const m = decodeOfferRequest(body);
+      return encodeOfferReply(sync.offer(m.from, m.keys));
+    }),
+    entry("/_kv/push", (body) => {
+      const m = decodePushRequest(body);
+      return encodePushReply(sync.push(m.reason, m.entries));
+    }),
+    entry("/_kv/status", () => encodeMsgpack(syncStatus())),
+  ]) as Record<PeerPath, PeerHandler>;
+  return new PeerTable(handlers);
+}

@@ -1,0 +1,36 @@
+/**
+ * The replica's end of replica messages: a batch (`/_kv/batch`) of puts and gets, each
+ * answered with the status and body it would get alone, so one refused message (a stale
+ * epoch, a node leaving) does not fail its neighbours.
+ */
+import { errorReply, ValueTooLargeError } from "../http/errors.ts";
+import { batchBodyLimit } from "../wire/paths.ts";
+import { decodeBatch, decodeKvRequest, encodeBatchReplies, encodeGetReply, encodePutReply } from "../wire/replica.ts";
+import { MAX_BATCH_MESSAGES } from "./batcher.ts";
+import type { Replica } from "./replica.ts";
+
+export interface ReplicaMessages {
+  /** A batch's body → its replies' body; throws (a 4xx) if the batch itself is unreadable. */
+  answerBatch(bytes: Uint8Array): Uint8Array;
+}
+
+export function replicaMessages(replica: Replica, maxValueBytes: number): ReplicaMessages {
+  const batchLimit = batchBodyLimit(maxValueBytes);
+  function answer(bytes: Uint8Array): Uint8Array {
+    const message = decodeKvRequest(bytes);
+    return message.type === "put" ? encodePutReply(replica.put(message.key, message.entry, message.epoch)) : encodeGetReply(replica.get(message.key, message.epoch), message.have);
+  }
+  return {
+    answerBatch(bytes) {
+      if (bytes.byteLength > batchLimit) throw new ValueTooLargeError(batchLimit);
+      const replies = decodeBatch(bytes, MAX_BATCH_MESSAGES).map((m) => {
+        try {
+          return { status: 200, body: answer(m) };
+        } catch (err) {
+          return errorReply(err);
+        }
+      });
+      return encodeBatchReplies(replies);
+    },
+  };
+}

@@ -1,0 +1,103 @@
+/**
+ * What every node-to-node message decoder is made of: msgpack decoding with limits, and
+ * field checks that throw MessageError (a 400) naming the field. A hostile or truncated
+ * body is refused here and never reaches the protocol code.
+ */
+import type { DecoderOptions } from "@msgpack/msgpack";
+import type { Entry } from "../store/store.ts";
+import type { Version } from "../store/version.ts";
+import { msgpackDecoder } from "./msgpack.ts";
+
+/** A node-to-node body that is not a valid message: answered 400 "bad message". */
+export class MessageError extends Error {
+  override name = "MessageError";
+}
+
+/** Longest member id (a host:port, with room). */
+export const MAX_ID_LENGTH = 300;
+/** Longest key on the wire (the public API allows less). */
+export const MAX_KEY_LENGTH = 4096;
+const MAX_CONTENT_TYPE = 1024;
+
+/**
+ * A decoder of bodies that must be one msgpack map, within `limits` and `maxBytes`;
+ * made once per message family and reused.
+ */
+export function mapDecoder(limits: DecoderOptions, maxBytes = Infinity): (bytes: Uint8Array) => Record<string, unknown> {
+  const decode = msgpackDecoder({ maxExtLength: 0, ...limits });
+  return (bytes) => {
+    if (bytes.byteLength > maxBytes) throw new MessageError(`message of ${bytes.byteLength} bytes is over the limit`);
+    return record(decodeOrThrow(decode, bytes), "message");
+  };
+}
+
+export function decodeOrThrow(decode: (bytes: Uint8Array) => unknown, bytes: Uint8Array): unknown {
+  try {
+    return decode(bytes);
+  } catch (err) {
+    throw new MessageError(`not valid msgpack: ${(err as Error).message}`);
+  }
+}
+
+export function record(v: unknown, field: string): Record<string, unknown> {
+  if (typeof v !== "object" || v === null || Array.isArray(v) || v instanceof Uint8Array) {
+    throw new MessageError(field === "message" ? "message is not a map" : `${field} must be a map`);
+  }
+  return v as Record<string, unknown>;
+}
+
+export function text(v: unknown, field: string, max: number, min = 1): string {
+  if (typeof v !== "string" || v.length < min || v.length > max) throw new MessageError(`${field} must be a string of ${min} to ${max} characters`);
+  return v;
+}
+
+export const id = (v: unknown, field: string) => text(v, field, MAX_ID_LENGTH);
+
+export const isInt = (n: unknown, max = Number.MAX_SAFE_INTEGER): n is number =>
+  typeof n === "number" && Number.isSafeInteger(n) && n >= 0 && n <= max;
+
+export function count(v: unknown, field: string): number {
+  if (!isInt(v)) throw new MessageError(`${field} must be a non-negative integer`);
+  return v;
+}
+
+export function bool(v: unknown, field: string): boolean {
+  if (typeof v !== "boolean") throw new MessageError(`${field} must be a boolean`);
+  return v;
+}
+
+export function list(v: unknown, field: string, max: number): unknown[] {
+  if (!Array.isArray(v) || v.length > max) throw new MessageError(`${field} must be a list of at most ${max}`);
+  return v;
+}
+
+export function tuple(v: unknown, length: number, what: string): unknown[] {
+  if (!Array.isArray(v) || v.length !== length) throw new MessageError(`${what} must be a list of ${length}`);
+  return v;
+}
+
+// --- versions and entries, in the array shapes every data message uses ---
+
+export type WireVersion = [wall: number, logical: number, node: string];
+export type WireEntry = [value: Uint8Array, contentType: string, version: WireVersion, tombstone: boolean];
+
+export const versionToWire = (v: Version): WireVersion => [v.wall, v.logical, v.node];
+export const entryToWire = (e: Entry): WireEntry => [e.value, e.contentType, versionToWire(e.version), e.tombstone];
+
+export function version(v: unknown): Version {
+  const [wall, logical, node] = tuple(v, 3, "a version");
+  if (!isInt(wall) || !isInt(logical)) throw new MessageError("version numbers must be non-negative integers");
+  return { wall, logical, node: id(node, "version node") };
+}
+
+/** An entry from its fields: value bytes, content type, version, tombstone. */
+export function entryOf(value: unknown, contentType: unknown, v: unknown, tombstone: unknown): Entry {
+  if (!(value instanceof Uint8Array)) throw new MessageError("value must be bytes");
+  if (typeof contentType !== "string" || contentType.length > MAX_CONTENT_TYPE) throw new MessageError("contentType must be a short string");
+  return { value, contentType, version: version(v), tombstone: bool(tombstone, "tombstone") };
+}
+
+export function entry(v: unknown): Entry {
+  const [value, contentType, ver, tombstone] = tuple(v, 4, "an entry");
+  return entryOf(value, contentType, ver, tombstone);
+}
