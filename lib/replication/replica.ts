@@ -1,6 +1,7 @@
 /**
  * A replica's side of replication: apply a versioned entry if it is newer, or say what it
- * holds; read what it holds. Used by the `/_kv/` routes and, when the coordinator is
+ * holds; read what it holds. Used by replica_messages.ts (batches from other nodes),
+ * by stabilisation's pushes and, when the coordinator is
  * itself a replica, called directly.
  */
 import type { Entry, Store } from "../store/store.ts";

@@ -106,6 +106,20 @@ export class SimCluster {
     return this.clock.run(ms, this.#options.settle);
   }
 
+  /**
+   * Runs virtual time until `work` settles, and resolves as it does; fails saying `what`
+   * had no answer if it has not settled after `limitMs` of virtual time (never hangs).
+   */
+  async runUntil<T>(work: Promise<T>, what: string, limitMs = 10_000, stepMs = 5): Promise<T> {
+    let done = false;
+    const watched = work.finally(() => (done = true));
+    watched.catch(() => {}); // awaited below; a rejection before then is not unhandled
+    const start = this.clock.now();
+    while (!done && this.clock.now() - start < limitMs) await this.run(stepMs);
+    if (!done) throw new Error(`${what} had no answer after ${limitMs} ms of virtual time`);
+    return watched;
+  }
+
   /** Kills a node without a word: its timers stop and the network drops it. */
   async crash(id: string): Promise<void> {
     this.network.down(id);
@@ -118,11 +132,11 @@ export class SimCluster {
    * `during` runs once the leave has begun (it must run virtual time itself to get anywhere).
    */
   async leave(id: string, during?: () => Promise<void>): Promise<void> {
-    let done = false;
-    const leaving = this.nodes.get(id)!.leave().finally(() => (done = true));
+    const leaving = this.nodes.get(id)!.leave();
+    leaving.catch(() => {});
     if (during) await during();
-    while (!done) await this.run(50);
-    await leaving;
+    // The leave is bounded by --leave-timeout-ms; a minute more means it hangs.
+    await this.runUntil(leaving, `the leave of ${id}`, 60_000 + (this.#options.config?.leaveTimeoutMs ?? 30_000), 50);
     this.network.down(id);
     this.nodes.delete(id);
   }

@@ -1,6 +1,6 @@
 /**
- * Replica messages (`/_kv/put`, `/_kv/get`): msgpack, validated on decode with size
- * limits, like membership's. A version travels as [wall, logical, node].
+ * Replica messages, puts and gets, which travel in batches (`/_kv/batch`): msgpack,
+ * validated on decode with size limits. A version travels as [wall, logical, node].
  *
  * A get may say which version the asker already holds (`have`); a replica holding exactly
  * that version answers `{same: true}` instead of the entry. A version names one write (a

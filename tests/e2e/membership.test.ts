@@ -78,19 +78,29 @@ test(`${runtime}: 8 nodes form a cluster; a SIGKILLed node is marked dead by eve
   }
 });
 
-test(`${runtime}: a node paused with SIGSTOP for less than the suspicion timeout is never declared dead`, async () => {
+test(`${runtime}: a node paused with SIGSTOP until it is suspected refutes, and is never declared dead`, async () => {
   const nodes = await startCluster(Array(8).fill(runtime));
   try {
     await eventually("8 nodes see 8 alive", 30_000, () => allAlive(nodes));
     const paused = nodes[3]!;
+    const others = nodes.filter((n) => n !== paused);
     process.kill(paused.child.pid!, "SIGSTOP");
-    await new Promise((r) => setTimeout(r, 1200));
+    // Paused until another member suspects it (so the test proves something), then resumed
+    // at once: well inside the shortest suspicion timeout (≈ 1.9 s with confirmations).
+    let suspected = false;
+    const pausedAt = Date.now();
+    while (!suspected && Date.now() - pausedAt < 8_000) {
+      for (const n of others) if ((await members(n)).find((m) => m.id === idOf(paused))?.state === "suspect") suspected = true;
+      if (!suspected) await new Promise((r) => setTimeout(r, 50));
+    }
     process.kill(paused.child.pid!, "SIGCONT");
+    assert.ok(suspected, `nobody suspected the paused node within ${Date.now() - pausedAt} ms: the test would prove nothing`);
     // Long enough for any suspicion started during the pause to time out, were it not refuted.
     await new Promise((r) => setTimeout(r, 6000));
     await eventually("all alive again", 15_000, () => allAlive(nodes));
     const deaths = nodes.flatMap((n) => n.output().split("\n").filter((l) => l.includes('"event":"member dead"')));
     assert.deepEqual(deaths, []);
+    assert.match(paused.output(), /"event":"refuted"/, "the paused node refuted the suspicion of itself");
   } finally {
     await Promise.all(nodes.map((n) => n.stop()));
   }

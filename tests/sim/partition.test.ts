@@ -135,10 +135,7 @@ async function run(seed: number, scenario: Scenario, node: Pick<NodeOptions, "pl
   for (const key of KEYS) {
     for (const id of c.liveIds()) {
       const call = c.clock.now();
-      let done = false;
-      const answer = c.nodes.get(id)!.fetch(new Request(`http://${id}/d/${key}`)).finally(() => (done = true));
-      while (!done) await c.run(5);
-      const res = await answer;
+      const res = await c.runUntil(c.nodes.get(id)!.fetch(new Request(`http://${id}/d/${key}`)), `GET ${key} through ${id} after the heal`);
       if (res.status === 200) history.push({ kind: "get", key, value: await res.text(), call, ret: c.clock.now() });
       else if (res.status === 404) history.push({ kind: "get", key, value: null, call, ret: c.clock.now() });
       else if (strict) assert.fail(`after the heal, GET ${key} through ${id} answered ${res.status}`);

@@ -18,12 +18,8 @@ async function readsAfterRestart(seed: number, sameNonce: boolean): Promise<{ st
   assert.ok((await formRing(c, 3)) !== undefined, "the ring formed");
   const [b, a, paused] = c.liveIds();
   c.network.down(paused!);
-  const request = async (via: string, method: string, key: string, body?: string) => {
-    let done = false;
-    const answer = c.nodes.get(via)!.fetch(new Request(`http://${via}/d/${key}`, { method, body })).finally(() => (done = true));
-    while (!done) await c.run(5);
-    return answer;
-  };
+  const request = (via: string, method: string, key: string, body?: string) =>
+    c.runUntil(c.nodes.get(via)!.fetch(new Request(`http://${via}/d/${key}`, { method, body })), `${method} ${key} through ${via}`);
   for (const key of KEYS) assert.equal((await request(a!, "PUT", key, `v-${key}`)).status, 204, "W = 2: A and B");
   await c.crash(a!);
   c.restart(a!, { sameNonce });

@@ -26,15 +26,10 @@ export async function withSeed<T>(seed: number, run: () => Promise<T>): Promise<
 }
 
 /** A request to one simulated node, with virtual time running until it is answered. */
-export async function call(c: SimCluster, nodeId: string, line: string, body?: BodyInit): Promise<Response> {
+export function call(c: SimCluster, nodeId: string, line: string, body?: BodyInit): Promise<Response> {
   const space = line.indexOf(" ");
   const request = new Request(`http://${nodeId}${line.slice(space + 1)}`, { method: line.slice(0, space), body });
-  let done = false;
-  const answer = c.nodes.get(nodeId)!.fetch(request).finally(() => (done = true));
-  for (let i = 0; i < 2000 && !done; i++) await c.run(5);
-  // Never wait on a request the simulated node did not answer: say so instead.
-  if (!done) throw new Error(`${line} through ${nodeId} had no answer after 10 s of virtual time`);
-  return answer;
+  return c.runUntil(c.nodes.get(nodeId)!.fetch(request), `${line} through ${nodeId}`);
 }
 
 /** Every running node holds the same stable epoch, whose ring has `n` members. */
