@@ -6,19 +6,44 @@
  * Parses the command line, picks the runtime's adapter, serves the node, and leaves the
  * cluster gracefully on SIGINT or SIGTERM. Exit codes: 0 after a clean stop or --help,
  * 2 for a bad command line or an address that cannot be listened on.
+ *
+ * `mod.ts status [host:port]` prints the cluster as that node sees it instead, and exits
+ * 0 when every member is alive on one agreed ring, 1 otherwise.
  */
 import process from "node:process";
 import { ListenError } from "./adapters/types.ts";
 import { detectRuntime, loadAdapter } from "./adapters/mod.ts";
-import { parseConfig, usage } from "./lib/config.ts";
+import { parseAddress, parseConfig, PORT_ENV, usage } from "./lib/config.ts";
 import { consoleSink, realClock, realRandom } from "./lib/env.ts";
 import { createLogger } from "./lib/log.ts";
 import { createNode, VERSION } from "./lib/node.ts";
 import { maxFrameBytes } from "./lib/stream/responder.ts";
+import { clusterStatus, statusReport } from "./lib/status.ts";
 
 function fail(message: string): never {
   process.stderr.write(`dht-node: ${message}\n`);
   process.exit(2);
+}
+
+if (process.argv[2] === "status") await status(process.argv.slice(3));
+
+async function status(args: string[]): Promise<never> {
+  if (args.includes("--help") || args.includes("-h")) {
+    process.stdout.write("usage: mod.ts status [host:port]   the members as that node sees them (default 127.0.0.1:8000)\n");
+    process.exit(0);
+  }
+  if (args.length > 1) fail(`status takes one address at most: received ${args.join(" ")}`);
+  const text = args[0] ?? `127.0.0.1:${process.env[PORT_ENV] || 8000}`;
+  const via = parseAddress(text, "127.0.0.1");
+  if (!via) fail(`status: the address must be PORT or HOST:PORT: received '${text}'`);
+  try {
+    const report = statusReport(await clusterStatus(via, (url, init) => fetch(url, init)));
+    process.stdout.write(report.text + "\n");
+    process.exit(report.code);
+  } catch (err) {
+    process.stderr.write(`dht-node: cannot read the cluster from ${via}: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
 }
 
 const parsed = parseConfig(process.argv.slice(2), process.env);

@@ -12,6 +12,7 @@ import type { AcceptStream } from "./http/peer_routes.ts";
 import { nodeRouter } from "./http/router.ts";
 import { syncStatus } from "./http/sync_routes.ts";
 import { leaveGracefully } from "./leave.ts";
+import { recordRingChange } from "./explain/events.ts";
 import { Maintenance } from "./maintenance.ts";
 import { Swim } from "./membership/swim.ts";
 import { Metrics } from "./metrics.ts";
@@ -25,7 +26,7 @@ import { replicaMessages } from "./replication/replica_messages.ts";
 import type { Ring } from "./ring/ring.ts";
 import { Store } from "./store/store.ts";
 import { Hlc } from "./store/version.ts";
-import { streamResponder, type StreamResponder } from "./stream/responder.ts";
+import { frameCounter, streamResponder, type StreamResponder } from "./stream/responder.ts";
 import { Syncer } from "./sync/syncer.ts";
 import { TopologyDriver } from "./topology/driver.ts";
 import { topologyPlacer } from "./topology/placer.ts";
@@ -103,6 +104,7 @@ export function createNode(config: Config, env: Env, options: NodeOptions = {}):
   const hints = new HintStore();
   const syncer = new Syncer({ self: id, store, topology, replica, state, env, config, metrics });
   topology.onChange(() => syncer.ringChanged());
+  topology.onChange((next, previous) => recordRingChange(swim.events, next, previous));
   const placer = options.placer?.({ topology, swim, config }) ?? topologyPlacer(topology);
   const coordinator = quorumCoordinator({ self: id, placer, replica, hlc, env, config, hints, batches: replicationObservers(metrics) });
   const maintenance = new Maintenance({ store, hints, coordinator, alive: aliveIds, env, tombstoneGraceMs: config.tombstoneGraceMs, metrics });
@@ -112,8 +114,7 @@ export function createNode(config: Config, env: Env, options: NodeOptions = {}):
   // Node-to-node messages, one table for every carrier.
   const status = () => syncStatus(id, topology, store, syncer);
   const peers = peerTable({ swim, topology, replica: replicaMessages(replica, config.maxValueBytes), sync: syncer.receiver, syncStatus: status, maxValueBytes: config.maxValueBytes });
-  const frames = metrics.counter("dht_stream_frames_total", "Peer stream requests answered, by route and status", ["route", "status"]);
-  const answerFrame = streamResponder(peers, (route, status) => frames.inc([route, String(status)]));
+  const answerFrame = streamResponder(peers, frameCounter(metrics));
 
   const router = nodeRouter({
     coordinator, peers, acceptStream: options.acceptStream, info, store, swim, topology, metrics, now, config,

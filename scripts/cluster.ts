@@ -100,6 +100,42 @@ process.stdout.write(
 );
 
 let stopping = false;
+
+/**
+ * Says when the cluster has formed: every node answers, holds the same ring, and the ring
+ * is stable with every node on it. Until then, a line every 5 s with how far it got.
+ */
+async function announceFormed(): Promise<void> {
+  const started = Date.now();
+  let lastSaid = started;
+  const ask = async (port: number, path: string) => {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(1_000) });
+      return res.status === 200 ? await res.json() : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  while (!stopping) {
+    const health = await Promise.all(children.map((c) => ask(c.port, "/health")));
+    const up = health.filter((h) => h !== undefined);
+    const ring = await ask(basePort, "/cluster/ring");
+    const onRing = ring?.members?.length ?? 0;
+    const agreed = up.length === count && new Set(up.map((h) => h.checksum)).size === 1 && ring?.phase === "stable" && onRing === count;
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    if (agreed) {
+      process.stdout.write(`cluster: formed: ${count} members on one ring (epoch ${ring.epoch}, checksum ${ring.checksum}) after ${seconds} s\n`);
+      return;
+    }
+    if (Date.now() - lastSaid >= 5_000) {
+      lastSaid = Date.now();
+      process.stdout.write(`cluster: forming: ${up.length} of ${count} answering, ${onRing} on the ring of ${basePort} (${ring?.phase ?? "no ring"}) after ${seconds} s\n`);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+void announceFormed();
+
 async function stopAll(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;

@@ -5,7 +5,7 @@ import type { Metrics } from "../metrics.ts";
 import type { Topology } from "../topology/topology.ts";
 import { ringSummary } from "./ring_routes.ts";
 import type { Store } from "../store/store.ts";
-import { jsonResponse } from "./errors.ts";
+import { BadRequestError, jsonResponse, NotFoundError } from "./errors.ts";
 
 export interface NodeInfo {
   id: string;
@@ -14,7 +14,7 @@ export interface NodeInfo {
   startedAt: number;
 }
 
-interface ClusterRouteOptions {
+export interface ClusterRouteOptions {
   info: NodeInfo;
   store: Store;
   swim: Swim;
@@ -44,6 +44,36 @@ export function addClusterRoutes(router: RouterType, { info, store, swim, topolo
         ...ringSummary(topology),
         members: swim.members(),
       }))
+    .get("/cluster/explain/:member", (request: Request & { params: { member: string } }) => {
+      // Why a member has its state, as this node saw it: probes, suspicions, refutations, the ring.
+      const id = decodeMember(request.params.member);
+      const member = swim.members().find((m) => m.id === id);
+      const events = swim.events.of(id);
+      if (!member && events.length === 0) throw new NotFoundError(`no member ${JSON.stringify(id)} is known here`);
+      return jsonResponse(200, {
+        id,
+        state: member?.state ?? "forgotten",
+        incarnation: member?.incarnation ?? null,
+        ...(member?.suspicion ? { suspicion: member.suspicion } : {}),
+        inRing: topology.layout.current.members().includes(id),
+        events,
+      });
+    })
+    .get("/cluster/events", (request: Request) => {
+      // The latest membership and ring events across members, for the dashboard's log.
+      const raw = new URL(request.url).searchParams.get("after");
+      const after = raw === null ? -Infinity : Number(raw);
+      if (Number.isNaN(after)) throw new BadRequestError(`after must be a time in ms: received ${JSON.stringify(raw)}`);
+      return jsonResponse(200, { events: swim.events.recent(after) });
+    })
     .get("/metrics", () =>
       new Response(metrics.render(), { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } }));
+}
+
+function decodeMember(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new BadRequestError("member id is not valid percent-encoding");
+  }
 }

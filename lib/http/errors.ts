@@ -1,5 +1,5 @@
 import { MessageError } from "../wire/fields.ts";
-import { MisdirectedError } from "../membership/swim.ts";
+import { MisdirectedError } from "../membership/swim_core.ts";
 import { QuorumError } from "../replication/quorum.ts";
 import { LeavingError } from "../replication/replica.ts";
 import { NoRingError } from "../topology/placer.ts";

@@ -4,29 +4,19 @@
  */
 import { Router, type RouterType } from "itty-router";
 import type { Config } from "../config.ts";
-import type { Swim } from "../membership/swim.ts";
-import type { Metrics } from "../metrics.ts";
 import type { PeerTable } from "../peer/table.ts";
 import type { Coordinator } from "../replication/coordinator.ts";
-import type { Store } from "../store/store.ts";
-import type { Topology } from "../topology/topology.ts";
-import { addClusterRoutes, type NodeInfo } from "./cluster_routes.ts";
+import { addClusterRoutes, type ClusterRouteOptions } from "./cluster_routes.ts";
 import { NotFoundError } from "./errors.ts";
 import { addKvRoutes } from "./kv_routes.ts";
 import { type AcceptStream, addPeerRoutes } from "./peer_routes.ts";
 import { addRingRoutes } from "./ring_routes.ts";
 import { addSyncRoutes } from "./sync_routes.ts";
 
-export interface RouterParts {
+export interface RouterParts extends ClusterRouteOptions {
   coordinator: Coordinator;
   peers: PeerTable;
   acceptStream?: AcceptStream;
-  info: NodeInfo;
-  store: Store;
-  swim: Swim;
-  topology: Topology;
-  metrics: Metrics;
-  now: () => number;
   config: Pick<Config, "maxValueBytes" | "replicas" | "vnodes">;
   sync: Parameters<typeof addSyncRoutes>[1];
 }
@@ -35,7 +25,7 @@ export function nodeRouter(p: RouterParts): RouterType {
   const router: RouterType = Router();
   addKvRoutes(router, { coordinator: p.coordinator, maxValueBytes: p.config.maxValueBytes });
   addPeerRoutes(router, p.peers, p.acceptStream);
-  addClusterRoutes(router, { info: p.info, store: p.store, swim: p.swim, topology: p.topology, metrics: p.metrics, now: p.now });
+  addClusterRoutes(router, p);
   addSyncRoutes(router, p.sync);
   addRingRoutes(router, { topology: p.topology, replicas: p.config.replicas, vnodes: p.config.vnodes });
   router.all("*", (request: Request) => {

@@ -39,12 +39,15 @@ export class Prober {
       return;
     }
     if (!core.running) return;
+    core.events.record(target, "probe failed", { by: core.self, timeoutMs: pingTimeout });
 
     // Indirect: ask k others; leave them time to answer with a nack before our deadline.
     const helpers = core.randomMembers(core.config.indirectProbes, (m) => m.state === "alive" && m.id !== target);
     const waitMs = Math.max(1, period - pingTimeout);
     const results = await Promise.all(helpers.map((h) => this.#pingReq(h, target, waitMs)));
     if (!core.running) return;
+    const answered = (kind: string) => helpers.filter((_, i) => results[i] === kind);
+    core.events.record(target, "indirect probe", { by: core.self, asked: helpers, acked: answered("ack"), nacked: answered("nack"), silent: answered("none") });
     if (results.includes("ack")) return;
     const nacks = results.filter((r) => r === "nack").length;
     // Lifeguard: helpers that did not even nack suggest the trouble is on our side.
@@ -88,6 +91,7 @@ export class Prober {
     };
     if (!still()) return;
     const acked = await this.ping(id, core.config.pingTimeoutMs);
+    core.events.record(id, "last ping", { by: core.self, acked, afterMs: core.env.clock.now() - s.since });
     if (acked || !still()) return;
     core.apply({ id, state: "dead", incarnation: s.incarnation, from: core.self });
   }

@@ -27,7 +27,10 @@ export interface SuspicionConfig {
 export interface SuspicionView {
   by: string[];
   since: number;
+  /** The timeout that applies now: from maxMs with no confirmation down to minMs. */
   timeoutMs: number;
+  minMs: number;
+  maxMs: number;
 }
 
 export class Suspicions {
@@ -46,7 +49,7 @@ export class Suspicions {
   view(id: string): SuspicionView | undefined {
     const s = this.#open.get(id);
     if (!s) return undefined;
-    return { by: [...s.by], since: s.since, timeoutMs: suspicionTimeoutMs(s.minMs, s.maxMs, s.expected, s.by.size - 1) };
+    return { by: [...s.by], since: s.since, timeoutMs: suspicionTimeoutMs(s.minMs, s.maxMs, s.expected, s.by.size - 1), minMs: s.minMs, maxMs: s.maxMs };
   }
 
   /** A fresh suspicion of `update.id`, sized for a cluster of `members` (self included). */

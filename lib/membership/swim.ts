@@ -10,6 +10,7 @@
  * member heals what gossip missed.
  */
 import { sendWithTimeout, type TimerHandle } from "../env.ts";
+import { MemberEvents } from "../explain/events.ts";
 import type { Metrics } from "../metrics.ts";
 import { Awareness } from "./awareness.ts";
 import { GossipQueue } from "./gossip.ts";
@@ -19,9 +20,10 @@ import { decodeMessage, encodeMessage, type SwimMessage } from "../wire/swim.ts"
 import { Prober } from "./probe.ts";
 import { StateSync } from "./state_sync.ts";
 import { Suspicions, type SuspicionView } from "./suspicion.ts";
-import type { Header, SwimConfig, SwimCore, SwimEnv } from "./swim_core.ts";
+import { type Header, MisdirectedError, type SwimConfig, type SwimCore, type SwimEnv } from "./swim_core.ts";
 import { swimMetrics, type SwimStats } from "./swim_metrics.ts";
 import { MemberTable } from "./table.ts";
+import { observeChange } from "./observe.ts";
 import { retransmitLimit } from "./timing.ts";
 export type { SwimConfig, SwimEnv } from "./swim_core.ts";
 
@@ -49,6 +51,7 @@ export class Swim implements SwimCore {
   readonly suspicions: Suspicions;
   readonly awareness = new Awareness(8);
   readonly stats: SwimStats;
+  readonly events: MemberEvents;
   #incarnation = 0;
   #selfState: MemberState = "alive";
   readonly #gossip = new GossipQueue();
@@ -61,6 +64,7 @@ export class Swim implements SwimCore {
   constructor(self: string, readonly config: SwimConfig, readonly env: SwimEnv, metrics: Metrics, readonly epochs: EpochGossip = NO_EPOCHS) {
     this.self = self;
     this.stats = swimMetrics(metrics, this);
+    this.events = new MemberEvents(env.clock);
     this.suspicions = new Suspicions(config, env.clock, (id, s) => void this.#prober.lastChance(id, s));
     this.#prober = new Prober(this);
     this.#sync = new StateSync(this);
@@ -169,7 +173,11 @@ export class Swim implements SwimCore {
     const t = this.table.apply(update, this.env.clock.now());
     if (t.kind === "confirm") {
       // Pass the confirmation on, so that other suspecters' timers shrink too.
-      if (this.suspicions.confirm(update)) this.#gossip.enqueue(update);
+      if (this.suspicions.confirm(update)) {
+        this.#gossip.enqueue(update);
+        const view = this.suspicions.view(update.id)!;
+        this.events.record(update.id, "confirmed", { by: update.from, incarnation: update.incarnation, suspecters: view.by.length, timeoutMs: view.timeoutMs });
+      }
       return;
     }
     if (t.kind === "none") return;
@@ -182,7 +190,7 @@ export class Swim implements SwimCore {
     }
     if (isNew && !isGone(update.state)) this.#prober.insert(update.id);
     if (previous !== update.state) {
-      logChange(this.env.log, member, previous);
+      observeChange(this.env.log, this.events, update, member, previous, isNew, this.suspicions.view(update.id));
       for (const listener of this.#listeners) listener(member, previous);
     }
   }
@@ -282,19 +290,5 @@ export class Swim implements SwimCore {
 
   jitter(ms: number): number {
     return Math.round(ms * (0.9 + 0.2 * this.env.random.next()));
-  }
-}
-
-function logChange(log: SwimEnv["log"], member: Member, previous: MemberState | undefined): void {
-  const fields = { id: member.id, incarnation: member.incarnation, was: previous ?? "unknown" };
-  if (member.state === "dead") log.warn("member dead", fields);
-  else if (member.state !== "suspect") log.info(`member ${member.state}`, fields);
-}
-
-/** A ping addressed to another node reached this one (a restart with a new identity). */
-export class MisdirectedError extends Error {
-  override name = "MisdirectedError";
-  constructor(readonly target: string, readonly self: string) {
-    super(`this is ${self}, not ${target}`);
   }
 }

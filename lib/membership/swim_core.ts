@@ -5,6 +5,7 @@
  */
 import type { Config } from "../config.ts";
 import type { Env } from "../env.ts";
+import type { MemberEvents } from "../explain/events.ts";
 import type { Awareness } from "./awareness.ts";
 import type { Member, Update } from "./member.ts";
 import type { SwimMessage } from "../wire/swim.ts";
@@ -42,6 +43,8 @@ export interface SwimCore {
   readonly suspicions: Suspicions;
   readonly awareness: Awareness;
   readonly stats: SwimStats;
+  /** What happened to each member, for /cluster/explain. */
+  readonly events: MemberEvents;
   readonly running: boolean;
   header(): Header;
   /** The one place an update is applied: table, suspicion timers, gossip, listeners. */
@@ -59,4 +62,12 @@ export interface SwimCore {
   liveCount(): number;
   /** Every member as an update, self included: the body of a full-state sync. */
   fullState(): Update[];
+}
+
+/** A ping addressed to another node reached this one (a restart with a new identity). */
+export class MisdirectedError extends Error {
+  override name = "MisdirectedError";
+  constructor(readonly target: string, readonly self: string) {
+    super(`this is ${self}, not ${target}`);
+  }
 }

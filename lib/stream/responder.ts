@@ -4,6 +4,7 @@
  * Request or Response made in between: on Node building them cost more than the message's
  * own work. Adapters own the socket; this owns the meaning.
  */
+import type { Metrics } from "../metrics.ts";
 import type { PeerTable } from "../peer/table.ts";
 import { batchBodyLimit } from "../wire/paths.ts";
 import { decodeRequestFrame, encodeReplyFrame } from "../wire/frames.ts";
@@ -13,6 +14,12 @@ export type StreamResponder = (frame: Uint8Array) => Promise<Uint8Array<ArrayBuf
 
 /** A frame carries one `/_kv/batch` body at most (the handler refuses any larger anyway). */
 export const maxFrameBytes = (maxValueBytes: number) => batchBodyLimit(maxValueBytes) + 64 * 1024;
+
+/** Counts what a node's stream answered, by route and status, in `dht_stream_frames_total`. */
+export function frameCounter(metrics: Metrics): (path: string, status: number) => void {
+  const frames = metrics.counter("dht_stream_frames_total", "Peer stream requests answered, by route and status", ["route", "status"]);
+  return (route, status) => frames.inc([route, String(status)]);
+}
 
 export function streamResponder(table: PeerTable, observe: (path: string, status: number) => void = () => {}): StreamResponder {
   return async (frame) => {

@@ -34,6 +34,35 @@ for (const runtime of runtimes) {
     }
   });
 
+  test(`${runtime}: status prints the members and exits 0 on one agreed ring, 1 once a member is gone, 2 for a bad address`, async () => {
+    const timings = ["--protocol-period-ms", "300", "--ping-timeout-ms", "150"];
+    const first = await startNode(runtime, timings);
+    const second = await startNode(runtime, [String(first.port), ...timings]);
+    try {
+      let r = await runCli(runtime, ["status", String(first.port)]);
+      for (let tries = 0; r.code !== 0 && tries < 40; tries++) {
+        await new Promise((resolve) => setTimeout(resolve, 250)); // until the ring holds both
+        r = await runCli(runtime, ["status", String(first.port)]);
+      }
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, new RegExp(`127\\.0\\.0\\.1:${second.port}\\s+alive\\s+${runtime}`));
+      assert.match(r.stdout, /every one on the same ring/);
+      await second.stop("SIGKILL");
+      r = await runCli(runtime, ["status", `127.0.0.1:${first.port}`]);
+      for (let tries = 0; r.code === 0 && tries < 40; tries++) {
+        await new Promise((resolve) => setTimeout(resolve, 250)); // until it is suspected or dead
+        r = await runCli(runtime, ["status", `127.0.0.1:${first.port}`]);
+      }
+      assert.equal(r.code, 1, r.stdout);
+      assert.match(r.stdout, new RegExp(`! 127\\.0\\.0\\.1:${second.port} (is suspect|is dead|did not answer)`));
+      const bad = await runCli(runtime, ["status", "no:port:here"]);
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /^dht-node: status: the address must be PORT or HOST:PORT/);
+    } finally {
+      await Promise.all([first.stop(), second.stop("SIGKILL")]);
+    }
+  });
+
   test(`${runtime}: the environment configures the node`, async () => {
     const port = await freePort();
     const r = await runCli(runtime, [], { DHT_PORT: String(port), DHT_REPLICAS: "abc" });

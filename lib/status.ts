@@ -1,0 +1,102 @@
+/**
+ * `mod.ts status [host:port]`, like `nodetool status`: one table of the members as one
+ * node sees them (state, keys held, share of the ring, whether each holds the same ring),
+ * and a verdict. `clusterStatus` gathers (through an injected fetch); `statusReport` is
+ * pure: the same answers always give the same table and exit code.
+ */
+import type { FetchLike } from "./env.ts";
+
+interface MemberJson {
+  id: string;
+  state: string;
+  incarnation: number;
+}
+interface RingJson {
+  epoch: number;
+  checksum: string;
+  phase: string;
+  members: string[];
+  vnodes: Array<{ position: string; member: string }>;
+}
+interface HealthJson {
+  runtime: string;
+  epoch: number;
+  checksum: string;
+  liveKeys: number;
+}
+
+export interface StatusInput {
+  via: string;
+  members: MemberJson[];
+  ring: RingJson;
+  /** Each member's /health, or why it gave none. */
+  health: Map<string, HealthJson | { error: string }>;
+}
+
+const SPACE = 1n << 64n;
+
+/** Each member's share of the ring's positions as a primary owner (the arc ending at each of its vnodes). */
+export function ringShares(vnodes: RingJson["vnodes"]): Map<string, number> {
+  const shares = new Map<string, number>();
+  const positions = vnodes.map((v) => ({ at: BigInt(`0x${v.position}`), member: v.member })).sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+  positions.forEach((v, i) => {
+    const previous = i === 0 ? positions.at(-1)!.at - SPACE : positions[i - 1]!.at;
+    const arc = Number(v.at - previous) / Number(SPACE);
+    shares.set(v.member, (shares.get(v.member) ?? 0) + arc);
+  });
+  return shares;
+}
+
+/** The table, the problems found, and the exit code: 0 all alive on one agreed ring, else 1. */
+export function statusReport({ via, members, ring, health }: StatusInput): { text: string; code: number } {
+  const shares = ringShares(ring.vnodes);
+  const problems: string[] = [];
+  const rows = [["member", "state", "runtime", "keys", "ring share", "epoch", "same ring"]];
+  for (const m of members) {
+    const h = health.get(m.id);
+    const ok = h !== undefined && !("error" in h);
+    const agrees = ok ? h.checksum === ring.checksum : undefined;
+    if (m.state !== "alive") problems.push(`${m.id} is ${m.state}`);
+    else if (!ok) problems.push(`${m.id} did not answer: ${h && "error" in h ? h.error : "not asked"}`);
+    else if (!agrees) problems.push(`${m.id} holds epoch ${h.epoch} (${h.checksum}), not ${ring.epoch} (${ring.checksum})`);
+    const share = shares.get(m.id);
+    rows.push([
+      m.id,
+      m.state,
+      ok ? h.runtime : "-",
+      ok ? String(h.liveKeys) : "-",
+      share === undefined ? "-" : `${(share * 100).toFixed(1)}%`,
+      ok ? String(h.epoch) : "-",
+      agrees === undefined ? "-" : agrees ? "yes" : "no",
+    ]);
+  }
+  if (ring.phase !== "stable") problems.push(`the ring is in transition (${ring.phase})`);
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  const table = rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd());
+  const heading = `cluster seen from ${via}: epoch ${ring.epoch} (${ring.phase}), checksum ${ring.checksum}, ${ring.members.length} members on the ring`;
+  const verdict = problems.length === 0 ? "all members alive, every one on the same ring" : problems.map((p) => `! ${p}`).join("\n");
+  return { text: [heading, "", ...table, "", verdict].join("\n"), code: problems.length === 0 ? 0 : 1 };
+}
+
+/** Asks `via` for its members and ring, then every member for its /health (2 s each, 16 at a time). */
+export async function clusterStatus(via: string, fetchFn: FetchLike, timeoutMs = 2_000): Promise<StatusInput> {
+  const get = async (address: string, path: string) => {
+    const res = await fetchFn(`http://${address}${path}`, { signal: AbortSignal.timeout(timeoutMs) });
+    if (res.status !== 200) throw new Error(`${path} answered ${res.status}`);
+    return res.json();
+  };
+  const members = ((await get(via, "/cluster/members")) as { members: MemberJson[] }).members;
+  const ring = (await get(via, "/cluster/ring")) as RingJson;
+  const health = new Map<string, HealthJson | { error: string }>();
+  const alive = members.filter((m) => m.state === "alive");
+  for (let i = 0; i < alive.length; i += 16) {
+    await Promise.all(alive.slice(i, i + 16).map(async (m) => {
+      try {
+        health.set(m.id, (await get(m.id, "/health")) as HealthJson);
+      } catch (err) {
+        health.set(m.id, { error: String((err as Error).message ?? err) });
+      }
+    }));
+  }
+  return { via, members, ring, health };
+}
