@@ -26,12 +26,16 @@ export interface DigestTables {
 export async function scanStore(
   ctx: SyncContext,
   notOwned: (key: string, entry: Entry, owners: string[]) => Promise<void>,
+  onPage: (seen: number) => void = () => {},
 ): Promise<{ seen: number; tables: DigestTables }> {
   const epoch = ctx.topology.epoch;
   const byPeer = new Map<string, BucketDigests>();
   let seen = 0;
   for (const [key, entry] of ctx.store.entries()) {
-    if (++seen % PAGE_KEYS === 0) await yieldToLoop(ctx);
+    if (++seen % PAGE_KEYS === 0) {
+      onPage(seen);
+      await yieldToLoop(ctx);
+    }
     const position = ringPosition(key);
     const owners = ctx.owners(position);
     if (!owners.includes(ctx.self)) {
@@ -78,9 +82,13 @@ export async function compareDigests(round: Round, byPeer: Map<string, BucketDig
 export async function repair(round: Round, differing: Map<string, Map<number, number>>): Promise<void> {
   const { ctx } = round;
   const offers = new PeerOffers(round, "repair");
+  round.progress.begin("anti-entropy", ctx.store.size, ctx.env.clock.monotonicMs());
   let seen = 0;
   for (const [key, entry] of ctx.store.entries()) {
-    if (++seen % PAGE_KEYS === 0) await yieldToLoop(ctx);
+    if (++seen % PAGE_KEYS === 0) {
+      round.progress.seen = seen;
+      await yieldToLoop(ctx);
+    }
     const position = ringPosition(key);
     const owners = ctx.owners(position);
     if (!owners.includes(ctx.self)) continue;
@@ -90,5 +98,6 @@ export async function repair(round: Round, differing: Map<string, Map<number, nu
       await offers.add(peer, { key, entry });
     }
   }
+  round.progress.seen = seen;
   await offers.flushAll();
 }

@@ -16,6 +16,7 @@ import {
 } from "../wire/sync.ts";
 import { PAGE_KEYS, SYNC_TIMEOUT_MS, type SyncContext } from "./context.ts";
 import type { Throttle } from "./throttle.ts";
+import { etaMs, perSecond, Progress, type ProgressView } from "./progress.ts";
 
 /** Bytes of values per push message (one larger value goes alone). */
 const PUSH_BYTES = 256 * 1024;
@@ -30,9 +31,14 @@ export interface Transfer {
   /** Buckets (1/1,024 of the ring each) whose shared keys differed from the peer's. */
   bucketsDiffering: number;
   keysOffered: number;
+  /** Keys the peer asked for: what this round will push it, once it gets there. */
+  keysWanted: number;
   keysPushed: number;
   bytesPushed: number;
 }
+
+/** A transfer as the dashboard and /cluster/sync show it while it runs. */
+export type TransferView = Transfer & { keysPerSec: number; bytesPerSec: number; etaMs?: number };
 
 /** What one round did, for /cluster/sync and for knowing when the cluster has settled. */
 export interface RoundReport {
@@ -66,12 +72,30 @@ export class Round {
   keysScanned = 0;
   keysHandedOff = 0;
   keysUnconfirmed = 0;
+  readonly progress: Progress;
 
-  constructor(readonly ctx: SyncContext, readonly throttle: Throttle, readonly startedAt: number) {}
+  constructor(readonly ctx: SyncContext, readonly throttle: Throttle, readonly startedAt: number) {
+    this.progress = new Progress(ctx.env.clock.monotonicMs());
+  }
+
+  /** Where the round is, and how fast it moves data, right now. */
+  view(): ProgressView & { transfers: TransferView[] } {
+    const now = this.ctx.env.clock.monotonicMs();
+    const transfers = [...this.transfers.values()];
+    const pushed = transfers.reduce((sum, t) => ({ keys: sum.keys + t.keysPushed, bytes: sum.bytes + t.bytesPushed }), { keys: 0, bytes: 0 });
+    const elapsed = now - this.progress.startedAt;
+    return {
+      ...this.progress.view(now, pushed),
+      transfers: transfers.map((t) => {
+        const eta = etaMs(t.keysPushed, t.keysWanted, elapsed);
+        return { ...t, keysPerSec: perSecond(t.keysPushed, elapsed), bytesPerSec: perSecond(t.bytesPushed, elapsed), ...(eta === undefined ? {} : { etaMs: eta }) };
+      }),
+    };
+  }
 
   transfer(peer: string): Transfer {
     let t = this.transfers.get(peer);
-    if (!t) this.transfers.set(peer, (t = { peer, bucketsDiffering: 0, keysOffered: 0, keysPushed: 0, bytesPushed: 0 }));
+    if (!t) this.transfers.set(peer, (t = { peer, bucketsDiffering: 0, keysOffered: 0, keysWanted: 0, keysPushed: 0, bytesPushed: 0 }));
     return t;
   }
 
@@ -107,7 +131,9 @@ export class Round {
         const chunk = candidates.slice(i, i + MAX_OFFER_KEYS);
         const offer = encodeOfferRequest({ from: this.ctx.self, keys: chunk.map((c) => [c.key, c.entry.version]) });
         const reply = decodeOfferReply(await this.send(peer, "/_kv/offer", offer));
-        this.transfer(peer).keysOffered += chunk.length;
+        const t = this.transfer(peer);
+        t.keysOffered += chunk.length;
+        t.keysWanted += reply.want.length;
         const notHeld = new Set([...reply.want, ...reply.pending]);
         chunk.forEach((_, j) => (held[i + j] = !notHeld.has(j)));
         for (const j of reply.want) if (j < chunk.length) wanted.push(i + j);

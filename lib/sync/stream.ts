@@ -27,8 +27,12 @@ export async function streamMovingRanges(round: Round): Promise<boolean> {
   });
   let complete = true;
   let seen = 0;
+  round.progress.begin("streaming", store.size, ctx.env.clock.monotonicMs());
   for (const [key, entry] of store.entries()) {
-    if (++seen % PAGE_KEYS === 0) await yieldToLoop(ctx);
+    if (++seen % PAGE_KEYS === 0) {
+      round.progress.seen = seen;
+      await yieldToLoop(ctx);
+    }
     if (ctx.topology.layout !== layout) return false; // a later epoch: its own round streams
     const position = ringPosition(key);
     if (!layout.changes(position) || !layout.oldOwners(position).includes(self)) continue;
@@ -41,6 +45,7 @@ export async function streamMovingRanges(round: Round): Promise<boolean> {
       await offers.add(peer, { key, entry });
     }
   }
+  round.progress.seen = seen;
   await offers.flushAll();
   // Keys another old owner was sending: offered again until held, while its pushes land.
   for (let tries = 0; waiting.size > 0 && tries < STREAM_RETRIES; tries++) {

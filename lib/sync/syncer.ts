@@ -46,6 +46,9 @@ export interface SyncerOptions {
 const RING_CHANGE_DELAY_MS = 200;
 /** A round that moved data is followed by another soon, to confirm the cluster is level. */
 const MIN_FOLLOW_UP_MS = 1_000;
+/** A round still running after this long logs its progress, and again at this interval. */
+const PROGRESS_AFTER_MS = 3_000;
+const PROGRESS_EVERY_MS = 2_000;
 /** The epoch recorded for a round over an empty store: settled on any ring. */
 const EMPTY = -2;
 
@@ -55,6 +58,7 @@ export class Syncer {
   readonly #ctx: SyncContext;
   readonly #throttle: Throttle;
   #timer: unknown;
+  #progressTimer: unknown;
   #dueAt = 0;
   #running: Promise<void> | undefined;
   #again = false;
@@ -108,6 +112,7 @@ export class Syncer {
   stop(): void {
     this.#stopped = true;
     if (this.#timer !== undefined) this.#o.env.clock.clearTimeout(this.#timer);
+    this.#stopProgress();
   }
 
   /**
@@ -149,8 +154,8 @@ export class Syncer {
       running: this.#running !== undefined,
       /** True when the last round ran on the current ring and found nothing to move. */
       settled: this.#running === undefined && last !== undefined && quiet(last) && onRing,
-      /** The round in progress: what is moving to whom. */
-      transfers: this.#current ? [...this.#current.transfers.values()] : [],
+      /** The round in progress: its pass, how far, how fast, the time left; and what is moving to whom. */
+      ...this.#inProgress(),
       lastRound: last,
     };
   }
@@ -166,12 +171,41 @@ export class Syncer {
       .finally(() => {
         this.#running = undefined;
         this.#current = undefined;
+        this.#stopProgress();
         if (this.#again && !this.#stopped) {
           this.#again = false;
           void this.runRound();
         }
       });
     return this.#running;
+  }
+
+  #inProgress() {
+    if (!this.#current) return { transfers: [] };
+    const { transfers, ...progress } = this.#current.view();
+    return { progress, transfers };
+  }
+
+  /** A round that runs past PROGRESS_AFTER_MS says where it is every PROGRESS_EVERY_MS. */
+  #logProgress(round: Round): void {
+    const { clock, log } = this.#o.env;
+    const tick = () => {
+      this.#progressTimer = undefined;
+      if (this.#current !== round) return;
+      const { transfers, etaMs, ...p } = round.view();
+      // The round's time left: its scan's, or its slowest transfer's, whichever is longer.
+      const left = [etaMs, ...transfers.map((t) => t.etaMs)].filter((x): x is number => x !== undefined);
+      const eta = left.length === 0 ? "unknown" : `${(Math.max(...left) / 1000).toFixed(1)} s`;
+      const wanted = transfers.reduce((n, t) => n + t.keysWanted, 0);
+      log.info("stabilisation progress", { ...p, keysWanted: wanted, eta, peers: transfers.length });
+      this.#progressTimer = clock.setTimeout(tick, PROGRESS_EVERY_MS);
+    };
+    this.#progressTimer = clock.setTimeout(tick, PROGRESS_AFTER_MS);
+  }
+
+  #stopProgress(): void {
+    if (this.#progressTimer !== undefined) this.#o.env.clock.clearTimeout(this.#progressTimer);
+    this.#progressTimer = undefined;
   }
 
   // --- scheduling ---
@@ -217,17 +251,19 @@ export class Syncer {
     }
     const started = clock.monotonicMs();
     const round = (this.#current = new Round(this.#ctx, this.#throttle, clock.now()));
+    this.#logProgress(round);
 
     // Hand off what this node no longer owns, a page at a time, and summarise the rest.
     let page: HandoffCandidate[] = [];
     const flush = () => handOffPage(round, page.splice(0));
+    round.progress.begin("hand-off", store.size, clock.monotonicMs());
     const scan = await scanStore(this.#ctx, async (key, entry, owners) => {
       page.push({ key, entry, owners });
       if (page.length >= PAGE_KEYS) await flush();
-    });
+    }, (seen) => (round.progress.seen = seen));
     await flush();
     this.#tables = scan.tables;
-    round.keysScanned = scan.seen;
+    round.keysScanned = round.progress.seen = scan.seen;
 
     if (!topology.layout.stable && await streamMovingRanges(round)) topology.markStreamed(epoch);
 
