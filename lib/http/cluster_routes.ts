@@ -39,6 +39,8 @@ export function addClusterRoutes(router: RouterType, { info, store, swim, topolo
     .get("/cluster/members", () =>
       jsonResponse(200, {
         self: info.id,
+        // This node's clock, so a client can age the members' `since` without its own.
+        now: now(),
         incarnation: swim.incarnation,
         awareness: swim.awarenessScore,
         ...ringSummary(topology),

@@ -9,7 +9,11 @@ import { jsonResponse } from "./errors.ts";
 interface RingRouteOptions {
   topology: Topology;
   replicas: number;
+  writeQuorum: number;
+  readQuorum: number;
   vnodes: number;
+  /** What each owner of a key holds (the coordinator's `inspect`). */
+  inspect: (key: string) => Promise<{ copies: unknown[] }>;
 }
 
 /**
@@ -22,7 +26,7 @@ export function ringSummary(topology: Topology) {
   return { epoch: state.epoch, checksum, ringChecksum: checksum, phase: state.phase };
 }
 
-export function addRingRoutes(router: RouterType, { topology, replicas, vnodes }: RingRouteOptions): void {
+export function addRingRoutes(router: RouterType, { topology, replicas, writeQuorum, readQuorum, vnodes, inspect }: RingRouteOptions): void {
   router
     .get("/cluster/ring", () => {
       const { state, layout } = topology;
@@ -33,21 +37,30 @@ export function addRingRoutes(router: RouterType, { topology, replicas, vnodes }
         next: state.next.map((m) => m.id),
         processes: { members: state.members, next: state.next },
         vnodesPerMember: vnodes,
+        quorum: { n: replicas, w: writeQuorum, r: readQuorum },
         // Each virtual node owns the keys after the previous position, up to its own.
-        vnodes: layout.current.vnodes().map((v) => ({ position: positionHex(v.position), member: v.member })),
+        // During a transition, `moving`: the range ending here changes owners.
+        vnodes: layout.current.vnodes().map((v) => ({
+          position: positionHex(v.position),
+          member: v.member,
+          ...(layout.stable ? {} : { moving: layout.changes(v.position) }),
+        })),
       });
     })
-    .get("/cluster/locate/:key", (request: Request & { params: { key: string } }) => {
+    .get("/cluster/locate/:key", async (request: Request & { params: { key: string } }) => {
       const key = decodeKey(request.params.key);
       const position = ringPosition(key);
       const { layout } = topology;
       const placement = layout.placement(position);
+      // `?versions`: also what each owner holds, asked one by one.
+      const versions = new URL(request.url).searchParams.has("versions") ? { copies: (await inspect(key)).copies } : {};
       return jsonResponse(200, {
         key,
         position: positionHex(position),
         epoch: layout.epoch,
         replicas: layout.current.preferenceList(position, replicas),
         ...(layout.stable ? {} : { read: placement.read, writes: placement.writes }),
+        ...versions,
       });
     });
 }

@@ -6,6 +6,7 @@ import { Router, type RouterType } from "itty-router";
 import type { Config } from "../config.ts";
 import type { PeerTable } from "../peer/table.ts";
 import type { Coordinator } from "../replication/coordinator.ts";
+import { addDashboardRoutes } from "./dashboard_routes.ts";
 import { addClusterRoutes, type ClusterRouteOptions } from "./cluster_routes.ts";
 import { NotFoundError } from "./errors.ts";
 import { addKvRoutes } from "./kv_routes.ts";
@@ -17,7 +18,7 @@ export interface RouterParts extends ClusterRouteOptions {
   coordinator: Coordinator;
   peers: PeerTable;
   acceptStream?: AcceptStream;
-  config: Pick<Config, "maxValueBytes" | "replicas" | "vnodes">;
+  config: Pick<Config, "maxValueBytes" | "replicas" | "writeQuorum" | "readQuorum" | "vnodes">;
   sync: Parameters<typeof addSyncRoutes>[1];
 }
 
@@ -27,7 +28,9 @@ export function nodeRouter(p: RouterParts): RouterType {
   addPeerRoutes(router, p.peers, p.acceptStream);
   addClusterRoutes(router, p);
   addSyncRoutes(router, p.sync);
-  addRingRoutes(router, { topology: p.topology, replicas: p.config.replicas, vnodes: p.config.vnodes });
+  const { replicas, writeQuorum, readQuorum, vnodes } = p.config;
+  addDashboardRoutes(router);
+  addRingRoutes(router, { topology: p.topology, replicas, writeQuorum, readQuorum, vnodes, inspect: (key) => p.coordinator.inspect(key) });
   router.all("*", (request: Request) => {
     throw new NotFoundError(`no route for ${request.method} ${new URL(request.url).pathname}`);
   });

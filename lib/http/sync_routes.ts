@@ -20,9 +20,21 @@ interface SyncRouteOptions {
 
 export type SyncStatus = ReturnType<typeof syncStatus>;
 
-/** What one node says about its stabilisation, here and to a member gathering `?all`. */
-export function syncStatus(id: string, topology: Topology, store: Store, syncer: Syncer) {
-  return { id, ringChecksum: ringSummary(topology).ringChecksum, epoch: topology.epoch, ...store.stats(), ...syncer.status() };
+export interface StatusParts {
+  id: string;
+  runtime: string;
+  topology: Topology;
+  store: Store;
+  syncer: Syncer;
+  /** Lifeguard's local health score of this node. */
+  awareness: () => number;
+  /** Hints waiting here, per replica. */
+  hints: () => Record<string, number>;
+}
+
+/** What one node says about itself and its stabilisation, here and to a member gathering `?all`. */
+export function syncStatus({ id, runtime, topology, store, syncer, awareness, hints }: StatusParts) {
+  return { id, runtime, awareness: awareness(), ringChecksum: ringSummary(topology).ringChecksum, epoch: topology.epoch, ...store.stats(), hints: hints(), ...syncer.status() };
 }
 
 const decodeStatus = msgpackDecoder({ maxStrLength: 64 * 1024, maxArrayLength: 10_000, maxMapLength: 64, maxBinLength: 0, maxExtLength: 0 });

@@ -25,6 +25,7 @@ import { live, read, readLive, readWithOnePeer } from "./read.ts";
 import type { Replica } from "./replica.ts";
 import { type BatchObserver, ReplicaClient } from "./replica_client.ts";
 import { write } from "./write.ts";
+import { inspectKey, type ReplicaCopy } from "./inspect.ts";
 
 export type { Placer } from "./placed.ts";
 export type { BatchObserver } from "./replica_client.ts";
@@ -41,6 +42,8 @@ export interface Coordinator {
   get(key: string, consistency?: Consistency): Entry | undefined | Promise<Entry | undefined>;
   /** Writes a tombstone if a live value is there; resolves to whether one was. */
   delete(key: string, consistency?: Consistency): Promise<boolean>;
+  /** What each owner of the key holds, asked one by one (no quorum, no repair). */
+  inspect(key: string): Promise<{ epoch: number; copies: ReplicaCopy[] }>;
 }
 
 export interface CoordinatorOptions {
@@ -105,5 +108,6 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
       await write(ctx, key, placement, consistency, (version) => ({ value: EMPTY, contentType: "", version, tombstone: true }), latest.version);
       return true;
     },
+    inspect: (key) => inspectKey(placer, client, key),
   };
 }

@@ -56,6 +56,13 @@ export class HintStore {
     return taken;
   }
 
+  /** Hints waiting, per replica. */
+  perPeer(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const h of this.#hints.values()) counts[h.peer] = (counts[h.peer] ?? 0) + 1;
+    return counts;
+  }
+
   /** The replicas that have hints waiting. */
   peers(): string[] {
     return [...new Set([...this.#hints.values()].map((h) => h.peer))];

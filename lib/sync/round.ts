@@ -20,6 +20,11 @@ import { etaMs, perSecond, Progress, type ProgressView } from "./progress.ts";
 
 /** Bytes of values per push message (one larger value goes alone). */
 const PUSH_BYTES = 256 * 1024;
+/**
+ * Under a low --sync-bytes-per-sec, a push carries a quarter second's worth at most (but
+ * no less than this), so data moves in a steady stream rather than one burst per wait.
+ */
+const MIN_PUSH_BYTES = 4 * 1024;
 
 export interface Candidate {
   key: string;
@@ -153,6 +158,7 @@ export class Round {
 
   /** Pushes entries in messages of bounded bytes, paced by the throttle; true if all landed. */
   async #pushAll(peer: string, reason: PushReason, candidates: Candidate[]): Promise<boolean> {
+    const limit = Math.max(MIN_PUSH_BYTES, Math.min(PUSH_BYTES, Math.floor(this.ctx.config.syncBytesPerSec / 4)));
     let batch: Candidate[] = [];
     let bytes = 0;
     const send = async () => {
@@ -172,7 +178,7 @@ export class Round {
     try {
       for (const c of candidates) {
         const size = keyBytes(c.key) + c.entry.value.byteLength + 64;
-        if (batch.length > 0 && (bytes + size > PUSH_BYTES || batch.length >= MAX_OFFER_KEYS)) await send();
+        if (batch.length > 0 && (bytes + size > limit || batch.length >= MAX_OFFER_KEYS)) await send();
         batch.push(c);
         bytes += size;
       }

@@ -230,7 +230,8 @@ test("tombstones are purged after the grace period, by the node's own timer", as
 
 test("malformed requests never crash the node: it keeps serving", async () => {
   const { call } = oneNode();
-  const nasty = ["GET /d/%", "PUT /d/%%%", "DELETE /d/%C0%AF", "GET /d//", "GET /d/%2e%2e", "OPTIONS /d/k", "GET /cluster/../d/x"];
+  // `/d/%2e%2e` is navigated to `/` by URL parsing before any route sees it; PUT there is a 404 (GET is the dashboard).
+  const nasty = ["GET /d/%", "PUT /d/%%%", "DELETE /d/%C0%AF", "GET /d//", "PUT /d/%2e%2e", "OPTIONS /d/k", "GET /cluster/../d/x"];
   for (const line of nasty) {
     const res = await call(line);
     assert.ok(res.status >= 400 && res.status < 500, `${line} → ${res.status}`);
