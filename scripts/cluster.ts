@@ -96,7 +96,7 @@ for (let i = 0; i < count; i++) {
 }
 process.stdout.write(
   `cluster: ${count} ${runtime} nodes on 127.0.0.1:${basePort}-${basePort + count - 1}; logs in ${logDir}/; ` +
-    `try: curl localhost:${basePort}/cluster/members; Ctrl-C stops them all\n`,
+    `dashboard: http://127.0.0.1:${basePort}/; Ctrl-C stops them all\n`,
 );
 
 let stopping = false;
@@ -124,7 +124,7 @@ async function announceFormed(): Promise<void> {
     const agreed = up.length === count && new Set(up.map((h) => h.checksum)).size === 1 && ring?.phase === "stable" && onRing === count;
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     if (agreed) {
-      process.stdout.write(`cluster: formed: ${count} members on one ring (epoch ${ring.epoch}, checksum ${ring.checksum}) after ${seconds} s\n`);
+      process.stdout.write(`cluster: formed: ${count} members on one ring (epoch ${ring.epoch}, checksum ${ring.checksum}) after ${seconds} s; dashboard: http://127.0.0.1:${basePort}/\n`);
       return;
     }
     if (Date.now() - lastSaid >= 5_000) {

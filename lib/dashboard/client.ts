@@ -42,7 +42,8 @@ function renderMembers() {
     counts[m.state] = (counts[m.state] || 0) + 1;
     if (filter && !m.id.includes(filter)) continue;
     const n = view.nodes.get(m.id);
-    const agrees = n && !n.error ? (n.ringChecksum === view.checksum ? "same" : "other: " + n.ringChecksum) : "-";
+    // Its own ring as of the last /cluster/sync?all (every 3 s): a transition can be a poll ahead.
+    const agrees = n && !n.error ? (n.ringChecksum === view.checksum ? "same" : "epoch " + n.epoch) : "-";
     rows.push(h("tr", { "data-member": m.id, "data-state": m.state, onclick: () => explain(m.id) },
       h("td", {}, h("span", { class: "swatch", style: "background:" + colour(m.id) }), m.id),
       h("td", { class: "state" }, m.state + (m.suspicion ? " (by " + m.suspicion.by.length + ")" : "")),
