@@ -113,7 +113,7 @@ export function createNode(config: Config, env: Env, options: NodeOptions = {}):
 
   // Node-to-node messages, one table for every carrier.
   const status = () => syncStatus({ id, runtime: info.runtime, topology, store, syncer, awareness: () => swim.awarenessScore, hints: () => hints.perPeer() });
-  const peers = peerTable({ swim, topology, replica: replicaMessages(replica, config.maxValueBytes), sync: syncer.receiver, syncStatus: status, maxValueBytes: config.maxValueBytes });
+  const peers = peerTable({ swim, topology, replica: replicaMessages(replica), sync: syncer.receiver, syncStatus: status, maxValueBytes: config.maxValueBytes });
   const answerFrame = streamResponder(peers, frameCounter(metrics));
 
   const router = nodeRouter({
