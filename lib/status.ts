@@ -1,10 +1,11 @@
 /**
  * `mod.ts status [host:port]`, like `nodetool status`: one table of the members as one
  * node sees them (state, keys held, share of the ring, whether each holds the same ring),
- * and a verdict. `clusterStatus` gathers (through an injected fetch); `statusReport` is
- * pure: the same answers always give the same table and exit code.
+ * and a verdict. `clusterStatus` gathers from that one node (through an injected fetch);
+ * `statusReport` is pure: the same answers always give the same table and exit code.
  */
 import type { FetchLike } from "./env.ts";
+import { STATUS_FANOUT, STATUS_TIMEOUT_MS } from "./http/sync_routes.ts";
 
 interface MemberJson {
   id: string;
@@ -17,6 +18,14 @@ interface RingJson {
   phase: string;
   members: string[];
   vnodes: Array<{ position: string; member: string }>;
+}
+/** One member's entry in `/cluster/sync?all`, as far as the table needs it. */
+interface NodeStatusJson {
+  id: string;
+  runtime: string;
+  epoch: number;
+  ringChecksum: string;
+  liveKeys: number;
 }
 interface HealthJson {
   runtime: string;
@@ -78,25 +87,24 @@ export function statusReport({ via, members, ring, health }: StatusInput): { tex
   return { text: [heading, "", ...table, "", verdict].join("\n"), code: problems.length === 0 ? 0 : 1 };
 }
 
-/** Asks `via` for its members and ring, then every member for its /health (2 s each, 16 at a time). */
+/**
+ * Asks `via` for its members, its ring and every live member's status, which `via` gathers
+ * itself (`/cluster/sync?all`), so the one address is all this needs to reach.
+ */
 export async function clusterStatus(via: string, fetchFn: FetchLike, timeoutMs = 2_000): Promise<StatusInput> {
-  const get = async (address: string, path: string) => {
-    const res = await fetchFn(`http://${address}${path}`, { signal: AbortSignal.timeout(timeoutMs) });
+  const get = async (path: string, waitMs = timeoutMs) => {
+    const res = await fetchFn(`http://${via}${path}`, { signal: AbortSignal.timeout(waitMs) });
     if (res.status !== 200) throw new Error(`${path} answered ${res.status}`);
     return res.json();
   };
-  const members = ((await get(via, "/cluster/members")) as { members: MemberJson[] }).members;
-  const ring = (await get(via, "/cluster/ring")) as RingJson;
+  const members = ((await get("/cluster/members")) as { members: MemberJson[] }).members;
+  const ring = (await get("/cluster/ring")) as RingJson;
+  // `via` asks STATUS_FANOUT members at a time, waiting STATUS_TIMEOUT_MS for each wave.
+  const waves = Math.ceil(members.length / STATUS_FANOUT);
+  const all = (await get("/cluster/sync?all", timeoutMs + waves * STATUS_TIMEOUT_MS)) as { nodes: Array<NodeStatusJson | { id: string; error: string }> };
   const health = new Map<string, HealthJson | { error: string }>();
-  const alive = members.filter((m) => m.state === "alive");
-  for (let i = 0; i < alive.length; i += 16) {
-    await Promise.all(alive.slice(i, i + 16).map(async (m) => {
-      try {
-        health.set(m.id, (await get(m.id, "/health")) as HealthJson);
-      } catch (err) {
-        health.set(m.id, { error: String((err as Error).message ?? err) });
-      }
-    }));
+  for (const n of all.nodes) {
+    health.set(n.id, "error" in n ? { error: n.error } : { runtime: n.runtime, epoch: n.epoch, checksum: n.ringChecksum, liveKeys: n.liveKeys });
   }
   return { via, members, ring, health };
 }

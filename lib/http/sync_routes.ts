@@ -40,9 +40,9 @@ export function syncStatus({ id, runtime, topology, store, syncer, awareness, hi
 const decodeStatus = msgpackDecoder({ maxStrLength: 64 * 1024, maxArrayLength: 10_000, maxMapLength: 64, maxBinLength: 0, maxExtLength: 0 });
 
 /** How long `?all` waits for each member. */
-const STATUS_TIMEOUT_MS = 2_000;
+export const STATUS_TIMEOUT_MS = 2_000;
 /** Members `?all` asks at once: a 100-member cluster is asked in a few waves, not all at once. */
-const STATUS_FANOUT = 16;
+export const STATUS_FANOUT = 16;
 
 export function addSyncRoutes(router: RouterType, { env, peers, status }: SyncRouteOptions): void {
   async function ask(peer: string): Promise<unknown> {
