@@ -83,14 +83,20 @@ export class Round {
     this.progress = new Progress(ctx.env.clock.monotonicMs());
   }
 
+  /** A count summed over the round's per-peer transfers: the one source of its totals. */
+  total(field: "keysOffered" | "keysWanted" | "keysPushed" | "bytesPushed" | "bucketsDiffering"): number {
+    let n = 0;
+    for (const t of this.transfers.values()) n += t[field];
+    return n;
+  }
+
   /** Where the round is, and how fast it moves data, right now. */
   view(): ProgressView & { transfers: TransferView[] } {
     const now = this.ctx.env.clock.monotonicMs();
     const transfers = [...this.transfers.values()];
-    const pushed = transfers.reduce((sum, t) => ({ keys: sum.keys + t.keysPushed, bytes: sum.bytes + t.bytesPushed }), { keys: 0, bytes: 0 });
     const elapsed = now - this.progress.startedAt;
     return {
-      ...this.progress.view(now, pushed),
+      ...this.progress.view(now, { keys: this.total("keysPushed"), bytes: this.total("bytesPushed") }),
       transfers: transfers.map((t) => {
         const eta = etaMs(t.keysPushed, t.keysWanted, elapsed);
         return { ...t, keysPerSec: perSecond(t.keysPushed, elapsed), bytesPerSec: perSecond(t.bytesPushed, elapsed), ...(eta === undefined ? {} : { etaMs: eta }) };
@@ -105,20 +111,18 @@ export class Round {
   }
 
   report(durationMs: number): RoundReport {
-    const transfers = [...this.transfers.values()];
-    const sum = (field: "keysOffered" | "keysPushed" | "bytesPushed" | "bucketsDiffering") => transfers.reduce((n, t) => n + t[field], 0);
     return {
       startedAt: this.startedAt,
       durationMs,
       keysScanned: this.keysScanned,
-      keysOffered: sum("keysOffered"),
-      keysPushed: sum("keysPushed"),
-      bytesPushed: sum("bytesPushed"),
+      keysOffered: this.total("keysOffered"),
+      keysPushed: this.total("keysPushed"),
+      bytesPushed: this.total("bytesPushed"),
       keysHandedOff: this.keysHandedOff,
       keysUnconfirmed: this.keysUnconfirmed,
-      bucketsDiffering: sum("bucketsDiffering"),
+      bucketsDiffering: this.total("bucketsDiffering"),
       peersFailed: [...this.failed].sort(),
-      transfers,
+      transfers: [...this.transfers.values()],
     };
   }
 

@@ -196,8 +196,7 @@ export class Syncer {
       // The round's time left: its scan's, or its slowest transfer's, whichever is longer.
       const left = [etaMs, ...transfers.map((t) => t.etaMs)].filter((x): x is number => x !== undefined);
       const eta = left.length === 0 ? "unknown" : `${(Math.max(...left) / 1000).toFixed(1)} s`;
-      const wanted = transfers.reduce((n, t) => n + t.keysWanted, 0);
-      log.info("stabilisation progress", { ...p, keysWanted: wanted, eta, peers: transfers.length });
+      log.info("stabilisation progress", { ...p, keysWanted: round.total("keysWanted"), eta, peers: transfers.length });
       this.#progressTimer = clock.setTimeout(tick, PROGRESS_EVERY_MS);
     };
     this.#progressTimer = clock.setTimeout(tick, PROGRESS_AFTER_MS);
