@@ -10,7 +10,6 @@ import type { Syncer } from "./sync/syncer.ts";
 import type { Topology } from "./topology/topology.ts";
 
 export interface LeaveParts {
-  id: string;
   swim: Swim;
   topology: Topology;
   syncer: Syncer;
@@ -19,11 +18,11 @@ export interface LeaveParts {
   keys: () => number;
 }
 
-export async function leaveGracefully({ id, swim, topology, syncer, env, leaveTimeoutMs, keys }: LeaveParts): Promise<void> {
+export async function leaveGracefully({ swim, topology, syncer, env, leaveTimeoutMs, keys }: LeaveParts): Promise<void> {
   const { clock, log } = env;
   log.info("leaving the ring before handing off", { keys: keys() });
   const deadline = clock.monotonicMs() + leaveTimeoutMs;
-  const out = await leaveRing({ id, swim, topology, clock }, deadline);
+  const out = await leaveRing({ swim, topology, clock }, deadline);
   if (!out) log.warn("leaving while still a member of the ring", { epoch: topology.epoch });
   const { handedOff, remaining } = await syncer.leave(Math.max(0, deadline - clock.monotonicMs()));
   if (handedOff) log.info("data handed off", {});
@@ -36,14 +35,12 @@ export async function leaveGracefully({ id, swim, topology, syncer, env, leaveTi
  * the deadline, or at once when every other member is leaving or gone too (nobody to
  * take over).
  */
-async function leaveRing({ id, swim, topology, clock }: Pick<LeaveParts, "id" | "swim" | "topology"> & { clock: Env["clock"] }, deadline: number): Promise<boolean> {
+async function leaveRing({ swim, topology, clock }: Pick<LeaveParts, "swim" | "topology"> & { clock: Env["clock"] }, deadline: number): Promise<boolean> {
   topology.startLeaving();
   for (;;) {
     if (!topology.isMember) return true;
     const gone = new Map(swim.members().map((m) => [m.id, isGone(m.state)]));
-    const leaving = topology.leavers();
-    const others = topology.layout.current.members().filter((m) => m !== id);
-    if (others.every((m) => leaving.has(m) || gone.get(m) !== false)) return false;
+    if (topology.staying().every((m) => gone.get(m) !== false)) return false;
     if (clock.monotonicMs() >= deadline) return false;
     await new Promise<void>((resolve) => clock.setTimeout(resolve, 100));
   }

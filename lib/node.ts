@@ -153,7 +153,7 @@ export function createNode(config: Config, env: Env, options: NodeOptions = {}):
     },
     async leave() {
       if (stopped) return;
-      await leaveGracefully({ id, swim, topology, syncer, env, leaveTimeoutMs: config.leaveTimeoutMs, keys: () => store.size });
+      await leaveGracefully({ swim, topology, syncer, env, leaveTimeoutMs: config.leaveTimeoutMs, keys: () => store.size });
       await stop();
     },
     stop,

@@ -138,9 +138,7 @@ export class Syncer {
       const remaining = this.#last?.keysUnconfirmed ?? 0;
       if (remaining === 0) return { handedOff: true, remaining };
       // Every other member leaving too (a whole cluster shutting down): nobody to wait for.
-      const leaving = this.#o.topology.leavers();
-      const staying = this.#o.topology.layout.current.members().filter((m) => m !== this.#o.self && !leaving.has(m));
-      if (staying.length === 0) return { handedOff: false, remaining };
+      if (this.#o.topology.staying().length === 0) return { handedOff: false, remaining };
       if (clock.monotonicMs() >= deadline) return { handedOff: false, remaining };
       await sleep(clock, Math.min(500, deadline - clock.monotonicMs()));
     }

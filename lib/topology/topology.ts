@@ -144,6 +144,12 @@ export class Topology {
     return ids;
   }
 
+  /** Members of the ring, other than this node, that have not said they are leaving. */
+  staying(): string[] {
+    const leaving = this.leavers();
+    return this.#layout.current.members().filter((m) => m !== this.self.id && !leaving.has(m));
+  }
+
   noteLeaving(id: string): void {
     if (this.#leavers.size < MAX_TRACKED) this.#leavers.set(id, this.options.env.clock.monotonicMs() + LEAVER_MEMORY_MS);
   }
