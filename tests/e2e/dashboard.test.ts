@@ -7,7 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { detectRuntime } from "../../adapters/mod.ts";
-import { type RunningNode, startNode } from "../support/processes.ts";
+import { ringsAgree, type RunningNode, startNode } from "../support/processes.ts";
 
 const CHROMIUM = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => existsSync(p));
 const skip = detectRuntime() !== "node"
@@ -19,23 +19,13 @@ if (skip) console.log(`dashboard browser test skipped: ${skip}`);
 
 const idOf = (n: RunningNode) => `127.0.0.1:${n.port}`;
 
-async function ringAgreed(nodes: RunningNode[]): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const rings = await Promise.all(nodes.map(async (n) => (await fetch(`${n.url}/cluster/ring`)).json()));
-    if (rings.every((r) => r.members.length === nodes.length && r.phase === "stable") && new Set(rings.map((r) => r.checksum)).size === 1) return;
-    if (Date.now() > deadline) throw new Error("the rings did not agree within 30 s");
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 test("the dashboard lists the members, shows a SIGKILLed one turn suspect then dead without a reload, and finds a key's replicas", { skip }, async () => {
   const { chromium } = await import("playwright-core");
   const first = await startNode("node");
   const nodes = [first, ...await Promise.all((["bun", "deno", "node"] as const).map((rt) => startNode(rt, [String(first.port)])))];
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
   try {
-    await ringAgreed(nodes);
+    await ringsAgree(nodes);
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on("pageerror", (err) => errors.push(String(err)));

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { detectRuntime } from "../../adapters/mod.ts";
 import { checkHistory } from "../../lib/check/linearizability.ts";
 import { recordHistory } from "../../scripts/linearizability.ts";
-import { type RunningNode, type Runtime, startNode } from "../support/processes.ts";
+import { ringsAgree, type RunningNode, type Runtime, startNode } from "../support/processes.ts";
 
 const runtime = detectRuntime();
 
@@ -16,13 +16,8 @@ async function cluster(runtimes: Runtime[]): Promise<RunningNode[]> {
   const first = await startNode(runtimes[0]!, ["--protocol-period-ms", "500", "--ping-timeout-ms", "250"]);
   const rest = await Promise.all(runtimes.slice(1).map((rt) => startNode(rt, [String(first.port), "--protocol-period-ms", "500", "--ping-timeout-ms", "250"])));
   const nodes = [first, ...rest];
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const rings = await Promise.all(nodes.map(async (n) => (await fetch(`${n.url}/cluster/ring`)).json()));
-    if (rings.every((r) => r.members.length === nodes.length) && new Set(rings.map((r) => r.checksum)).size === 1) return nodes;
-    if (Date.now() > deadline) throw new Error("the cluster's rings did not agree within 30 s");
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await ringsAgree(nodes);
+  return nodes;
 }
 
 async function writeEverywhereReadEverywhere(nodes: RunningNode[]): Promise<void> {

@@ -8,7 +8,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { detectRuntime } from "../../adapters/mod.ts";
-import { type RunningNode, type Runtime, startNode } from "../support/processes.ts";
+import { ringsAgree, type RunningNode, type Runtime, startNode } from "../support/processes.ts";
 
 const runtime = detectRuntime();
 const KEYS = 2_000;
@@ -34,10 +34,7 @@ async function cluster(runtimes: Runtime[], existing: RunningNode[] = []): Promi
   const first = existing[0] ?? (await start(runtimes[0]!, FLAGS));
   const rest = await Promise.all(runtimes.slice(existing.length > 0 ? 0 : 1).map((rt) => start(rt, [String(first.port), ...FLAGS])));
   const nodes = [...(existing.length > 0 ? existing : [first]), ...rest];
-  await waitFor("the rings to agree", 30_000, async () => {
-    const rings = await Promise.all(nodes.map(async (n) => (await fetch(`${n.url}/cluster/ring`)).json()));
-    return rings.every((r) => r.members.length === nodes.length) && new Set(rings.map((r) => r.checksum)).size === 1;
-  });
+  await ringsAgree(nodes);
   return nodes;
 }
 

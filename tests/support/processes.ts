@@ -136,3 +136,17 @@ export async function startNode(runtime: Runtime, args: string[] = [], env: Reco
   }
   return node;
 }
+
+/**
+ * Resolves once every node's ring holds all of them, stable, with one checksum; fails
+ * saying what each node held if that takes longer than `limitMs`.
+ */
+export async function ringsAgree(nodes: RunningNode[], limitMs = 30_000): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  for (;;) {
+    const rings = await Promise.all(nodes.map(async (n) => (await fetch(`${n.url}/cluster/ring`)).json()));
+    if (rings.every((r) => r.members.length === nodes.length && r.phase === "stable") && new Set(rings.map((r) => r.checksum)).size === 1) return;
+    if (Date.now() > deadline) throw new Error(`the rings did not agree within ${limitMs} ms: ${JSON.stringify(rings.map((r) => [r.epoch, r.phase, r.members.length]))}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
