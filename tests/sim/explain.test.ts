@@ -7,17 +7,14 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { SimCluster } from "../../lib/sim/cluster.ts";
 import type { MemberEvent } from "../../lib/explain/events.ts";
-import { formRing, seeds, simCluster, withSeed } from "../support/sim.ts";
+import { formRing, seeds, simCluster, waitFor, withSeed } from "../support/sim.ts";
+
+const done = async (c: SimCluster, limitMs: number, check: () => boolean) => (await waitFor(c, limitMs, check)) !== undefined;
 
 async function explain(c: SimCluster, observer: string, id: string) {
   const res = await c.nodes.get(observer)!.fetch(new Request(`http://${observer}/cluster/explain/${encodeURIComponent(id)}`));
   assert.equal(res.status, 200);
   return (await res.json()) as { id: string; state: string; incarnation: number; inRing: boolean; events: MemberEvent[] };
-}
-
-async function until(c: SimCluster, limitMs: number, done: () => boolean): Promise<boolean> {
-  for (let t = 0; t <= limitMs && !done(); t += 100) await c.run(100);
-  return done();
 }
 
 async function cluster(seed: number, n: number): Promise<SimCluster> {
@@ -36,7 +33,7 @@ for (const seed of seeds(2, 41)) {
       const victim = c.liveIds()[2]!;
       await c.crash(victim);
       const survivors = c.liveIds();
-      assert.ok(await until(c, 30_000, () => survivors.every((id) => !c.nodes.get(id)!.topology.layout.current.members().includes(victim))), "removed from every survivor's ring");
+      assert.ok(await done(c, 30_000, () => survivors.every((id) => !c.nodes.get(id)!.topology.layout.current.members().includes(victim))), "removed from every survivor's ring");
       const records = await Promise.all(survivors.map((id) => explain(c, id, victim)));
       for (const r of records) {
         assert.equal(r.state, "dead");
@@ -71,9 +68,9 @@ for (const seed of seeds(2, 41)) {
       const slow = c.liveIds()[4]!;
       const others = c.liveIds([slow]);
       c.network.down(slow);
-      assert.ok(await until(c, 10_000, () => others.some((id) => c.nodes.get(id)!.swim.members().find((m) => m.id === slow)?.state === "suspect")), "suspected while paused");
+      assert.ok(await done(c, 10_000, () => others.some((id) => c.nodes.get(id)!.swim.members().find((m) => m.id === slow)?.state === "suspect")), "suspected while paused");
       c.network.up(slow);
-      assert.ok(await until(c, 20_000, () => others.every((id) => c.nodes.get(id)!.swim.members().find((m) => m.id === slow)?.state === "alive")), "alive again everywhere");
+      assert.ok(await done(c, 20_000, () => others.every((id) => c.nodes.get(id)!.swim.members().find((m) => m.id === slow)?.state === "alive")), "alive again everywhere");
       const suspecter = others.find((id) => c.nodes.get(id)!.swim.events.of(slow).some((e) => e.event === "suspected"))!;
       const r = await explain(c, suspecter, slow);
       assert.equal(r.state, "alive");

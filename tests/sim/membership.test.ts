@@ -21,7 +21,7 @@ import assert from "node:assert/strict";
 import { overFrames, type SimCluster } from "../../lib/sim/cluster.ts";
 import { decodeMessage } from "../../lib/wire/swim.ts";
 import { stateChecksum } from "../../lib/topology/state.ts";
-import { formRing, ringFormed, seeds, simCluster, withSeed } from "../support/sim.ts";
+import { formRing, ringFormed, seeds, simCluster, waitFor, withSeed } from "../support/sim.ts";
 
 const T = 1000;
 
@@ -43,15 +43,6 @@ async function startCluster(seed: number, n: number, loss = 0): Promise<SimClust
     if (i % 10 === 9) await c.run(100);
   }
   return c;
-}
-
-async function waitFor(c: SimCluster, limitMs: number, done: () => boolean, stepMs = 100): Promise<number | undefined> {
-  const start = c.clock.now();
-  while (c.clock.now() - start <= limitMs) {
-    if (done()) return c.clock.now() - start;
-    await c.run(stepMs);
-  }
-  return undefined;
 }
 
 const allKnowAll = (c: SimCluster, n: number) => [...c.nodes.values()].every((node) => node.swim.liveCount() === n);

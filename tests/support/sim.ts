@@ -40,10 +40,15 @@ export function ringFormed(c: SimCluster, n: number): boolean {
 }
 
 /** Runs virtual time until the ring has formed with `n` members (or `limitMs` passes); returns the time taken. */
-export async function formRing(c: SimCluster, n: number, limitMs = 60_000, stepMs = 100): Promise<number | undefined> {
+export function formRing(c: SimCluster, n: number, limitMs = 60_000, stepMs = 100): Promise<number | undefined> {
+  return waitFor(c, limitMs, () => ringFormed(c, n), stepMs);
+}
+
+/** Runs virtual time until `done()` holds; the virtual ms it took, or undefined past `limitMs`. */
+export async function waitFor(c: SimCluster, limitMs: number, done: () => boolean, stepMs = 100): Promise<number | undefined> {
   const start = c.clock.now();
   while (c.clock.now() - start <= limitMs) {
-    if (ringFormed(c, n)) return c.clock.now() - start;
+    if (done()) return c.clock.now() - start;
     await c.run(stepMs);
   }
   return undefined;
