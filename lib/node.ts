@@ -28,7 +28,7 @@ import { Store } from "./store/store.ts";
 import { Hlc } from "./store/version.ts";
 import { frameCounter, streamResponder, type StreamResponder } from "./stream/responder.ts";
 import { Syncer } from "./sync/syncer.ts";
-import { TopologyDriver } from "./topology/driver.ts";
+import { type DriverOptions, TopologyDriver } from "./topology/driver.ts";
 import { topologyPlacer } from "./topology/placer.ts";
 import { founding, type MemberRef, NO_RING } from "./topology/state.ts";
 import { Topology } from "./topology/topology.ts";
@@ -44,6 +44,8 @@ export interface DhtNode {
   /** The owners' ring of the latest epoch this node knows (the old owners' during a transition). */
   readonly ring: Ring;
   readonly topology: Topology;
+  /** The loop that moves the ring forward (what it waits for: `reason`). */
+  readonly driver: TopologyDriver;
   readonly syncer: Syncer;
   readonly metrics: Metrics;
   fetch(request: Request): Promise<Response>;
@@ -71,12 +73,25 @@ export interface NodeOptions {
    * show what the agreed ring prevents (a ring that follows liveness splits the brain).
    */
   placer?: (parts: { topology: Topology; swim: Swim; config: Config }) => Placer;
+  /** The ring's planner; plan.ts's unless given (tests give the fence over every range, to show what per-range steps prevent). */
+  plan?: DriverOptions["plan"];
 }
 
 /** A fresh process nonce: 12 hex digits from the Web Crypto API. */
 export function randomNonce(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(6));
   return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** The agreed ring, the membership that carries its epochs in every message, and the loop that moves the ring. */
+function ringAndMembership(config: Config, env: Env, options: NodeOptions, metrics: Metrics) {
+  const id = config.advertise;
+  const self: MemberRef = { id, nonce: options.nonce ?? randomNonce() };
+  const founder = config.introducers.filter((a) => a !== id).length === 0;
+  const topology = new Topology({ self, initial: founder ? founding(self) : NO_RING, config, env });
+  const swim = new Swim(id, config, env, metrics, { epoch: () => topology.epoch, heardEpoch: (peer, epoch) => topology.heard(epoch, peer) });
+  const driver = new TopologyDriver({ topology, members: () => swim.members(), introducers: config.introducers, config, env, plan: options.plan });
+  return { topology, swim, driver };
 }
 
 export function createNode(config: Config, env: Env, options: NodeOptions = {}): DhtNode {
@@ -87,16 +102,10 @@ export function createNode(config: Config, env: Env, options: NodeOptions = {}):
   const info: NodeInfo = { id, runtime: options.runtime ?? "unknown", version: VERSION, startedAt: now() };
   const state = new NodeState();
 
-  // Data, and the agreed ring that says who holds it.
+  // Data, and the agreed ring that says who holds it, carried by the membership.
   const store = new Store(now);
   const hlc = new Hlc(id, now);
-  const self: MemberRef = { id, nonce: options.nonce ?? randomNonce() };
-  const founder = config.introducers.filter((a) => a !== id).length === 0;
-  const topology = new Topology({ self, initial: founder ? founding(self) : NO_RING, config, env });
-
-  // Membership, which carries ring epochs in every message.
-  const swim = new Swim(id, config, env, metrics, { epoch: () => topology.epoch, heardEpoch: (peer, epoch) => topology.heard(epoch, peer) });
-  const driver = new TopologyDriver({ topology, members: () => swim.members(), introducers: config.introducers, config, env });
+  const { topology, swim, driver } = ringAndMembership(config, env, options, metrics);
   const aliveIds = () => new Set(swim.members().filter((m) => m.state === "alive").map((m) => m.id));
 
   // Replication and stabilisation.
@@ -105,7 +114,7 @@ export function createNode(config: Config, env: Env, options: NodeOptions = {}):
   const syncer = new Syncer({ self: id, store, topology, replica, state, env, config, metrics });
   topology.onChange(() => syncer.ringChanged());
   topology.onChange((next, previous) => recordRingChange(swim.events, next, previous));
-  const placer = options.placer?.({ topology, swim, config }) ?? topologyPlacer(topology);
+  const placer = options.placer?.({ topology, swim, config }) ?? topologyPlacer(topology, config, id);
   const coordinator = quorumCoordinator({ self: id, placer, replica, hlc, env, config, hints, batches: replicationObservers(metrics) });
   const maintenance = new Maintenance({ store, hints, coordinator, alive: aliveIds, env, tombstoneGraceMs: config.tombstoneGraceMs, metrics });
   swim.onChange((member, previous) => maintenance.memberChanged(member, previous));
@@ -117,7 +126,7 @@ export function createNode(config: Config, env: Env, options: NodeOptions = {}):
   const answerFrame = streamResponder(peers, frameCounter(metrics));
 
   const router = nodeRouter({
-    coordinator, peers, acceptStream: options.acceptStream, info, store, swim, topology, metrics, now, config,
+    coordinator, peers, acceptStream: options.acceptStream, info, store, swim, topology, driver, metrics, now, config,
     sync: { env, peers: () => [...aliveIds()].filter((m) => m !== id), status },
   });
 
@@ -140,6 +149,7 @@ export function createNode(config: Config, env: Env, options: NodeOptions = {}):
       return topology.layout.current;
     },
     topology,
+    driver,
     syncer,
     metrics,
     fetch: instrumentedFetch(router, metrics, clock, env.log),

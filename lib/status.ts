@@ -18,6 +18,9 @@ interface RingJson {
   phase: string;
   members: string[];
   vnodes: Array<{ position: string; member: string }>;
+  /** Ranges held by their own owners, some of which lost a quorum of them. */
+  pins?: Array<{ range: string; owners: string[]; quorumLost: boolean; dead: string[] }>;
+  nextChange?: { driver: string | null; waitingFor: string };
 }
 /** One member's entry in `/cluster/sync?all`, as far as the table needs it. */
 interface NodeStatusJson {
@@ -61,11 +64,16 @@ export function statusReport({ via, members, ring, health }: StatusInput): { tex
   const shares = ringShares(ring.vnodes);
   const problems: string[] = [];
   const rows = [["member", "state", "runtime", "keys", "ring share", "epoch", "same ring"]];
+  const pins = ring.pins ?? [];
+  const owning = new Set([...ring.members, ...pins.flatMap((p) => p.owners)]);
   for (const m of members) {
     const h = health.get(m.id);
     const ok = h !== undefined && !("error" in h);
     const agrees = ok ? h.checksum === ring.checksum : undefined;
-    if (m.state !== "alive") problems.push(`${m.id} is ${m.state}`);
+    if (m.state !== "alive") {
+      // A dead member the ring no longer names is history (it was removed), not a problem.
+      if (owning.has(m.id)) problems.push(`${m.id} is ${m.state}`);
+    } else if (!owning.has(m.id)) problems.push(`${m.id} is alive but not on the ring yet`);
     else if (!ok) problems.push(`${m.id} did not answer: ${h && "error" in h ? h.error : "not asked"}`);
     else if (!agrees) problems.push(`${m.id} holds epoch ${h.epoch} (${h.checksum}), not ${ring.epoch} (${ring.checksum})`);
     const share = shares.get(m.id);
@@ -80,11 +88,19 @@ export function statusReport({ via, members, ring, health }: StatusInput): { tex
     ]);
   }
   if (ring.phase !== "stable") problems.push(`the ring is in transition (${ring.phase})`);
+  const lost = pins.filter((p) => p.quorumLost);
+  if (lost.length > 0) {
+    const dead = [...new Set(lost.flatMap((p) => p.dead))].sort();
+    problems.push(`${lost.length} ranges lost a quorum of their owners (dead: ${dead.join(", ")}): their keys answer 503 until those members return or you run \`mod.ts recover ${via}\``);
+  }
+  const moving = pins.length - lost.length;
+  if (moving > 0) problems.push(`${moving} pinned ranges are on their way back to the ring's owners`);
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   const table = rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd());
   const heading = `cluster seen from ${via}: epoch ${ring.epoch} (${ring.phase}), checksum ${ring.checksum}, ${ring.members.length} members on the ring`;
   const verdict = problems.length === 0 ? "all members alive, every one on the same ring" : problems.map((p) => `! ${p}`).join("\n");
-  return { text: [heading, "", ...table, "", verdict].join("\n"), code: problems.length === 0 ? 0 : 1 };
+  const next = ring.nextChange ? [`next ring change (driver ${ring.nextChange.driver ?? "none"}): ${ring.nextChange.waitingFor}`] : [];
+  return { text: [heading, "", ...table, "", verdict, ...next].join("\n"), code: problems.length === 0 ? 0 : 1 };
 }
 
 /**

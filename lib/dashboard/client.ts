@@ -7,7 +7,7 @@
 export const CLIENT_SCRIPT = String.raw`
 "use strict";
 const $ = (id) => document.getElementById(id);
-const view = { members: [], ring: null, arcs: [], checksum: "", nodes: new Map(), after: null, explained: null };
+const view = { members: [], ring: null, polls: 0, arcs: [], checksum: "", nodes: new Map(), after: null, explained: null };
 
 function h(tag, attrs, ...children) {
   const el = document.createElement(tag);
@@ -58,10 +58,12 @@ function renderMembers() {
   $("counts").textContent = Object.entries(counts).map(([s, c]) => c + " " + s).join(", ");
 }
 
+/** A ring position (hex) as a fraction of the ring, 0-1. */
+const at = (p) => Number(BigInt("0x" + p) >> 11n) / 2 ** 53;
+
 /** Each arc of the ring: where it starts and ends (0-1), its primary owner and its N owners. */
 function arcsOf(ring) {
   const v = ring.vnodes;
-  const at = (p) => Number(BigInt("0x" + p) >> 11n) / 2 ** 53;
   return v.map((node, i) => {
     const owners = [];
     for (let j = i; owners.length < ring.quorum.n && j < i + v.length; j++) {
@@ -91,12 +93,24 @@ function drawRing() {
     if (live < Math.min(need, a.owners.length)) { short++; arc(a, mid * 0.68, mid * 0.1, "#c62828"); }
     else if (a.moving) arc(a, mid * 0.68, mid * 0.1, "#ffb300");
   }
+  // Pinned ranges keep their own owners: red when they lost a quorum of them, amber on their way back.
+  for (const p of view.ring.pins || []) {
+    const a = { from: at(p.lo), to: at(p.hi) };
+    arc(a, mid * 0.68, mid * 0.1, p.quorumLost ? "#c62828" : "#ffb300");
+  }
   ctx.fillStyle = "#1d2330"; ctx.font = Math.round(size / 16) + "px system-ui"; ctx.textAlign = "center";
   ctx.fillText("epoch " + view.ring.epoch, mid, mid);
   ctx.font = Math.round(size / 28) + "px system-ui";
   ctx.fillText(view.ring.members.length + " members, " + view.ring.vnodes.length + " ranges", mid, mid + size / 18);
-  $("quorum").textContent = short ? short + " ranges have too few live owners for a quorum" : "every range has a quorum of live owners";
+  const lost = (view.ring.pins || []).filter((p) => p.quorumLost);
+  const dead = [...new Set(lost.flatMap((p) => p.dead))].join(", ");
+  $("quorum").textContent = lost.length
+    ? lost.length + " ranges lost a quorum of their owners (dead: " + dead + "): their keys answer 503 until those members return or an operator recovers them"
+    : short ? short + " ranges have too few live owners for a quorum" : "every range has a quorum of live owners";
   $("quorum").dataset.short = String(short);
+  $("quorum").dataset.lost = String(lost.length);
+  const next = view.ring.nextChange;
+  $("next-change").textContent = next ? "next ring change (driver " + (next.driver || "none") + "): " + next.waitingFor : "";
 }
 
 function renderTransfers() {
@@ -167,7 +181,8 @@ async function pollMembers() {
   $("epoch").textContent = m.epoch;
   $("phase").textContent = m.phase === "stable" ? "" : "(" + m.phase + ")";
   $("checksum").textContent = m.checksum;
-  if (m.checksum !== view.checksum) {
+  // The ring when it changes, and every fifth poll for what its next change waits for.
+  if (m.checksum !== view.checksum || ++view.polls % 5 === 0) {
     view.ring = await get("/cluster/ring");
     view.arcs = arcsOf(view.ring);
     view.checksum = m.checksum;

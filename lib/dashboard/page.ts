@@ -64,8 +64,9 @@ export const DASHBOARD_HTML = String.raw`<!doctype html>
   <section>
     <h2>Ring</h2>
     <canvas id="ring" width="840" height="840"></canvas>
-    <div class="legend muted"><span>outer: owner of each range</span><span>inner: red, too few live owners for a quorum; amber, moving</span></div>
+    <div class="legend muted"><span>outer: owner of each range</span><span>inner: red, too few live owners for a quorum (or a range that lost its quorum); amber, moving</span></div>
     <div id="quorum" class="muted"></div>
+    <div id="next-change" class="muted"></div>
   </section>
   <section>
     <h2>Where does this key live?</h2>

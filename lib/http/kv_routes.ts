@@ -35,7 +35,9 @@ export function addKvRoutes(router: RouterType, { coordinator, maxValueBytes }: 
     const consistency = consistencyOf(request);
     const value = await readBodyLimited(request, maxValueBytes);
     const contentType = request.headers.get("content-type") || DEFAULT_CONTENT_TYPE;
-    const version = await coordinator.put(key, value, contentType, consistency);
+    const version = await coordinator.put(key, value, contentType, consistency).catch((err) => {
+      throw coordinator.explain(err, key);
+    });
     return new Response(null, { status: 204, headers: { [VERSION_HEADER]: formatVersion(version) } });
   };
 
@@ -43,12 +45,18 @@ export function addKvRoutes(router: RouterType, { coordinator, maxValueBytes }: 
   const read = (request: KeyedRequest): Response | Promise<Response> => {
     const key = decodeKey(request.params.key);
     const found = coordinator.get(key, consistencyOf(request));
-    return found instanceof Promise ? found.then((entry) => readAnswer(request, key, entry)) : readAnswer(request, key, found);
+    if (!(found instanceof Promise)) return readAnswer(request, key, found);
+    return found.then((entry) => readAnswer(request, key, entry), (err) => {
+      throw coordinator.explain(err, key);
+    });
   };
 
   const remove = async (request: KeyedRequest) => {
     const key = decodeKey(request.params.key);
-    if (!(await coordinator.delete(key, consistencyOf(request)))) throw new NotFoundError(`key '${key}' not found`);
+    const found = await coordinator.delete(key, consistencyOf(request)).catch((err) => {
+      throw coordinator.explain(err, key);
+    });
+    if (!found) throw new NotFoundError(`key '${key}' not found`);
     return new Response(null, { status: 204 });
   };
 

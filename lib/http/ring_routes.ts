@@ -1,13 +1,18 @@
 /** The ring, for operators: `GET /cluster/ring` and `GET /cluster/locate/{key}`. */
 import type { RouterType } from "itty-router";
 import { positionHex, ringPosition } from "../ring/hash.ts";
-import { stateChecksum } from "../topology/state.ts";
+import type { TopologyDriver } from "../topology/driver.ts";
+import { lostRanges } from "../topology/lost.ts";
+import { isMoving, pinName } from "../topology/pins.ts";
+import { memberKey, stateChecksum } from "../topology/state.ts";
 import type { Topology } from "../topology/topology.ts";
 import { decodeKey } from "./kv_routes.ts";
 import { jsonResponse } from "./errors.ts";
 
 interface RingRouteOptions {
   topology: Topology;
+  /** The loop that moves the ring: who drives it, and what the next change waits for. */
+  driver: Pick<TopologyDriver, "driver" | "reason">;
   replicas: number;
   writeQuorum: number;
   readQuorum: number;
@@ -26,10 +31,24 @@ export function ringSummary(topology: Topology) {
   return { epoch: state.epoch, checksum, ringChecksum: checksum, phase: state.phase };
 }
 
-export function addRingRoutes(router: RouterType, { topology, replicas, writeQuorum, readQuorum, vnodes, inspect }: RingRouteOptions): void {
+/** How long /cluster/ring waits for the driver to say what the next change waits for. */
+const ASK_DRIVER_MS = 500;
+
+/** What the ring's next change waits for: this node's word if it drives the ring, else the driver's. */
+export async function nextChange(topology: Topology, driver: RingRouteOptions["driver"]): Promise<{ driver: string | null; waitingFor: string }> {
+  const d = driver.driver();
+  if (!d) return { driver: null, waitingFor: "this node holds no ring yet" };
+  if (memberKey(d) === topology.selfKey) return { driver: d.id, waitingFor: driver.reason };
+  const reply = await topology.ask(d.id, { type: "get", from: topology.self }, ASK_DRIVER_MS);
+  return { driver: d.id, waitingFor: reply?.nextChange ?? `the driver (${d.id}) did not answer` };
+}
+
+export function addRingRoutes(router: RouterType, { topology, driver, replicas, writeQuorum, readQuorum, vnodes, inspect }: RingRouteOptions): void {
+  const quorum = { replicas, writeQuorum, readQuorum };
   router
-    .get("/cluster/ring", () => {
+    .get("/cluster/ring", async () => {
       const { state, layout } = topology;
+      const lost = new Map(lostRanges(state, quorum).map((l) => [l.range, l]));
       return jsonResponse(200, {
         ...ringSummary(topology),
         members: layout.current.members(),
@@ -38,6 +57,21 @@ export function addRingRoutes(router: RouterType, { topology, replicas, writeQuo
         processes: { members: state.members, next: state.next },
         vnodesPerMember: vnodes,
         quorum: { n: replicas, w: writeQuorum, r: readQuorum },
+        // What the next ring change waits for, in the driver's words.
+        nextChange: await nextChange(topology, driver),
+        // Ranges held by their own owners (they could not move with the rest); `quorumLost`:
+        // too few of their owners are members for a quorum, and they wait for `mod.ts recover`.
+        pins: state.pins.map((p) => {
+          const range = pinName(p);
+          const l = lost.get(range);
+          return {
+            range, lo: positionHex(p.lo), hi: positionHex(p.hi), owners: p.members.map((m) => m.id), next: p.next.map((m) => m.id),
+            moving: isMoving(p), readNew: p.readNew, since: new Date(p.at).toISOString(), epoch: p.since,
+            quorumLost: l !== undefined, dead: l?.dead ?? [],
+          };
+        }),
+        quorumLost: lost.size,
+        recoveries: state.recoveries,
         // Each virtual node owns the keys after the previous position, up to its own.
         // During a transition, `moving`: the range ending here changes owners.
         vnodes: layout.current.vnodes().map((v) => ({

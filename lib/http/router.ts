@@ -20,6 +20,7 @@ export interface RouterParts extends ClusterRouteOptions {
   acceptStream?: AcceptStream;
   config: Pick<Config, "maxValueBytes" | "replicas" | "writeQuorum" | "readQuorum" | "vnodes">;
   sync: Parameters<typeof addSyncRoutes>[1];
+  driver: Parameters<typeof addRingRoutes>[1]["driver"];
 }
 
 export function nodeRouter(p: RouterParts): RouterType {
@@ -30,7 +31,7 @@ export function nodeRouter(p: RouterParts): RouterType {
   addSyncRoutes(router, p.sync);
   const { replicas, writeQuorum, readQuorum, vnodes } = p.config;
   addDashboardRoutes(router);
-  addRingRoutes(router, { topology: p.topology, replicas, writeQuorum, readQuorum, vnodes, inspect: (key) => p.coordinator.inspect(key) });
+  addRingRoutes(router, { topology: p.topology, driver: p.driver, replicas, writeQuorum, readQuorum, vnodes, inspect: (key) => p.coordinator.inspect(key) });
   router.all("*", (request: Request) => {
     throw new NotFoundError(`no route for ${request.method} ${new URL(request.url).pathname}`);
   });

@@ -34,7 +34,11 @@ export interface StatusParts {
 
 /** What one node says about itself and its stabilisation, here and to a member gathering `?all`. */
 export function syncStatus({ id, runtime, topology, store, syncer, awareness, hints }: StatusParts) {
-  return { id, runtime, awareness: awareness(), ringChecksum: ringSummary(topology).ringChecksum, epoch: topology.epoch, ...store.stats(), hints: hints(), ...syncer.status() };
+  return {
+    id, runtime, awareness: awareness(), ringChecksum: ringSummary(topology).ringChecksum, epoch: topology.epoch, ...store.stats(), hints: hints(), ...syncer.status(),
+    // Per peer, [peer, ms]: everything that peer held before this time (this node's clock) is here too.
+    syncedFrom: Object.entries(syncer.tokens.syncedFrom()),
+  };
 }
 
 const decodeStatus = msgpackDecoder({ maxStrLength: 64 * 1024, maxArrayLength: 10_000, maxMapLength: 64, maxBinLength: 0, maxExtLength: 0 });

@@ -85,7 +85,7 @@ export function peerTable({ swim, topology, replica, sync, syncStatus, maxValueB
     entry(BATCH_PATH, (body) => replica.answerBatch(body)),
     entry("/_kv/digest", async (body) => {
       const m = decodeDigestRequest(body);
-      return encodeDigestReply(await sync.digest(m.from, m.buckets));
+      return encodeDigestReply(await sync.digest(m.from, m.buckets, m.synced));
     }),
     entry("/_kv/offer", (body) => {
       const m = decodeOfferRequest(body);

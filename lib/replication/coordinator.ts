@@ -20,7 +20,7 @@ import type { Hlc, Version } from "../store/version.ts";
 import { onlyHere, type QuorumConfig, type QuorumContext } from "./context.ts";
 import type { HintStore } from "./hints.ts";
 import { type Placer, Placements } from "./placed.ts";
-import { type Consistency, quorumSizes } from "./quorum.ts";
+import { type Consistency, QuorumError, quorumSizes } from "./quorum.ts";
 import { live, read, readLive, readWithOnePeer } from "./read.ts";
 import type { Replica } from "./replica.ts";
 import { type BatchObserver, ReplicaClient } from "./replica_client.ts";
@@ -42,6 +42,8 @@ export interface Coordinator {
   get(key: string, consistency?: Consistency): Entry | undefined | Promise<Entry | undefined>;
   /** Writes a tombstone if a live value is there; resolves to whether one was. */
   delete(key: string, consistency?: Consistency): Promise<boolean>;
+  /** The error an operation on `key` failed with, saying so when the key's range lost a quorum of its owners. */
+  explain(err: unknown, key: string): unknown;
   /** What each owner of the key holds, asked one by one (no quorum, no repair). */
   inspect(key: string): Promise<{ epoch: number; copies: ReplicaCopy[] }>;
 }
@@ -107,6 +109,11 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
       if (!latest || latest.tombstone) return false;
       await write(ctx, key, placement, consistency, (version) => ({ value: EMPTY, contentType: "", version, tombstone: true }), latest.version);
       return true;
+    },
+    explain(err, key) {
+      if (!(err instanceof QuorumError)) return err;
+      const lost = placer.lost?.(ringPosition(key));
+      return lost ? new QuorumError(err.operation, err.answered, err.needed, { ...err.detail, ...lost }) : err;
     },
     inspect: (key) => inspectKey(placer, client, key),
   };

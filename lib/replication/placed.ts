@@ -5,7 +5,7 @@
  * up to MAX_PLACEMENTS times in all.
  */
 import type { Placement } from "../topology/placement.ts";
-import { QuorumError } from "./quorum.ts";
+import { QuorumError, type QuorumErrorDetail } from "./quorum.ts";
 import type { ReplicaClient } from "./replica_client.ts";
 
 /** Where keys live: the coordinator's one call into the ring. */
@@ -14,6 +14,8 @@ export interface Placer {
   place(position: bigint): Placement;
   /** A replica said it is at `epoch`: resolves once this node has caught up, or given up. */
   catchUp(epoch: number, peer?: string): Promise<void>;
+  /** When the range holding `position` lost a quorum of its owners: what a 503 says of it. */
+  lost?(position: bigint): QuorumErrorDetail | undefined;
 }
 
 /** Placements an operation is tried on at most: its first, and newer ones after refusals. */

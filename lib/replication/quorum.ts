@@ -4,6 +4,18 @@ import { compareVersions } from "../store/version.ts";
 
 export type Consistency = "one" | "quorum" | "all";
 
+export interface QuorumErrorDetail {
+  epoch?: number;
+  owners?: string[];
+  answeredBy?: string[];
+  /** The key's range lost a quorum of its owners: it waits for them, or for `mod.ts recover`. */
+  quorumLost?: true;
+  range?: string;
+  dead?: string[];
+  since?: string;
+  recover?: string;
+}
+
 /** Fewer replicas answered (or stored) than the operation needs: a 503 with the counts. */
 export class QuorumError extends Error {
   override name = "QuorumError";
@@ -11,8 +23,8 @@ export class QuorumError extends Error {
     readonly operation: string,
     readonly answered: number,
     readonly needed: number,
-    /** Who was asked (the key's owners in `epoch`) and, for reads, who answered. */
-    readonly detail: { epoch?: number; owners?: string[]; answeredBy?: string[] } = {},
+    /** Who was asked (the key's owners in `epoch`) and, for reads, who answered; for a range that lost its quorum, that. */
+    readonly detail: QuorumErrorDetail = {},
   ) {
     super(`${operation}: ${answered} of ${needed} required replicas answered`);
   }

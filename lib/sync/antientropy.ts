@@ -11,6 +11,7 @@ import { BucketDigests, bucketOf } from "./digest.ts";
 import { decodeDigestReply, encodeDigestRequest } from "../wire/sync.ts";
 import { PAGE_KEYS, type SyncContext, yieldToLoop } from "./context.ts";
 import { PeerOffers, type Round } from "./round.ts";
+import type { SyncTokens } from "./tokens.ts";
 
 /** Per-peer summaries of the keys this node shares with each, from one pass over the store. */
 export interface DigestTables {
@@ -54,14 +55,19 @@ export async function scanStore(
   return { seen, tables: { epoch, at: ctx.env.clock.monotonicMs(), byPeer } };
 }
 
-/** Asks each peer which of the shared buckets differ: peer → (bucket → its count). */
-export async function compareDigests(round: Round, byPeer: Map<string, BucketDigests>): Promise<Map<string, Map<number, number>>> {
+/**
+ * Asks each peer which of the shared buckets differ: peer → (bucket → its count). Each
+ * digest confirms the peer's token of a round that completed since (tokens.ts), and takes
+ * a new one.
+ */
+export async function compareDigests(round: Round, byPeer: Map<string, BucketDigests>, tokens: SyncTokens): Promise<Map<string, Map<number, number>>> {
   const differing = new Map<string, Map<number, number>>();
   await Promise.all(
     [...byPeer].map(async ([peer, digests]) => {
       try {
-        const request = encodeDigestRequest({ from: round.ctx.self, buckets: digests.summaries() });
+        const request = encodeDigestRequest({ from: round.ctx.self, buckets: digests.summaries(), synced: tokens.toConfirm(peer) });
         const reply = decodeDigestReply(await round.send(peer, "/_kv/digest", request));
+        if (reply.token !== undefined) tokens.received(peer, reply.token);
         if (reply.differ.length > 0) {
           differing.set(peer, new Map(reply.differ));
           round.transfer(peer).bucketsDiffering = reply.differ.length;

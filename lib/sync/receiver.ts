@@ -13,6 +13,7 @@ import { type BucketSummary, BucketDigests } from "./digest.ts";
 import type { DigestReply, OfferReply, PushReason, PushReply } from "../wire/sync.ts";
 import { SYNC_TIMEOUT_MS, type SyncCounters } from "./context.ts";
 import type { Clock } from "../env.ts";
+import type { SyncTokens } from "./tokens.ts";
 
 /** How long a key asked of one member is not asked of another (a push's time, with room). */
 const PROMISE_MS = 2 * SYNC_TIMEOUT_MS;
@@ -31,6 +32,7 @@ export interface ReceiverOptions {
   tables(): Promise<DigestTables>;
   /** Entries were stored: check them against the other owners soon. */
   received(): void;
+  tokens: SyncTokens;
 }
 
 export class SyncReceiver {
@@ -39,11 +41,16 @@ export class SyncReceiver {
 
   constructor(readonly o: ReceiverOptions) {}
 
-  /** Compares a peer's summaries of the keys both hold with this node's. */
-  async digest(from: string, theirs: readonly BucketSummary[]): Promise<DigestReply> {
+  /**
+   * Compares a peer's summaries of the keys both hold with this node's, and gives it a
+   * token (this node's clock now); `synced`: a token of ours it confirms (tokens.ts).
+   */
+  async digest(from: string, theirs: readonly BucketSummary[], synced?: number): Promise<DigestReply> {
     if (this.o.leaving()) throw new LeavingError(); // it takes nothing in; its own rounds give everything away
+    if (synced !== undefined) this.o.tokens.confirmedBy(from, synced);
+    const token = this.o.clock.now();
     const mine = (await this.o.tables()).byPeer.get(from) ?? new BucketDigests();
-    return { differ: mine.differences(theirs) };
+    return { differ: mine.differences(theirs), token };
   }
 
   /** Of the offered (key, version) pairs, the ones this node lacks or holds older. */

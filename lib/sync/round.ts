@@ -73,6 +73,8 @@ export function quiet(r: RoundReport): boolean {
 
 export class Round {
   readonly failed = new Set<string>();
+  /** Peers that left some offered key to another member's promised push: not complete from this node alone. */
+  readonly leftPending = new Set<string>();
   readonly transfers = new Map<string, Transfer>();
   keysScanned = 0;
   keysHandedOff = 0;
@@ -102,6 +104,11 @@ export class Round {
         return { ...t, keysPerSec: perSecond(t.keysPushed, elapsed), bytesPerSec: perSecond(t.bytesPushed, elapsed), ...(eta === undefined ? {} : { etaMs: eta }) };
       }),
     };
+  }
+
+  /** Whether everything this round offered `peer` reached it, or was there already. */
+  complete(peer: string): boolean {
+    return !this.failed.has(peer) && !this.leftPending.has(peer);
   }
 
   transfer(peer: string): Transfer {
@@ -143,6 +150,7 @@ export class Round {
         const t = this.transfer(peer);
         t.keysOffered += chunk.length;
         t.keysWanted += reply.want.length;
+        if (reply.pending.length > 0) this.leftPending.add(peer);
         const notHeld = new Set([...reply.want, ...reply.pending]);
         chunk.forEach((_, j) => (held[i + j] = !notHeld.has(j)));
         for (const j of reply.want) if (j < chunk.length) wanted.push(i + j);

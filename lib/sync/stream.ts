@@ -6,14 +6,20 @@
  */
 import { ringPosition } from "../ring/hash.ts";
 import { PAGE_KEYS, sleep, yieldToLoop } from "./context.ts";
+import { isGhost } from "../topology/placement.ts";
 import { type Candidate, PeerOffers, type Round } from "./round.ts";
 
 /** While ranges move: how often, and how many times, keys another owner was sending are offered again. */
 const STREAM_RETRY_MS = 250;
 const STREAM_RETRIES = 40;
 
-/** True when every new owner took everything this node holds of the moving ranges. */
-export async function streamMovingRanges(round: Round): Promise<boolean> {
+/**
+ * Offers every moving range this node holds as an old owner to its new owners. Resolves,
+ * once done on this epoch, to the new owners that did not take everything (unreachable, or
+ * still waiting for keys another old owner promised); undefined when a later epoch came
+ * first (its own round streams).
+ */
+export async function streamMovingRanges(round: Round): Promise<{ unreached: string[] } | undefined> {
   const { ctx } = round;
   const { self, store } = ctx;
   const layout = ctx.topology.layout;
@@ -21,11 +27,9 @@ export async function streamMovingRanges(round: Round): Promise<boolean> {
   const waiting = new Map<string, Candidate[]>();
   const targets = new Set<string>();
   const offers = new PeerOffers(round, "handoff", (peer, page, held) => {
-    targets.add(peer);
     const not = page.filter((_, i) => !held[i]);
     if (not.length > 0) waiting.set(peer, [...(waiting.get(peer) ?? []), ...not]);
   });
-  let complete = true;
   let seen = 0;
   round.progress.begin("streaming", store.size, ctx.env.clock.monotonicMs());
   for (const [key, entry] of store.entries()) {
@@ -33,16 +37,13 @@ export async function streamMovingRanges(round: Round): Promise<boolean> {
       round.progress.seen = seen;
       await yieldToLoop(ctx);
     }
-    if (ctx.topology.layout !== layout) return false; // a later epoch: its own round streams
+    if (ctx.topology.layout !== layout) return undefined; // a later epoch: its own round streams
     const position = ringPosition(key);
     if (!layout.changes(position) || !layout.oldOwners(position).includes(self)) continue;
     for (const peer of layout.newOwners(position)) {
-      if (peer === self) continue;
-      if (round.failed.has(peer)) {
-        complete = false;
-        continue;
-      }
-      await offers.add(peer, { key, entry });
+      if (peer === self || isGhost(peer)) continue;
+      targets.add(peer);
+      if (!round.failed.has(peer)) await offers.add(peer, { key, entry });
     }
   }
   round.progress.seen = seen;
@@ -50,11 +51,11 @@ export async function streamMovingRanges(round: Round): Promise<boolean> {
   // Keys another old owner was sending: offered again until held, while its pushes land.
   for (let tries = 0; waiting.size > 0 && tries < STREAM_RETRIES; tries++) {
     await sleep(ctx.env.clock, STREAM_RETRY_MS);
-    if (ctx.topology.layout !== layout) return false;
+    if (ctx.topology.layout !== layout) return undefined;
     const again = [...waiting];
     waiting.clear();
     await Promise.all(again.map(([peer, list]) => (round.failed.has(peer) ? undefined : offers.offer(peer, list))));
   }
-  const reached = [...targets].every((peer) => !round.failed.has(peer));
-  return complete && reached && waiting.size === 0 && ctx.topology.layout === layout;
+  if (ctx.topology.layout !== layout) return undefined;
+  return { unreached: [...targets].filter((peer) => round.failed.has(peer) || waiting.has(peer)).sort() };
 }

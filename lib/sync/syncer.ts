@@ -27,6 +27,7 @@ import { SyncReceiver } from "./receiver.ts";
 import { emptyReport, quiet, Round, type RoundReport } from "./round.ts";
 import { streamMovingRanges } from "./stream.ts";
 import { Throttle } from "./throttle.ts";
+import { SyncTokens } from "./tokens.ts";
 
 export type { SyncConfig } from "./context.ts";
 export type { RoundReport, Transfer } from "./round.ts";
@@ -70,6 +71,8 @@ export class Syncer {
   #tables: DigestTables | undefined;
   /** The ring epoch the last round ran on. */
   #lastEpoch = -1;
+  /** What anti-entropy can promise about this node and each peer (tokens.ts). */
+  readonly tokens = new SyncTokens();
 
   constructor(options: SyncerOptions) {
     this.#o = options;
@@ -95,6 +98,7 @@ export class Syncer {
       counters,
       leaving: () => state.leaving,
       tables: () => this.#freshTables(),
+      tokens: this.tokens,
       received: () => {
         if (!this.#stopped) this.#within(this.#followUpMs());
       },
@@ -247,6 +251,7 @@ export class Syncer {
       return;
     }
     const started = clock.monotonicMs();
+    const tokens = this.tokens.snapshot(); // given before this round's scan: confirmed if it completes
     const round = (this.#current = new Round(this.#ctx, this.#throttle, clock.now()));
     this.#logProgress(round);
 
@@ -262,10 +267,14 @@ export class Syncer {
     this.#tables = scan.tables;
     round.keysScanned = round.progress.seen = scan.seen;
 
-    if (!topology.layout.stable && await streamMovingRanges(round)) topology.markStreamed(epoch);
+    if (topology.layout.moving) {
+      const streamed = await streamMovingRanges(round);
+      if (streamed) topology.markStreamed(epoch, streamed.unreached);
+    }
 
-    const differing = await compareDigests(round, scan.tables.byPeer);
+    const differing = await compareDigests(round, scan.tables.byPeer, this.tokens);
     if (differing.size > 0) await repair(round, differing);
+    for (const peer of scan.tables.byPeer.keys()) if (round.complete(peer)) this.tokens.completed(peer, tokens);
 
     const report = round.report(clock.monotonicMs() - started);
     this.#last = report;

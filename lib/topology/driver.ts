@@ -8,13 +8,18 @@
  *
  * Every node also says hello while it is not a member (so the driver adds it) and while
  * it is leaving (so the driver lets it go).
+ *
+ * Nothing that never answers can hold the ring: an owner that has not answered the
+ * driver's poll for PATIENCE_MS, or a new owner its old owners could not stream to for
+ * that long, counts as gone (plan.ts drops it from a transition's new owners, and pins
+ * the few ranges that cannot move without it); a joiner dropped so is not taken again
+ * for BARRED_MS.
  */
 import type { Env, TimerHandle } from "../env.ts";
-import { ringPosition } from "../ring/hash.ts";
 import { isGone, type MemberState } from "../membership/member.ts";
-import { type Ballot, compareBallots, type PrepareReply, valueToPropose } from "./paxos.ts";
-import { type DriverView, nextStep, type QuorumConfig } from "./plan.ts";
-import { acceptors, majority, memberKey, type MemberRef, type TopologyState } from "./state.ts";
+import { Proposer } from "./proposer.ts";
+import { type DriverView, nextStep, type QuorumConfig, type Step } from "./plan.ts";
+import { acceptors, memberKey, type MemberRef, owners, type TopologyState } from "./state.ts";
 import type { TopologyMessage, TopologyReply } from "../wire/ring.ts";
 import type { Topology } from "./topology.ts";
 
@@ -26,11 +31,19 @@ export interface DriverOptions {
   introducers: readonly string[];
   config: QuorumConfig & { removalDelayMs: number };
   env: Pick<Env, "clock" | "log">;
+  /** The planner (tests pass another to show what per-range steps prevent). */
+  plan?: (layout: Topology["layout"], view: DriverView, quorum: QuorumConfig) => Step;
 }
 
 /** How often the driver looks for a step to take, and members say hello. */
 export const DRIVER_TICK_MS = 250;
 const HELLO_INTERVAL_MS = 1_000;
+/** How long an owner may stay silent to the driver (or unreachable to its streamers) before it counts as gone. */
+export const PATIENCE_MS = 10_000;
+/** How long a process dropped for silence is not taken back as a joiner. */
+export const BARRED_MS = 60_000;
+/** How long the driver's poll waits for an owner SWIM holds dead (an answer means it is alive after all). */
+const DEAD_POLL_TIMEOUT_MS = 250;
 
 export class TopologyDriver {
   readonly #o: DriverOptions;
@@ -38,13 +51,20 @@ export class TopologyDriver {
   #busy = false;
   #stopped = false;
   #lastHello = -Infinity;
-  /** Highest ballot round seen, so the next proposal goes above it. */
-  #round = 0;
+  readonly #proposer: Proposer;
   /** Ticks to sit out after a lost ballot, so two drivers do not duel forever. */
   #backoff = 0;
+  /** Member key → since when it has not answered the driver's poll, in a row. */
+  readonly #silentSince = new Map<string, number>();
+  /** Member key → since when its old owners have reported it unreachable for streaming, in a row. */
+  readonly #unreachedSince = new Map<string, number>();
+  /** What the last tick found: the step it proposed, or why it waits. */
+  #reason = "not the driver";
 
   constructor(options: DriverOptions) {
     this.#o = options;
+    this.#proposer = new Proposer(options.topology, options.env.log, () => this.#silent());
+    options.topology.nextChange = () => this.#reason;
   }
 
   start(): void {
@@ -76,61 +96,104 @@ export class TopologyDriver {
       this.#backoff--;
       return;
     }
-    if (topology.epoch === 0 || this.driver() !== topology.selfKey) return;
+    const driver = this.driver();
+    if (topology.epoch === 0 || !driver || memberKey(driver) !== topology.selfKey) {
+      this.#reason = topology.epoch === 0 ? "this node has no ring yet" : "not the driver";
+      return;
+    }
     const base = topology.state;
-    const view = this.#view(base);
-    // Nothing pending: no poll, no messages (a settled cluster costs nothing here).
-    const quiet = nextStep(topology.layout, { ...view, fenced: everyone(base), streamed: everyone(base) }, this.#o.config);
-    if (base.phase === "stable" && quiet.kind === "wait") return;
+    const plan = this.#o.plan ?? ((layout, view, quorum) => nextStep(layout, view, quorum));
+    // Nothing pending even if every owner had done its part: no poll, no messages (a settled cluster costs nothing here).
+    const everyone = owners(base).map(memberKey);
+    const quiet = plan(topology.layout, { ...this.#view(base), fenced: new Set(everyone), streamed: new Map(everyone.map((k) => [k, new Set()])) }, this.#o.config);
+    if (base.phase === "stable" && quiet.kind === "wait") {
+      this.#reason = quiet.reason;
+      return;
+    }
 
     const replies = await this.#poll(base);
     if (topology.state !== base) return; // a later epoch arrived meanwhile
     const fenced = new Set<string>([topology.selfKey]);
-    const streamed = new Set<string>(topology.streamed === base.epoch ? [topology.selfKey] : []);
+    const streamed = new Map<string, Set<string>>();
+    if (topology.streamed === base.epoch) streamed.set(topology.selfKey, new Set(topology.unreached));
     for (const r of replies) {
       const key = memberKey(r.ref);
       if (r.epoch >= base.epoch) fenced.add(key);
-      if (r.streamed === base.epoch) streamed.add(key);
+      if (r.streamed === base.epoch) streamed.set(key, new Set(r.unreached ?? []));
       if (r.leaving) topology.noteLeaving(r.ref.id);
     }
-    const step = nextStep(topology.layout, { ...this.#view(base), fenced, streamed }, this.#o.config);
-    if (step.kind === "wait") return;
-    const decided = await this.#propose(base, step.value);
-    if (decided) this.#o.env.log.info("ring epoch decided", { epoch: decided.epoch, phase: decided.phase, why: step.why });
+    this.#noteUnreached(base, streamed);
+    // An owner that answered is alive, whatever SWIM says yet (a healed partition): never removed for it.
+    const step = plan(topology.layout, { ...this.#view(base, fenced), fenced, streamed }, this.#o.config);
+    if (step.kind === "wait") {
+      this.#reason = step.reason;
+      return;
+    }
+    this.#reason = `deciding epoch ${base.epoch + 1}: ${step.why}`;
+    const result = await this.#proposer.decide(base, step.value);
+    if ("decided" in result) {
+      const { decided } = result;
+      this.#o.env.log.info("ring epoch decided", { epoch: decided.epoch, phase: decided.phase, why: step.why, pins: decided.pins.length });
+    } else if (topology.state === base) {
+      this.#backoff = this.#proposer.backoffTicks;
+    }
   }
 
-  /** The member key of the driver as this node sees it. */
-  driver(): string | undefined {
+  /** What the ring's next change waits for, as this node's driver loop last saw it. */
+  get reason(): string {
+    return this.#reason;
+  }
+
+  /** Runs Paxos for `value` as the epoch after `base` (an operator's recovery). */
+  decide(base: TopologyState, value: TopologyState): ReturnType<Proposer["decide"]> {
+    return this.#proposer.decide(base, value);
+  }
+
+  /** The driver as this node sees it: the lowest-id member that SWIM holds alive. */
+  driver(): MemberRef | undefined {
     const { topology } = this.#o;
     const swim = new Map(this.#o.members().map((m) => [m.id, m.state]));
-    const replaced = new Set(topology.candidates().map((c) => c.id));
+    const removed = new Set(topology.state.removed);
+    const replaced = new Set(topology.candidates().filter((c) => !removed.has(memberKey(c))).map((c) => c.id));
     const live = acceptors(topology.state).filter((m) => {
       if (memberKey(m) === topology.selfKey) return true;
       const state = swim.get(m.id);
       return state !== undefined && !isGone(state) && !(replaced.has(m.id) && m.id !== topology.self.id);
     });
     live.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : a.nonce < b.nonce ? -1 : 1));
-    return live[0] ? memberKey(live[0]) : undefined;
+    return live[0];
   }
 
-  #view(state: TopologyState): Omit<DriverView, "fenced" | "streamed"> {
+  #view(state: TopologyState, answered: ReadonlySet<string> = new Set()): Omit<DriverView, "fenced" | "streamed"> {
     const { topology, config } = this.#o;
-    const now = this.#o.env.clock.now();
+    const now = Math.floor(this.#o.env.clock.now());
+    const monotonic = this.#o.env.clock.monotonicMs();
     const swim = new Map(this.#o.members().map((m) => [m.id, m]));
-    const candidates = topology.candidates();
+    // A hello from a process already removed is stale (it came back since as a newer one): it replaces nobody.
+    const removed = new Set(state.removed);
+    const candidates = topology.candidates().filter((c) => !removed.has(memberKey(c)));
     const removable = new Set<string>();
-    for (const m of acceptors(state)) {
+    for (const m of owners(state)) {
       if (memberKey(m) === topology.selfKey) continue;
       const s = swim.get(m.id);
       const dead = s !== undefined && ((s.state === "dead" && now - s.since >= config.removalDelayMs) || s.state === "left");
       const replaced = candidates.some((c) => c.id === m.id && c.nonce !== m.nonce);
-      if (dead || replaced) removable.add(memberKey(m));
+      if ((dead && !answered.has(memberKey(m))) || replaced) removable.add(memberKey(m));
     }
+    const gone = new Set(removable);
+    for (const silent of [this.#silentSince, this.#unreachedSince]) {
+      for (const [key, since] of silent) {
+        if (monotonic - since > BARRED_MS + PATIENCE_MS) silent.delete(key);
+        else if (monotonic - since > PATIENCE_MS) gone.add(key);
+      }
+    }
+    // A joiner must be alive in SWIM at the address it claims: a hello alone proves nothing.
     const joiners = candidates.filter((c) => {
-      const s = swim.get(c.id);
-      return c.id === topology.self.id ? c.nonce === topology.self.nonce : s === undefined || !isGone(s.state);
+      if (gone.has(memberKey(c))) return false;
+      if (c.id === topology.self.id) return c.nonce === topology.self.nonce;
+      return swim.get(c.id)?.state === "alive";
     });
-    return { removable, leaving: topology.leavers(), joiners };
+    return { removable, gone, leaving: topology.leavers(), joiners, now };
   }
 
   /** Members SWIM holds dead or gone: no answer can come from them, so none is waited for. */
@@ -138,77 +201,39 @@ export class TopologyDriver {
     return new Set(this.#o.members().filter((m) => isGone(m.state)).map((m) => m.id));
   }
 
-  /** Every other member's state of play, each told our epoch (which fences it). */
+  /**
+   * Every other owner's state of play, each told our epoch (which fences it); notes who
+   * stays silent. Owners SWIM holds dead are asked too, briefly: one that answers is alive.
+   */
   async #poll(state: TopologyState): Promise<TopologyReply[]> {
     const { topology } = this.#o;
     const silent = this.#silent();
-    const others = acceptors(state).filter((m) => memberKey(m) !== topology.selfKey && m.id !== topology.self.id && !silent.has(m.id));
-    const replies = await Promise.all(others.map((m) => topology.ask(m.id, { type: "status", from: topology.self, state })));
+    const others = owners(state).filter((m) => memberKey(m) !== topology.selfKey && m.id !== topology.self.id);
+    const replies = await Promise.all(others.map((m) =>
+      topology.ask(m.id, { type: "status", from: topology.self, state }, silent.has(m.id) ? DEAD_POLL_TIMEOUT_MS : undefined)));
     // Only the process the ring names counts: a restarted one at that address answers with another nonce.
     const wanted = new Set(others.map(memberKey));
-    return replies.filter((r): r is TopologyReply => r !== undefined && wanted.has(memberKey(r.ref)));
-  }
-
-  /** Single-decree Paxos for the epoch after `base`; resolves to the decided value, if any. */
-  async #propose(base: TopologyState, value: TopologyState): Promise<TopologyState | undefined> {
-    const { topology } = this.#o;
-    const voters = acceptors(base);
-    const voterKeys = new Set(voters.map(memberKey));
-    const need = majority(voters.length);
-    const ballot: Ballot = { round: ++this.#round, by: topology.selfKey };
-
-    const prepares = await this.#askAll(voters, { type: "prepare", from: topology.self, base, ballot });
-    if (topology.state !== base) return undefined;
-    const promises: PrepareReply[] = [];
-    for (const r of prepares) {
-      if (!r.prepare || !voterKeys.has(memberKey(r.ref))) continue;
-      if (r.prepare.ok) promises.push(r.prepare);
-      else this.#saw(r.prepare.promised);
+    const answered = replies.filter((r): r is TopologyReply => r !== undefined && wanted.has(memberKey(r.ref)));
+    const heard = new Set(answered.map((r) => memberKey(r.ref)));
+    const now = this.#o.env.clock.monotonicMs();
+    for (const m of others) {
+      const key = memberKey(m);
+      if (heard.has(key)) this.#silentSince.delete(key);
+      else if (!this.#silentSince.has(key) && !silent.has(m.id)) this.#silentSince.set(key, now);
     }
-    if (promises.length < need) return this.#lost(`prepare: ${promises.length} of ${need} promises`);
+    return answered;
+  }
 
-    const chosen = valueToPropose(promises, value);
-    const accepts = await this.#askAll(voters, { type: "accept", from: topology.self, base, ballot, value: chosen });
-    if (topology.state !== base) return undefined;
-    let accepted = 0;
-    for (const r of accepts) {
-      if (!r.accept || !voterKeys.has(memberKey(r.ref))) continue;
-      if (r.accept.ok) accepted++;
-      else this.#saw(r.accept.promised);
+  /** New owners that some old owner could not stream to count as silent too, from the first such report. */
+  #noteUnreached(state: TopologyState, streamed: ReadonlyMap<string, ReadonlySet<string>>): void {
+    const now = this.#o.env.clock.monotonicMs();
+    const unreached = new Set<string>();
+    for (const ids of streamed.values()) for (const id of ids) unreached.add(id);
+    for (const m of owners(state)) {
+      const key = memberKey(m);
+      if (!unreached.has(m.id)) this.#unreachedSince.delete(key);
+      else if (!this.#unreachedSince.has(key)) this.#unreachedSince.set(key, now);
     }
-    if (accepted < need) return this.#lost(`accept: ${accepted} of ${need}`);
-
-    topology.adopt(chosen);
-    // Tell everyone of both epochs now; gossip and catch-up reach whoever this misses.
-    const told = new Map([...acceptors(base), ...acceptors(chosen)].map((m) => [m.id, m]));
-    told.delete(topology.self.id);
-    void Promise.all([...told.keys()].map((id) => topology.ask(id, { type: "status", from: topology.self, state: chosen })));
-    return chosen;
-  }
-
-  /**
-   * Sends a message to every voter SWIM does not hold dead, at once (this node's own
-   * acceptor answers directly); a dead one's vote could only arrive after its timeout.
-   */
-  async #askAll(voters: readonly MemberRef[], message: TopologyMessage): Promise<TopologyReply[]> {
-    const { topology } = this.#o;
-    const silent = this.#silent();
-    const replies = await Promise.all(voters.map((m) =>
-      memberKey(m) === topology.selfKey ? Promise.resolve(topology.answer(message))
-      : m.id === topology.self.id || silent.has(m.id) ? Promise.resolve(undefined)
-      : topology.ask(m.id, message)));
-    return replies.filter((r): r is TopologyReply => r !== undefined);
-  }
-
-  #saw(promised: Ballot | undefined): void {
-    if (promised && promised.round > this.#round) this.#round = promised.round;
-  }
-
-  #lost(why: string): undefined {
-    // Sit out one to four ticks, by our own id, so of two drivers one usually goes first.
-    this.#backoff = 1 + Number(ringPosition(this.#o.topology.selfKey) % 4n);
-    this.#o.env.log.debug("ring proposal not decided", { why });
-    return undefined;
   }
 
   /** Non-members ask to join; leaving members say so. To every member of the ring, or the introducers. */
@@ -229,6 +254,3 @@ export class TopologyDriver {
   }
 }
 
-function everyone(state: TopologyState): Set<string> {
-  return new Set(acceptors(state).map(memberKey));
-}

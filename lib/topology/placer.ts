@@ -1,6 +1,8 @@
 /** The coordinator's view of the agreed ring (replication/coordinator.ts `Placer`). */
 import type { Placer } from "../replication/placed.ts";
+import { lostQuorum } from "./lost.ts";
 import type { Placement } from "./placement.ts";
+import type { QuorumConfig } from "./range_steps.ts";
 import type { Topology } from "./topology.ts";
 
 /** This node has not learned a ring yet (it is joining): it cannot place any key. */
@@ -14,7 +16,11 @@ export class NoRingError extends Error {
 /** How long a coordinator waits to catch up with a later epoch before giving its answer. */
 const CATCH_UP_WAIT_MS = 1_000;
 
-export function topologyPlacer(topology: Topology): Placer {
+/**
+ * `quorum`: the configured N, W, R, to tell a range that lost its quorum; `self`: where the
+ * `recover` command a 503 suggests is sent.
+ */
+export function topologyPlacer(topology: Topology, quorum: QuorumConfig, self: string): Placer {
   return {
     place(position: bigint): Placement {
       if (topology.epoch === 0) throw new NoRingError();
@@ -22,6 +28,13 @@ export function topologyPlacer(topology: Topology): Placer {
     },
     catchUp(epoch, peer) {
       return topology.catchUp(epoch, peer, CATCH_UP_WAIT_MS);
+    },
+    lost(position) {
+      const pin = topology.layout.pinAt(position);
+      const lost = pin && lostQuorum(topology.state, pin, quorum);
+      if (!lost) return undefined;
+      const { range, dead, since } = lost;
+      return { quorumLost: true, range, dead, since, recover: `npx tsx mod.ts recover ${self} --range ${range}` };
     },
   };
 }

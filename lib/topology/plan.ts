@@ -1,126 +1,212 @@
 /**
  * What the driver proposes next, as a pure function of the decided epoch and what the
- * driver has heard: the topology state machine's transitions and the conditions that
- * make each one safe.
+ * driver has heard. The ring as a whole moves through ScyllaDB's states, one epoch each:
  *
  * - stable → write_both_read_old: owners to add (joiners), remove (dead past the removal
  *   delay, replaced by a restarted process) or let go (leaving).
- * - write_both_read_old → write_both_read_new: for every range that changes owners, R of
- *   its old owners have pushed all they hold of it to every new owner ("streamed"). Any
- *   write acknowledged before is on W old owners, so on one of those R.
- * - write_both_read_old → write_both_read_old: a new owner died or is leaving; the new
- *   set drops it and streaming starts over.
- * - write_both_read_new → stable: the new owners are the members.
+ * - write_both_read_old → write_both_read_old: a new owner died, is leaving or stays
+ *   silent; the new set drops it and streaming starts over.
+ * - write_both_read_old → write_both_read_new, then → stable.
+ * - stable → stable: pinned ranges take their next step toward the members' ring.
  *
- * Every step also waits for the fence: in every range, enough of each owner set has
- * acknowledged the current epoch (and so refuses operations of older ones) that no older
- * read or write quorum can still be formed. So the epoch before the current one is over
- * when the next one is decided, and only adjacent epochs' operations ever overlap.
+ * Each such value is judged range by range (range_steps.ts): a range whose step may be
+ * taken takes it; one that must wait for a member that can still answer holds the whole
+ * step back (briefly: a silent member counts as gone after the driver's patience); one
+ * that can never take it (too few of its owners can answer) is pinned where it is, and the
+ * rest move without it. So a lost quorum stops only its own range.
  */
-import type { Layout } from "./placement.ts";
-import { isGhost } from "./placement.ts";
+import { MAX_POSITION, type PinnedRun, pinsFrom, type RangeOwners, sameOwners } from "./pins.ts";
+import { Layout } from "./placement.ts";
+import { fenceVerdict, judge, type QuorumConfig, stepToward, type Verdict } from "./range_steps.ts";
 import {
   beginTransition,
   finishTransition,
+  MAX_PINS,
   memberKey,
   type MemberRef,
   readFromNew,
   sameRefs,
   sortRefs,
+  superseded,
+  supersededPinOwners,
   type TopologyState,
+  withRemoved,
 } from "./state.ts";
 
+export type { QuorumConfig } from "./range_steps.ts";
+
 export interface DriverView {
-  /** Member keys that may be removed: dead for the removal delay, or replaced by a restarted process. */
+  /** Member keys to take off the ring: dead past the removal delay, left, or replaced by a restarted process. */
   removable: ReadonlySet<string>;
+  /** Member keys that cannot answer: the removable, and members silent past the driver's patience. */
+  gone: ReadonlySet<string>;
   /** Member ids that said they are leaving. */
   leaving: ReadonlySet<string>;
   /** Processes alive and asking to be members (never one in `removed`). */
   joiners: readonly MemberRef[];
   /** Member keys that acknowledged the current epoch. */
   fenced: ReadonlySet<string>;
-  /** Old member keys that streamed every changing range they hold, in the current epoch. */
-  streamed: ReadonlySet<string>;
+  /** Member keys that finished streaming in the current epoch, each with the new owners (ids) it could not reach. */
+  streamed: ReadonlyMap<string, ReadonlySet<string>>;
+  /** Wall-clock ms, stamped on ranges pinned now. */
+  now: number;
 }
 
-export interface QuorumConfig {
-  replicas: number;
-  writeQuorum: number;
-  readQuorum: number;
+export interface PlanOptions {
+  /**
+   * The fence before ranges: every range's owners must be fenced for any step, and no range
+   * is ever pinned (one lost quorum then holds the whole ring). Only for tests that show
+   * what per-range steps prevent.
+   */
+  everyRange?: boolean;
 }
 
 export type Step =
   | { kind: "wait"; reason: string }
   | { kind: "propose"; value: TopologyState; why: string };
 
-export function nextStep(layout: Layout, view: DriverView, quorum: QuorumConfig): Step {
+/** A value the ring could move to, before its ranges are judged: its global part, and where each range goes. */
+interface Candidate {
+  value: TopologyState;
+  why: string;
+  /** Where the range holding `position` (with owners `from` now) goes in this value; `pinned`: it is a pinned range. */
+  target(position: bigint, from: RangeOwners, pinned: boolean, derived: RangeOwners): RangeOwners;
+}
+
+export function nextStep(layout: Layout, view: DriverView, quorum: QuorumConfig, options: PlanOptions = {}): Step {
   const state = layout.state;
   if (state.epoch === 0) return { kind: "wait", reason: "no ring" };
-  const gone = (m: MemberRef) => view.removable.has(memberKey(m)) || view.leaving.has(m.id);
-
-  if (state.phase === "stable") {
-    const removed = new Set(state.removed);
-    const keep = state.members.filter((m) => !gone(m));
-    const add = view.joiners.filter((j) => !removed.has(memberKey(j)) && !state.members.some((m) => memberKey(m) === memberKey(j)) && !view.leaving.has(j.id));
-    const desired = sortRefs([...keep, ...add]);
-    if (desired.length === 0 || sameRefs(desired, state.members)) return { kind: "wait", reason: "nothing to change" };
-    const fence = fenceHolds(layout, view.fenced, quorum);
-    if (fence !== true) return { kind: "wait", reason: fence };
-    return { kind: "propose", value: beginTransition(state, desired), why: describe(state.members, desired) };
+  const reasons: string[] = [];
+  for (const candidate of candidates(layout, view)) {
+    const result = settle(layout, candidate, view, quorum, options);
+    if (result.kind === "propose" || result.kind === "wait") return result;
+    reasons.push(result.reason);
   }
-
-  const fence = fenceHolds(layout, view.fenced, quorum);
-  if (fence !== true) return { kind: "wait", reason: fence };
-
-  if (state.phase === "write_both_read_old") {
-    const survivors = state.next.filter((m) => !gone(m));
-    if (survivors.length > 0 && survivors.length < state.next.length) {
-      return { kind: "propose", value: beginTransition(state, survivors), why: `retarget: ${describe(state.next, survivors)}` };
-    }
-    const streaming = streamingDone(layout, view.streamed, quorum);
-    if (streaming !== true) return { kind: "wait", reason: streaming };
-    return { kind: "propose", value: readFromNew(state), why: "new owners hold every moved range" };
-  }
-  return { kind: "propose", value: finishTransition(state), why: "transition complete" };
+  return { kind: "wait", reason: reasons.length > 0 ? reasons.join("; ") : "nothing to change" };
 }
+
+/** The values worth judging now, most wanted first. */
+function candidates(layout: Layout, view: DriverView): Candidate[] {
+  const state = layout.state;
+  const gone = (m: MemberRef) => view.removable.has(memberKey(m)) || view.leaving.has(m.id);
+  const frozen = (_: bigint, from: RangeOwners, pinned: boolean, derived: RangeOwners) => (pinned ? from : derived);
+  if (state.phase === "stable") {
+    const out: Candidate[] = [];
+    const removed = new Set(state.removed);
+    const isMember = (j: MemberRef) => state.members.some((m) => memberKey(m) === memberKey(j));
+    const keep = state.members.filter((m) => !gone(m));
+    const add = view.joiners.filter((j) => !removed.has(memberKey(j)) && !isMember(j) && !view.leaving.has(j.id));
+    const desired = sortRefs([...keep, ...add]);
+    if (desired.length > 0 && !sameRefs(desired, state.members)) {
+      out.push({ value: beginTransition(state, desired), why: describe(state.members, desired), target: frozen });
+    }
+    if (state.pins.length > 0) {
+      // Pinned ranges step toward where the members' ring puts them.
+      const toward = (_: bigint, from: RangeOwners, pinned: boolean, derived: RangeOwners) => (pinned ? stepToward(from, derived.members) : from);
+      out.push({ value: { ...state, epoch: state.epoch + 1 }, why: "pinned ranges move on", target: toward });
+    }
+    return out;
+  }
+  if (state.phase === "write_both_read_old") {
+    const survivors = state.next.filter((m) => !gone(m) && !view.gone.has(memberKey(m)));
+    if (survivors.length > 0 && survivors.length < state.next.length) {
+      return [{ value: beginTransition(state, survivors), why: `retarget: ${describe(state.next, survivors)}`, target: frozen }];
+    }
+    return [{ value: readFromNew(state), why: "new owners hold every moved range", target: frozen }];
+  }
+  return [{ value: finishTransition(state), why: "transition complete", target: frozen }];
+}
+
+type Settled = Step | { kind: "nothing"; reason: string };
 
 /**
- * True when, at every arc, each owner set has fewer members that have not acknowledged
- * this epoch than any quorum needs (reads or writes); else why not.
+ * Judges every range's step into `candidate`: proposes the value with stuck ranges pinned,
+ * or waits for members that can still answer, or says nothing would change.
  */
-export function fenceHolds(layout: Layout, fenced: ReadonlySet<string>, quorum: QuorumConfig): true | string {
-  const { state } = layout;
-  const oldKey = keysById(state.members);
-  const newKey = keysById(state.next);
-  for (const position of layout.arcEnds()) {
-    const sets: Array<[string[], Map<string, string>]> = [[layout.oldOwners(position), oldKey]];
-    if (!layout.stable) sets.push([layout.newOwners(position), newKey]);
-    for (const [owners, keyOf] of sets) {
-      const n = owners.length;
-      const smallest = Math.min(quorum.readQuorum, quorum.writeQuorum, n);
-      const need = n - smallest + 1;
-      const acked = owners.filter((o) => !isGhost(o) && fenced.has(keyOf.get(o) ?? "")).length;
-      if (acked < need) return `epoch ${state.epoch} acknowledged by ${acked} of ${owners.join(",")}, ${need} needed`;
+function settle(layout: Layout, candidate: Candidate, view: DriverView, quorum: QuorumConfig, options: PlanOptions): Settled {
+  const state = layout.state;
+  const ghosts = new Set([...supersededPinOwners(state), ...ghostKeys(state)]);
+  const conditions = {
+    gone: new Set([...view.gone, ...ghosts]),
+    fenced: view.fenced,
+    quorum,
+    streamedTo: (key: string, to: readonly MemberRef[]) => {
+      const unreached = view.streamed.get(key);
+      return unreached !== undefined && to.every((m) => !unreached.has(m.id));
+    },
+  };
+  const after = new Layout({ ...candidate.value, pins: [] }, layout.vnodes, layout.replicas);
+  const ends = rangeEnds(layout, after);
+  const runs: PinnedRun[] = [];
+  const waits: Array<Extract<Verdict, { kind: "wait" }>> = [];
+  const lost = new Set<string>();
+  let stuckRanges = 0;
+  let moved = false;
+  let lo = 0n;
+  for (const end of ends) {
+    const pin = layout.pinAt(end);
+    const from = layout.rangeAt(end);
+    const derived = after.rangeAt(end);
+    let to = candidate.target(end, from, pin !== undefined, derived);
+    const verdict = judge(from, to, conditions);
+    if (options.everyRange) {
+      const fence = fenceVerdict(from, conditions);
+      if (verdict.kind === "stuck" || fence.kind !== "ok") return { kind: "wait", reason: `every range fenced first: ${describeVerdict(fence.kind === "ok" ? verdict : fence)}` };
     }
+    if (verdict.kind === "wait") waits.push(verdict);
+    if (verdict.kind === "stuck") {
+      to = from;
+      stuckRanges++;
+      for (const k of verdict.lost) lost.add(k);
+    }
+    if (!sameOwners(from, to)) moved = true;
+    if (!sameOwners(to, derived)) runs.push({ lo, hi: end, owners: to, since: pin?.since ?? candidate.value.epoch, at: pin?.at ?? view.now });
+    lo = end + 1n;
   }
-  return true;
+  if (waits.length > 0) return { kind: "wait", reason: describeWaits(waits) };
+  const pins = pinsFrom(runs);
+  const stuckNote = stuckRanges > 0 ? `${stuckRanges} ranges cannot move: too few of their owners answer (${few(lost)})` : "";
+  if (pins.length > MAX_PINS) return { kind: "wait", reason: `the step would pin ${pins.length} ranges, more than ${MAX_PINS}` };
+  // Who is removed follows from who is still named, pins included (a member may leave the ring and stay a pin's owner).
+  const value = withRemoved(state, { ...candidate.value, removed: state.removed, pins });
+  const globalChange = value.phase !== state.phase || !sameRefs(value.members, state.members) || !sameRefs(value.next, state.next);
+  if (!moved && !globalChange) return { kind: "nothing", reason: stuckNote || "nothing to change" };
+  return { kind: "propose", value, why: [candidate.why, stuckNote].filter(Boolean).join("; ") };
 }
 
-/** True when every changing arc has R old owners that streamed it; else why not. */
-export function streamingDone(layout: Layout, streamed: ReadonlySet<string>, quorum: QuorumConfig): true | string {
-  const oldKey = keysById(layout.state.members);
-  for (const position of layout.arcEnds()) {
-    if (!layout.changes(position)) continue;
-    const owners = layout.oldOwners(position);
-    const r = Math.min(quorum.readQuorum, owners.length);
-    const done = owners.filter((o) => !isGhost(o) && streamed.has(oldKey.get(o) ?? "")).length;
-    if (done < r) return `a moving range streamed by ${done} of ${owners.join(",")}, ${r} needed`;
-  }
-  return true;
+/** Keys of members whose address a restarted process took: they can never answer. */
+function ghostKeys(state: TopologyState): string[] {
+  const ids = superseded(state);
+  return state.members.filter((m) => ids.has(m.id)).map(memberKey);
 }
 
-function keysById(refs: readonly MemberRef[]): Map<string, string> {
-  return new Map(refs.map((m) => [m.id, memberKey(m)]));
+/** Every position that ends a range of constant owners in either value, and the ring's last position. */
+function rangeEnds(before: Layout, after: Layout): bigint[] {
+  const all = [...before.arcEnds(), ...after.arcEnds(), MAX_POSITION];
+  all.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return all.filter((p, i) => i === 0 || p !== all[i - 1]);
+}
+
+function describeWaits(waits: ReadonlyArray<Extract<Verdict, { kind: "wait" }>>): string {
+  const fence = new Set<string>();
+  const streaming = new Set<string>();
+  for (const w of waits) for (const k of w.waitingFor) (w.why === "fence" ? fence : streaming).add(k);
+  const parts: string[] = [];
+  if (fence.size > 0) parts.push(`waiting for ${few(fence)} to acknowledge the current epoch`);
+  if (streaming.size > 0) parts.push(`waiting for ${few(streaming)} to finish streaming moving ranges`);
+  return `${parts.join("; ")} (${waits.length} ranges)`;
+}
+
+/** Up to five names, then how many more. */
+function few(names: Iterable<string>): string {
+  const all = [...names];
+  return all.length <= 5 ? all.join(", ") : `${all.slice(0, 5).join(", ")} and ${all.length - 5} more`;
+}
+
+function describeVerdict(v: Verdict): string {
+  if (v.kind === "wait") return describeWaits([v]);
+  if (v.kind === "stuck") return `a range has too few owners that answer (${few(v.lost)})`;
+  return "ready";
 }
 
 function describe(from: readonly MemberRef[], to: readonly MemberRef[]): string {

@@ -16,10 +16,15 @@
  * | write_both_read_new   | next             | members and next      |
  * | stable (next epoch)   | next → members   | members               |
  *
- * Any two adjacent epochs' operations are safe together (each reads a set that every
- * write of the other reaches), and an epoch is decided only after the epoch before its
- * predecessor can no longer complete an operation (plan.ts), so only adjacent epochs ever
- * overlap. docs/topology.md has the whole argument.
+ * A range that cannot move with the rest (too few of its owners can answer: two of three
+ * lost at once) is **pinned**: it keeps the owners and phase it had, whatever the members'
+ * ring says, and moves on by itself once it can (pins.ts). So a lost quorum holds only its
+ * own keys, never the ring.
+ *
+ * Per range, two consecutive placements are safe together (each reads a set that every
+ * write of the other reaches), and a range's placement changes only once the placement
+ * before its current one can no longer complete an operation (plan.ts, range_steps.ts),
+ * so at most two placements of a range are ever live. docs/topology.md has the argument.
  */
 
 export interface MemberRef {
@@ -30,6 +35,35 @@ export interface MemberRef {
 }
 
 export type Phase = "stable" | "write_both_read_old" | "write_both_read_new";
+
+/**
+ * A range held by explicit owners instead of the members' ring: one that could not move
+ * with the rest. Positions `lo`..`hi` inclusive; its own old owners (`members`), new owners
+ * (`next`, equal to `members` when it is not moving) and whether its reads have moved.
+ */
+export interface Pin {
+  lo: bigint;
+  hi: bigint;
+  members: MemberRef[];
+  next: MemberRef[];
+  readNew: boolean;
+  /** The epoch that pinned it, and the proposer's wall clock then (for "since"). */
+  since: number;
+  at: number;
+}
+
+/** An operator's `recover`: which ranges it gave to their surviving owners, and what it said could be lost. */
+export interface Recovery {
+  epoch: number;
+  at: number;
+  by: string;
+  /** The ranges, as `lo-hi` in hex. */
+  ranges: string[];
+  /** The owners given up, as member keys. */
+  lost: string[];
+  /** What it said before it acted: which acknowledged writes are kept, which may be missing. */
+  kept: string;
+}
 
 export interface TopologyState {
   /** The founder's member key: rings of different clusters never mix. */
@@ -43,12 +77,20 @@ export interface TopologyState {
   next: MemberRef[];
   /** Keys of members removed, newest last: never added again (a comeback is a new nonce). */
   removed: string[];
+  /** Ranges held by their own owners (sorted by `lo`, disjoint); usually none. */
+  pins: Pin[];
+  /** The latest recoveries an operator ran, newest last (bounded). */
+  recoveries: Recovery[];
 }
 
 /** Removed members remembered; older ones are forgotten first. */
 export const MAX_REMOVED = 1_000;
+/** Pinned ranges at most: past this a step that would pin more waits instead. */
+export const MAX_PINS = 10_000;
+/** Recoveries remembered in the ring. */
+export const MAX_RECOVERIES = 20;
 
-export const NO_RING: TopologyState = { cluster: "", epoch: 0, phase: "stable", members: [], next: [], removed: [] };
+export const NO_RING: TopologyState = { cluster: "", epoch: 0, phase: "stable", members: [], next: [], removed: [], pins: [], recoveries: [] };
 
 export const memberKey = (m: MemberRef): string => `${m.id}#${m.nonce}`;
 
@@ -61,7 +103,7 @@ export const sortRefs = (refs: readonly MemberRef[]): MemberRef[] => [...refs].s
 
 /** The ring a node starting a new cluster decides alone: epoch 1, itself. */
 export function founding(self: MemberRef): TopologyState {
-  return { cluster: memberKey(self), epoch: 1, phase: "stable", members: [self], next: [], removed: [] };
+  return { cluster: memberKey(self), epoch: 1, phase: "stable", members: [self], next: [], removed: [], pins: [], recoveries: [] };
 }
 
 /** Who decides the epoch after `state`: every member of it, old and new. */
@@ -84,6 +126,26 @@ export function isAcceptor(state: TopologyState, self: MemberRef): boolean {
   return acceptors(state).some((m) => m.id === self.id && m.nonce === self.nonce);
 }
 
+/** Every process the value names as an owner of something: acceptors and the owners of pinned ranges. */
+export function owners(state: TopologyState): MemberRef[] {
+  const all = acceptors(state);
+  const seen = new Set(all.map(memberKey));
+  for (const pin of state.pins) {
+    for (const m of [...pin.members, ...pin.next]) {
+      const k = memberKey(m);
+      if (!seen.has(k)) {
+        seen.add(k);
+        all.push(m);
+      }
+    }
+  }
+  return all;
+}
+
+export function isOwner(state: TopologyState, self: MemberRef): boolean {
+  return owners(state).some((m) => m.id === self.id && m.nonce === self.nonce);
+}
+
 /**
  * Old members whose address a new member took over (a process restarted there): the old
  * process is gone for good, so it can never answer as an old owner.
@@ -92,6 +154,21 @@ export function superseded(state: TopologyState): Set<string> {
   const gone = new Set<string>();
   for (const m of state.members) {
     if (state.next.some((n) => n.id === m.id && n.nonce !== m.nonce)) gone.add(m.id);
+  }
+  return gone;
+}
+
+/**
+ * Processes named by pinned ranges whose address a member of the ring now answers from
+ * with another nonce: gone for good, so their pinned ranges never ask them (member keys).
+ */
+export function supersededPinOwners(state: TopologyState): Set<string> {
+  const ring = [...state.members, ...state.next];
+  const ids = new Set(ring.map((m) => m.id));
+  const keys = new Set(ring.map(memberKey));
+  const gone = new Set<string>();
+  for (const pin of state.pins) {
+    for (const m of [...pin.members, ...pin.next]) if (ids.has(m.id) && !keys.has(memberKey(m))) gone.add(memberKey(m));
   }
   return gone;
 }
@@ -105,12 +182,16 @@ export function readFromNew(current: TopologyState): TopologyState {
   return { ...current, epoch: current.epoch + 1, phase: "write_both_read_new" };
 }
 
-/** The transition ends: the new owners are the members; the old ones not among them are removed. */
+/** The transition ends: the new owners are the members; the old ones no range names any more are removed. */
 export function finishTransition(current: TopologyState): TopologyState {
-  const kept = new Set(current.next.map(memberKey));
-  const gone = current.members.filter((m) => !kept.has(memberKey(m))).map(memberKey);
-  const removed = [...current.removed, ...gone].slice(-MAX_REMOVED);
-  return { ...current, epoch: current.epoch + 1, phase: "stable", members: current.next, next: [], removed };
+  return withRemoved(current, { ...current, epoch: current.epoch + 1, phase: "stable", members: current.next, next: [] });
+}
+
+/** `next` with every process `previous` named and `next` no longer names added to `removed`. */
+export function withRemoved(previous: TopologyState, next: TopologyState): TopologyState {
+  const still = new Set(owners(next).map(memberKey));
+  const gone = owners(previous).map(memberKey).filter((k) => !still.has(k) && !next.removed.includes(k));
+  return gone.length === 0 ? next : { ...next, removed: [...next.removed, ...gone].slice(-MAX_REMOVED) };
 }
 
 export function sameRefs(a: readonly MemberRef[], b: readonly MemberRef[]): boolean {
@@ -133,5 +214,12 @@ export function stateChecksum(state: TopologyState): string {
   for (const m of state.members) mix(memberKey(m) + ",");
   mix("|");
   for (const m of state.next) mix(memberKey(m) + ",");
+  for (const p of state.pins) {
+    mix(`|${p.lo.toString(16)}-${p.hi.toString(16)}:${p.readNew}:${p.since}:${p.at}:`);
+    for (const m of p.members) mix(memberKey(m) + ",");
+    mix("/");
+    for (const m of p.next) mix(memberKey(m) + ",");
+  }
+  for (const r of state.recoveries) mix(`|r${r.epoch}:${r.at}:${r.by}:${r.ranges.join(",")}`);
   return h.toString(16).padStart(8, "0");
 }

@@ -15,8 +15,10 @@ import {
   type TopologyReply,
 } from "../wire/ring.ts";
 import { type AcceptorState, forInstance, onAccept, onPrepare } from "./paxos.ts";
+import { CatchUp } from "./catch_up.ts";
+import { Hellos } from "./hellos.ts";
 import { Layout } from "./placement.ts";
-import { acceptors, isAcceptor, memberKey, type MemberRef, NO_RING, type TopologyState } from "./state.ts";
+import { isAcceptor, isOwner, memberKey, type MemberRef, NO_RING, owners, type TopologyState } from "./state.ts";
 
 /** A replica request tagged with an epoch older than this node's fence. */
 export class StaleEpochError extends Error {
@@ -49,12 +51,6 @@ export interface TopologyOptions {
 
 export type TopologyListener = (state: TopologyState, previous: TopologyState) => void;
 
-/** How long a process that said hello counts as asking to join. */
-export const CANDIDATE_FRESH_MS = 5_000;
-/** How long a member that said it is leaving counts as leaving. */
-const LEAVER_MEMORY_MS = 60_000;
-/** Members and candidates tracked at most. */
-const MAX_TRACKED = 10_000;
 export const TOPOLOGY_TIMEOUT_MS = 1_000;
 
 export class Topology {
@@ -65,17 +61,15 @@ export class Topology {
   #state: TopologyState;
   #layout: Layout;
   #member: boolean;
+  #owner: boolean;
   #fence: number;
   #streamed = 0;
+  #unreached: string[] = [];
   #leaving = false;
   #acceptor: AcceptorState;
-  readonly #candidates = new Map<string, { ref: MemberRef; at: number }>();
-  readonly #leavers = new Map<string, number>();
+  readonly #hellos: Hellos;
   readonly #listeners: TopologyListener[] = [];
-  #catchingUp: Promise<void> | undefined;
-  /** The latest epoch a peer has named, and who named epochs beyond ours: where to fetch from. */
-  #wanted = 0;
-  readonly #sources = new Set<string>();
+  readonly #catchUp: CatchUp;
 
   constructor(readonly options: TopologyOptions) {
     this.self = options.self;
@@ -84,8 +78,16 @@ export class Topology {
     this.#state = options.initial;
     this.#layout = new Layout(options.initial, options.config.vnodes, options.config.replicas);
     this.#member = isAcceptor(options.initial, this.self);
+    this.#owner = isOwner(options.initial, this.self);
     this.#fence = options.initial.epoch;
     this.#acceptor = { instance: options.initial.epoch + 1 };
+    this.#hellos = new Hellos(options.env.clock);
+    this.#catchUp = new CatchUp({
+      clock: options.env.clock,
+      epoch: () => this.#state.epoch,
+      owners: () => owners(this.#state).map((m) => m.id).filter((id) => id !== this.self.id),
+      fetch: (peer) => this.ask(peer, { type: "get", from: this.self }),
+    });
   }
 
   get state(): TopologyState {
@@ -100,46 +102,58 @@ export class Topology {
     return this.#state.epoch;
   }
 
-  /** Whether this process is a member (old or new owner) of the epoch it knows. */
+  /** Whether this process is a member (old or new owner) of the epoch it knows: it votes, and is on the ring. */
   get isMember(): boolean {
     return this.#member;
+  }
+
+  /** Whether this process owns anything in the epoch it knows: a member, or an owner of a pinned range only. */
+  get isOwner(): boolean {
+    return this.#owner;
   }
 
   get streamed(): number {
     return this.#streamed;
   }
 
+  /** New owners the last finished streaming could not reach (see markStreamed). */
+  get unreached(): readonly string[] {
+    return this.#unreached;
+  }
+
   get leaving(): boolean {
     return this.#leaving;
   }
+
+  /** What the ring's next change waits for, as this node's driver loop sees it (the driver sets it). */
+  nextChange: () => string = () => "unknown";
 
   onChange(listener: TopologyListener): void {
     this.#listeners.push(listener);
   }
 
-  /** This node, as an old owner, has pushed all it had to move in `epoch`. */
-  markStreamed(epoch: number): void {
-    if (epoch === this.#state.epoch) this.#streamed = epoch;
+  /**
+   * This node, as an old owner, has pushed all it had to move in `epoch`, except to the new
+   * owners in `unreached` (the ranges moving to them are not streamed by this node).
+   */
+  markStreamed(epoch: number, unreached: readonly string[] = []): void {
+    if (epoch !== this.#state.epoch) return;
+    this.#streamed = epoch;
+    this.#unreached = [...unreached];
   }
 
   startLeaving(): void {
     this.#leaving = true;
   }
 
-  /** Processes that said hello lately (asking to join), newest word per member key. */
-  candidates(now = this.options.env.clock.monotonicMs()): MemberRef[] {
-    const fresh: MemberRef[] = [];
-    for (const [key, c] of this.#candidates) {
-      if (now - c.at > CANDIDATE_FRESH_MS) this.#candidates.delete(key);
-      else fresh.push(c.ref);
-    }
-    return fresh;
+  /** Processes that said hello lately (asking to join). */
+  candidates(): MemberRef[] {
+    return this.#hellos.candidates();
   }
 
-  /** Member ids that said they are leaving. */
-  leavers(now = this.options.env.clock.monotonicMs()): Set<string> {
-    for (const [id, until] of this.#leavers) if (until <= now) this.#leavers.delete(id);
-    const ids = new Set(this.#leavers.keys());
+  /** Member ids that said they are leaving, this node included once it is. */
+  leavers(): Set<string> {
+    const ids = this.#hellos.leavers();
     if (this.#leaving) ids.add(this.self.id);
     return ids;
   }
@@ -151,7 +165,7 @@ export class Topology {
   }
 
   noteLeaving(id: string): void {
-    if (this.#leavers.size < MAX_TRACKED) this.#leavers.set(id, this.options.env.clock.monotonicMs() + LEAVER_MEMORY_MS);
+    this.#hellos.noteLeaving(id);
   }
 
   /**
@@ -176,6 +190,7 @@ export class Topology {
       this.options.env.log.warn("removed from the ring while alive; asking to join as a new member", { nonce: this.self.nonce });
     }
     this.#member = isAcceptor(state, this.self);
+    this.#owner = isOwner(state, this.self);
     if (state.epoch > this.#fence) this.#fence = state.epoch;
     this.#acceptor = forInstance(this.#acceptor, state.epoch + 1);
     this.options.env.log.info("ring epoch", { epoch: state.epoch, phase: state.phase, members: state.members.length, next: state.next.length });
@@ -192,7 +207,7 @@ export class Topology {
     if (tag < this.#fence) throw new StaleEpochError(this.#fence, tag);
     if (tag > this.#fence) this.#fence = tag;
     if (tag > this.#state.epoch) this.heard(tag, from);
-    if (!this.#member) throw new NotOwnerError(this.self.id);
+    if (!this.#owner) throw new NotOwnerError(this.self.id);
   }
 
   /** Someone is at `epoch`: if it is later than ours, fetch that ring (from `from` first). */
@@ -200,42 +215,9 @@ export class Topology {
     void this.catchUp(epoch, from);
   }
 
-  /**
-   * Resolves once this node holds `epoch` or later, or after `waitMs`, or when no peer had
-   * it. One fetch loop at a time, chasing the latest epoch anyone has named.
-   */
+  /** Resolves once this node holds `epoch` or later, or after `waitMs`, or when no peer had it. */
   catchUp(epoch: number, from?: string, waitMs = 2 * TOPOLOGY_TIMEOUT_MS): Promise<void> {
-    if (epoch <= this.#state.epoch) return Promise.resolve();
-    if (epoch > this.#wanted) this.#wanted = epoch;
-    if (from) this.#sources.add(from);
-    if (!this.#catchingUp) {
-      this.#catchingUp = (async () => {
-        await null; // the body runs after #catchingUp is set, so its finally clears it
-        try {
-          for (let round = 0; round < 3 && this.#state.epoch < this.#wanted; round++) {
-            const named = [...this.#sources];
-            this.#sources.clear();
-            const members = acceptors(this.#state).map((m) => m.id);
-            const sources = [...new Set([...named, ...members])].filter((id) => id !== this.self.id).slice(0, 6);
-            for (const peer of sources) {
-              await this.ask(peer, { type: "get", from: this.self });
-              if (this.#state.epoch >= this.#wanted) return;
-            }
-          }
-        } finally {
-          this.#catchingUp = undefined;
-        }
-      })();
-    }
-    const { clock } = this.options.env;
-    const running = this.#catchingUp!;
-    return new Promise<void>((resolve) => {
-      const timer = clock.setTimeout(resolve, waitMs);
-      void running.then(() => {
-        clock.clearTimeout(timer);
-        resolve();
-      });
-    });
+    return this.#catchUp.chase(epoch, from, waitMs);
   }
 
   /** Sends one topology message; undefined when the peer does not answer in time. */
@@ -261,16 +243,14 @@ export class Topology {
   /** The answer to one message; the driver calls it directly for its own acceptor. */
   answer(message: TopologyMessage): TopologyReply {
     const reply = (extra: Partial<TopologyReply> = {}): TopologyReply => ({
-      ref: this.self, epoch: this.#state.epoch, streamed: this.#streamed, leaving: this.#leaving, ...extra,
+      ref: this.self, epoch: this.#state.epoch, streamed: this.#streamed, leaving: this.#leaving, unreached: this.#unreached, ...extra,
     });
     switch (message.type) {
       case "get":
-        return reply({ state: this.#state });
+        return reply({ state: this.#state, nextChange: this.nextChange() });
       case "hello": {
         if (message.leaving) this.noteLeaving(message.from.id);
-        else if (this.#candidates.size < MAX_TRACKED || this.#candidates.has(memberKey(message.from))) {
-          this.#candidates.set(memberKey(message.from), { ref: message.from, at: this.options.env.clock.monotonicMs() });
-        }
+        else this.#hellos.asking(message.from);
         return reply({ state: this.#state });
       }
       case "status":

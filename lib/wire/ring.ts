@@ -10,10 +10,10 @@
  * Every reply says who answered (`ref`, nonce included), its epoch and, if the asker is
  * behind, the newer state itself.
  */
-import { count, MAX_ID_LENGTH as MAX_ID, mapDecoder, MessageError, record, text } from "./fields.ts";
+import { bool, count, list, MAX_ID_LENGTH as MAX_ID, mapDecoder, MessageError, record, text } from "./fields.ts";
 import { encodeMsgpack as encode } from "./msgpack.ts";
 import type { AcceptReply, Ballot, PrepareReply } from "../topology/paxos.ts";
-import { MAX_REMOVED, type MemberRef, type Phase, type TopologyState } from "../topology/state.ts";
+import { MAX_PINS, MAX_RECOVERIES, MAX_REMOVED, type MemberRef, type Phase, type Pin, type Recovery, type TopologyState } from "../topology/state.ts";
 
 export type TopologyMessage =
   | { type: "prepare"; from: MemberRef; base: TopologyState; ballot: Ballot }
@@ -25,8 +25,10 @@ export type TopologyMessage =
 export interface TopologyReply {
   ref: MemberRef;
   epoch: number;
-  /** The latest epoch in which this node, as an old owner, streamed everything it had to move. */
+  /** The latest epoch in which this node, as an old owner, finished streaming what it had to move. */
   streamed: number;
+  /** New owners (ids) that streaming in that epoch could not reach: ranges moving to them are not streamed by this node. */
+  unreached?: string[];
   leaving: boolean;
   /** This node's ring, when the asker's is older (or asked for it). */
   state?: TopologyState;
@@ -34,19 +36,28 @@ export interface TopologyReply {
   accept?: AcceptReply;
   /** Why a Paxos message was not considered (not an acceptor of that epoch, other cluster). */
   refused?: string;
+  /** To a `get`: what the ring's next change waits for, as the answering node's driver loop sees it. */
+  nextChange?: string;
 }
 
 export const TOPOLOGY_PATH_PREFIX = "/_ring/";
 export const MAX_TOPOLOGY_MESSAGE_BYTES = 4 * 1024 * 1024;
 const MAX_MEMBERS = 20_000;
+/** Owners one pinned range names in one role (N, with room). */
+const MAX_PIN_OWNERS = 64;
+const MAX_UNREACHED = 1_000;
 const phases: readonly Phase[] = ["stable", "write_both_read_old", "write_both_read_new"];
 
 const map = mapDecoder({ maxStrLength: 64 * 1024, maxArrayLength: MAX_MEMBERS, maxMapLength: 16, maxBinLength: 0 }, MAX_TOPOLOGY_MESSAGE_BYTES);
 
 type WireRef = [string, string];
 const refToWire = (m: MemberRef): WireRef => [m.id, m.nonce];
+const hex = (position: bigint) => position.toString(16);
+const pinToWire = (p: Pin) => [hex(p.lo), hex(p.hi), p.members.map(refToWire), p.next.map(refToWire), p.readNew, p.since, p.at];
+const recoveryToWire = (r: Recovery) => [r.epoch, r.at, r.by, r.ranges, r.lost, r.kept];
 const stateToWire = (s: TopologyState) => ({
   c: s.cluster, e: s.epoch, p: phases.indexOf(s.phase), m: s.members.map(refToWire), n: s.next.map(refToWire), r: s.removed,
+  q: s.pins.map(pinToWire), v: s.recoveries.map(recoveryToWire),
 });
 const ballotToWire = (b: Ballot | undefined) => (b ? [b.round, b.by] : null);
 const acceptedToWire = (a: { ballot: Ballot; value: TopologyState } | undefined) => (a ? { b: ballotToWire(a.ballot), v: stateToWire(a.value) } : null);
@@ -85,10 +96,12 @@ export function decodeTopologyMessage(bytes: Uint8Array): TopologyMessage {
 
 export function encodeTopologyReply(r: TopologyReply): Uint8Array {
   const wire: Record<string, unknown> = { ref: refToWire(r.ref), epoch: r.epoch, streamed: r.streamed, leaving: r.leaving };
+  if (r.unreached && r.unreached.length > 0) wire.unreached = r.unreached;
   if (r.state) wire.state = stateToWire(r.state);
   if (r.prepare) wire.prepare = r.prepare.ok ? { ok: true, a: acceptedToWire(r.prepare.accepted) } : { ok: false, p: ballotToWire(r.prepare.promised) };
   if (r.accept) wire.accept = r.accept.ok ? { ok: true } : { ok: false, p: ballotToWire(r.accept.promised) };
   if (r.refused) wire.refused = r.refused;
+  if (r.nextChange) wire.nextChange = r.nextChange;
   return encode(wire);
 }
 
@@ -96,6 +109,7 @@ export function decodeTopologyReply(bytes: Uint8Array): TopologyReply {
   const m = map(bytes);
   if (typeof m.leaving !== "boolean") throw new MessageError("leaving must be a boolean");
   const reply: TopologyReply = { ref: ref(m.ref), epoch: count(m.epoch, "epoch"), streamed: count(m.streamed, "streamed"), leaving: m.leaving };
+  if (m.unreached != null) reply.unreached = list(m.unreached, "unreached", MAX_UNREACHED).map((id) => text(id, "unreached member", MAX_ID));
   if (m.state != null) reply.state = state(m.state);
   if (m.prepare != null) {
     const p = record(m.prepare, "prepare");
@@ -109,6 +123,7 @@ export function decodeTopologyReply(bytes: Uint8Array): TopologyReply {
     reply.accept = a.ok === true ? { ok: true } : { ok: false, promised: a.p == null ? undefined : ballot(a.p) };
   }
   if (m.refused != null) reply.refused = text(m.refused, "refused", 1000);
+  if (m.nextChange != null) reply.nextChange = text(m.nextChange, "nextChange", 4000);
   return reply;
 }
 
@@ -133,7 +148,40 @@ function state(v: unknown): TopologyState {
   if (typeof s.p !== "number" || !phase) throw new MessageError("phase must be 0-2");
   if (!Array.isArray(s.r) || s.r.length > MAX_REMOVED) throw new MessageError(`removed must be a list of at most ${MAX_REMOVED}`);
   const removed = s.r.map((k) => text(k, "removed member", MAX_ID + 70));
-  const result: TopologyState = { cluster: text(s.c, "cluster", MAX_ID + 70, 0), epoch: count(s.e, "epoch"), phase, members: refs(s.m, "members"), next: refs(s.n, "next"), removed };
+  const pins = list(s.q ?? [], "pins", MAX_PINS).map(pin);
+  for (let i = 1; i < pins.length; i++) if (pins[i]!.lo <= pins[i - 1]!.hi) throw new MessageError("pins must be sorted and disjoint");
+  const recoveries = list(s.v ?? [], "recoveries", MAX_RECOVERIES).map(recovery);
+  const result: TopologyState = {
+    cluster: text(s.c, "cluster", MAX_ID + 70, 0), epoch: count(s.e, "epoch"), phase, members: refs(s.m, "members"), next: refs(s.n, "next"), removed, pins, recoveries,
+  };
   if ((phase === "stable") !== (result.next.length === 0)) throw new MessageError("a stable ring has no next members, a transition has some");
   return result;
+}
+
+const MAX_POSITION = (1n << 64n) - 1n;
+
+function position(v: unknown, field: string): bigint {
+  if (typeof v !== "string" || !/^[0-9a-f]{1,16}$/.test(v)) throw new MessageError(`${field} must be a ring position in hex`);
+  return BigInt(`0x${v}`);
+}
+
+function pin(v: unknown): Pin {
+  const t = list(v, "a pin", 7);
+  if (t.length !== 7) throw new MessageError("a pin is [lo, hi, members, next, readNew, since, at]");
+  const lo = position(t[0], "pin lo");
+  const hi = position(t[1], "pin hi");
+  if (lo > hi || hi > MAX_POSITION) throw new MessageError("a pin's lo must not be past its hi");
+  const owners = (w: unknown, field: string) => {
+    const r = refs(list(w, field, MAX_PIN_OWNERS), field);
+    if (r.length === 0) throw new MessageError(`${field} must name at least one member`);
+    return r;
+  };
+  return { lo, hi, members: owners(t[2], "pin members"), next: owners(t[3], "pin next"), readNew: bool(t[4], "pin readNew"), since: count(t[5], "pin since"), at: count(t[6], "pin at") };
+}
+
+function recovery(v: unknown): Recovery {
+  const t = list(v, "a recovery", 6);
+  if (t.length !== 6) throw new MessageError("a recovery is [epoch, at, by, ranges, lost, kept]");
+  const texts = (w: unknown, field: string) => list(w, field, MAX_PINS).map((x) => text(x, field, MAX_ID + 70));
+  return { epoch: count(t[0], "recovery epoch"), at: count(t[1], "recovery at"), by: text(t[2], "recovery by", 200), ranges: texts(t[3], "recovered ranges"), lost: texts(t[4], "lost owners"), kept: text(t[5], "recovery kept", 2_000, 0) };
 }

@@ -15,10 +15,14 @@ export type PushReason = "handoff" | "repair";
 export interface DigestRequest {
   from: string;
   buckets: BucketSummary[];
+  /** A token the receiver gave earlier, confirmed: a round of the sender's since has completed toward it (sync/tokens.ts). */
+  synced?: number;
 }
 export interface DigestReply {
   /** Buckets that differ, with the receiver's count of shared keys in each (for the record). */
   differ: Array<[bucket: number, count: number]>;
+  /** The receiver's wall clock (ms) as it compared: echoed back once a later round completes. */
+  token?: number;
 }
 export interface OfferRequest {
   from: string;
@@ -46,8 +50,8 @@ export interface PushReply {
 /** Most keys an offer lists, and entries a push carries. */
 export const MAX_OFFER_KEYS = 2_000;
 
-export const encodeDigestRequest = (m: DigestRequest) => encode({ from: m.from, buckets: m.buckets });
-export const encodeDigestReply = (m: DigestReply) => encode({ differ: m.differ });
+export const encodeDigestRequest = (m: DigestRequest) => encode(m.synced === undefined ? { from: m.from, buckets: m.buckets } : { from: m.from, buckets: m.buckets, synced: m.synced });
+export const encodeDigestReply = (m: DigestReply) => encode(m.token === undefined ? { differ: m.differ } : { differ: m.differ, token: m.token });
 export const encodeOfferRequest = (m: OfferRequest) => encode({ from: m.from, keys: m.keys.map(([k, v]) => [k, versionToWire(v)]) });
 export const encodeOfferReply = (m: OfferReply) => encode({ want: m.want, pending: m.pending });
 export const encodePushRequest = (m: PushRequest) =>
@@ -66,18 +70,28 @@ export function decodeDigestRequest(bytes: Uint8Array): DigestRequest {
     for (const n of [sum, xor, count]) if (!isInt(n, 0xffff_ffff)) throw new MessageError("bucket sums and counts are 32-bit unsigned integers");
     return [bucket as number, sum as number, xor as number, count as number];
   });
-  return { from: id(m.from, "from"), buckets };
+  const request: DigestRequest = { from: id(m.from, "from"), buckets };
+  if (m.synced != null) request.synced = time(m.synced, "synced");
+  return request;
 }
 
 export function decodeDigestReply(bytes: Uint8Array): DigestReply {
   const m = map(bytes);
-  return {
+  const reply: DigestReply = {
     differ: list(m.differ, "differ", BUCKETS).map((d) => {
       const [bucket, count] = tuple(d, 2, "a difference");
       if (!isInt(bucket, BUCKETS - 1) || !isInt(count, 0xffff_ffff)) throw new MessageError("a difference is [bucket, count]");
       return [bucket as number, count as number];
     }),
   };
+  if (m.token != null) reply.token = time(m.token, "token");
+  return reply;
+}
+
+/** A wall-clock time in ms (fractions allowed: some clocks give them). */
+function time(v: unknown, field: string): number {
+  if (typeof v !== "number" || !Number.isFinite(v) || v < 0) throw new MessageError(`${field} must be a time in ms`);
+  return v;
 }
 
 export function decodeOfferRequest(bytes: Uint8Array): OfferRequest {

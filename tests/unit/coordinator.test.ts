@@ -31,7 +31,7 @@ function coordinatorWithPeers(answerPut: (entry: Entry) => PutReply) {
     close: async () => {},
   };
   const members = [SELF, ...PEERS].map((id) => ({ id, nonce: "n" }));
-  const layout = new Layout({ cluster: "test", epoch: 1, phase: "stable", members, next: [], removed: [] }, 16, 3);
+  const layout = new Layout({ cluster: "test", epoch: 1, phase: "stable", members, next: [], removed: [], pins: [], recoveries: [] }, 16, 3);
   const store = new Store(() => env.clock.now());
   const hlc = new Hlc(SELF, () => env.clock.now());
   const coordinator = quorumCoordinator({
@@ -71,7 +71,7 @@ test("a write refused by replicas at a later epoch is stored again on the new pl
   // back; the same version only completes the write it was.
   const env = testEnv();
   const members = [SELF, ...PEERS].map((id) => ({ id, nonce: "n" }));
-  let layout = new Layout({ cluster: "test", epoch: 1, phase: "stable", members, next: [], removed: [] }, 16, 3);
+  let layout = new Layout({ cluster: "test", epoch: 1, phase: "stable", members, next: [], removed: [], pins: [], recoveries: [] }, 16, 3);
   const putVersions: Array<[number, string]> = [];
   const transport: Transport = {
     async send(_peer, _path, body) {

@@ -15,6 +15,16 @@ const ring = (over: Partial<StatusInput["ring"]> = {}): StatusInput["ring"] => (
 type Health = StatusInput["health"] extends Map<string, infer H> ? H : never;
 const healthy = (epoch = 5, checksum = "abcd"): Health => ({ runtime: "bun", epoch, checksum, liveKeys: 12 });
 
+test("status: a dead member the ring no longer names is history, not a problem; the next ring change is said", () => {
+  const members = [{ id: "a:1", state: "alive", incarnation: 0 }, { id: "b:1", state: "alive", incarnation: 2 }, { id: "c:1", state: "dead", incarnation: 1 }];
+  const report = statusReport({
+    via: "a:1", members, ring: ring({ nextChange: { driver: "a:1", waitingFor: "nothing to change" } }), health: new Map([["a:1", healthy()], ["b:1", healthy()]]),
+  });
+  assert.equal(report.code, 0, report.text);
+  assert.match(report.text, /c:1\s+dead/);
+  assert.match(report.text, /next ring change \(driver a:1\): nothing to change/);
+});
+
 test("ring shares: each member's arcs, ending at its vnodes, wrapping past zero", () => {
   const shares = ringShares(ring().vnodes);
   assert.equal(shares.get("a:1"), 0.5);
@@ -31,7 +41,13 @@ test("status: 0 when every member is alive on one ring, 1 with the reason otherw
     ["a dead member", { via: "a:1", members: [members[0]!, { ...members[1]!, state: "dead" }], ring: ring(), health: new Map([["a:1", healthy()]]) }, /b:1 is dead/],
     ["a member on another ring", { via: "a:1", members, ring: ring(), health: new Map([["a:1", healthy()], ["b:1", healthy(4, "0000")]]) }, /b:1 holds epoch 4 \(0000\), not 5 \(abcd\)/],
     ["a member that did not answer", { via: "a:1", members, ring: ring(), health: new Map<string, Health>([["a:1", healthy()], ["b:1", { error: "timeout" }]]) }, /b:1 did not answer: timeout/],
+    ["a member not on the ring yet", { via: "a:1", members: [...members, { id: "c:1", state: "alive", incarnation: 0 }], ring: ring(), health: new Map([["a:1", healthy()], ["b:1", healthy()], ["c:1", healthy()]]) }, /c:1 is alive but not on the ring yet/],
     ["a transition", { via: "a:1", members, ring: ring({ phase: "write_both_read_old" }), health: new Map([["a:1", healthy()], ["b:1", healthy()]]) }, /in transition/],
+    [
+      "a range that lost its quorum",
+      { via: "a:1", members, ring: ring({ pins: [{ range: "00-ff", owners: ["a:1", "c:1", "d:1"], quorumLost: true, dead: ["c:1", "d:1"] }] }), health: new Map([["a:1", healthy()], ["b:1", healthy()]]) },
+      /1 ranges lost a quorum of their owners \(dead: c:1, d:1\).*mod\.ts recover a:1/,
+    ],
   ];
   for (const [what, input, reason] of cases) {
     const report = statusReport(input);

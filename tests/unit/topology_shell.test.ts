@@ -18,7 +18,7 @@ import { testEnv } from "../support/env.ts";
 const A: MemberRef = { id: "a:1", nonce: "n1" };
 const B: MemberRef = { id: "b:1", nonce: "n2" };
 const C: MemberRef = { id: "c:1", nonce: "n3" };
-const three: TopologyState = { cluster: "a:1#n1", epoch: 4, phase: "stable", members: [A, B, C], next: [], removed: [] };
+const three: TopologyState = { cluster: "a:1#n1", epoch: 4, phase: "stable", members: [A, B, C], next: [], removed: [], pins: [], recoveries: [] };
 
 function topology(self: MemberRef, initial: TopologyState) {
   const env = testEnv();

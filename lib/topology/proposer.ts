@@ -1,0 +1,86 @@
+/**
+ * The proposer's side of the Paxos that decides each epoch (the acceptor's is paxos.ts and
+ * topology.ts): one value for the epoch after `base`, by a majority of `base`'s members.
+ * The driver proposes the planner's steps through it; an operator's `recover` proposes
+ * through it too. Two proposers at once are safe: one value per epoch.
+ */
+import { ringPosition } from "../ring/hash.ts";
+import type { Logger } from "../log.ts";
+import type { TopologyMessage, TopologyReply } from "../wire/ring.ts";
+import { type Ballot, type PrepareReply, valueToPropose } from "./paxos.ts";
+import { acceptors, majority, memberKey, type MemberRef, owners, type TopologyState } from "./state.ts";
+import type { Topology } from "./topology.ts";
+
+export class Proposer {
+  /** Highest ballot round seen, so the next proposal goes above it. */
+  #round = 0;
+
+  constructor(
+    readonly topology: Topology,
+    readonly log: Logger,
+    /** Member ids SWIM holds dead: their votes could only arrive after a timeout, so none is asked. */
+    readonly silent: () => ReadonlySet<string>,
+  ) {}
+
+  /** Ticks a proposer that lost a ballot sits out, by its own id, so of two proposers one usually goes first. */
+  get backoffTicks(): number {
+    return 1 + Number(ringPosition(this.topology.selfKey) % 4n);
+  }
+
+  /** Single-decree Paxos for the epoch after `base`; resolves to the decided value, or why none was. */
+  async decide(base: TopologyState, value: TopologyState): Promise<{ decided: TopologyState } | { lost: string }> {
+    const { topology } = this;
+    const voters = acceptors(base);
+    const voterKeys = new Set(voters.map(memberKey));
+    const need = majority(voters.length);
+    const ballot: Ballot = { round: ++this.#round, by: topology.selfKey };
+
+    const prepares = await this.#askAll(voters, { type: "prepare", from: topology.self, base, ballot });
+    if (topology.state !== base) return { lost: "a later epoch arrived" };
+    const promises: PrepareReply[] = [];
+    for (const r of prepares) {
+      if (!r.prepare || !voterKeys.has(memberKey(r.ref))) continue;
+      if (r.prepare.ok) promises.push(r.prepare);
+      else this.#saw(r.prepare.promised);
+    }
+    if (promises.length < need) return this.#lost(`prepare: ${promises.length} of ${need} promises`);
+
+    const chosen = valueToPropose(promises, value);
+    const accepts = await this.#askAll(voters, { type: "accept", from: topology.self, base, ballot, value: chosen });
+    if (topology.state !== base) return { lost: "a later epoch arrived" };
+    let accepted = 0;
+    for (const r of accepts) {
+      if (!r.accept || !voterKeys.has(memberKey(r.ref))) continue;
+      if (r.accept.ok) accepted++;
+      else this.#saw(r.accept.promised);
+    }
+    if (accepted < need) return this.#lost(`accept: ${accepted} of ${need}`);
+
+    topology.adopt(chosen);
+    // Tell everyone of both epochs now; gossip and catch-up reach whoever this misses.
+    const told = new Map([...owners(base), ...owners(chosen)].map((m) => [m.id, m]));
+    told.delete(topology.self.id);
+    void Promise.all([...told.keys()].map((id) => topology.ask(id, { type: "status", from: topology.self, state: chosen })));
+    return chosen === value ? { decided: chosen } : { lost: "an earlier proposal's value was decided instead" };
+  }
+
+  /** Sends a message to every voter SWIM does not hold dead, at once (this node's own acceptor answers directly). */
+  async #askAll(voters: readonly MemberRef[], message: TopologyMessage): Promise<TopologyReply[]> {
+    const { topology } = this;
+    const silent = this.silent();
+    const replies = await Promise.all(voters.map((m) =>
+      memberKey(m) === topology.selfKey ? Promise.resolve(topology.answer(message))
+      : m.id === topology.self.id || silent.has(m.id) ? Promise.resolve(undefined)
+      : topology.ask(m.id, message)));
+    return replies.filter((r): r is TopologyReply => r !== undefined);
+  }
+
+  #saw(promised: Ballot | undefined): void {
+    if (promised && promised.round > this.#round) this.#round = promised.round;
+  }
+
+  #lost(why: string): { lost: string } {
+    this.log.debug("ring proposal not decided", { why });
+    return { lost: why };
+  }
+}

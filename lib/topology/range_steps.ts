@@ -1,0 +1,117 @@
+/**
+ * How one range's owners may change from one epoch to the next, and what each change
+ * needs. Every range moves through the same three steps, whether it moves with a
+ * transition of the whole ring or on its own as a pinned range:
+ *
+ * | step     | from → to                                   | needs                                   |
+ * |----------|---------------------------------------------|-----------------------------------------|
+ * | begin    | (O → X, reads O) → (O → Y, reads O)         | O fenced; Y ≠ O: R of O able to stream  |
+ * | read-new | (O → N, reads O) → (O → N, reads N)         | O and N fenced; R of O streamed to N    |
+ * | finish   | (O → N, reads N) → (N, reads N)             | O and N fenced                          |
+ *
+ * `begin` also starts a move (X = O), retargets one (a new owner died) and takes one back
+ * (Y = O). A set is **fenced** when so many of its members acknowledged the current epoch
+ * (and so refuse older ones) that the rest cannot make any read or write quorum: then the
+ * range's placement before its current one can no longer complete an operation, and only
+ * the current and the next are ever live together, which each step keeps compatible
+ * (docs/topology.md). A range whose step needs more of its owners than can answer is
+ * **stuck**: it stays as it is (pinned), and nothing else waits for it.
+ */
+import { isMoving, type RangeOwners, sameOwners, sameRefSet } from "./pins.ts";
+import { memberKey, type MemberRef } from "./state.ts";
+
+export type RangeStep = "begin" | "read-new" | "finish";
+
+export interface QuorumConfig {
+  replicas: number;
+  writeQuorum: number;
+  readQuorum: number;
+}
+
+/** The step that leads from `from` to `to`; "none" when they are the same; undefined when no single step does. */
+export function stepBetween(from: RangeOwners, to: RangeOwners): RangeStep | "none" | undefined {
+  if (sameOwners(from, to)) return "none";
+  const readsOld = (o: RangeOwners) => !isMoving(o) || !o.readNew;
+  if (readsOld(from) && readsOld(to) && sameRefSet(from.members, to.members)) return "begin";
+  if (isMoving(from) && !from.readNew && to.readNew && sameRefSet(from.members, to.members) && sameRefSet(from.next, to.next)) return "read-new";
+  if (isMoving(from) && from.readNew && !isMoving(to) && sameRefSet(to.members, from.next)) return "finish";
+  return undefined;
+}
+
+/** What the driver knows of the members when it judges a step. */
+export interface StepConditions {
+  /** Member keys that cannot answer (dead, replaced, silent): never counted on. */
+  gone: ReadonlySet<string>;
+  /** Member keys that acknowledged the current epoch. */
+  fenced: ReadonlySet<string>;
+  /** Whether the member (key) streamed, in this epoch, every moving range it holds to each of these new owners (ids). */
+  streamedTo(key: string, to: readonly MemberRef[]): boolean;
+  quorum: QuorumConfig;
+}
+
+export type Verdict =
+  | { kind: "ok"; step: RangeStep | "none" }
+  /** The members that can answer have not all done their part yet: wait for `waitingFor` (member keys). */
+  | { kind: "wait"; why: "fence" | "streaming"; waitingFor: string[] }
+  /** Too few of the range's owners can answer for this step ever to be safe: it stays where it is. */
+  | { kind: "stuck"; lost: string[] };
+
+/** Members of a set that must have acknowledged the epoch so that no older quorum of it can form. */
+export function fenceNeed(size: number, quorum: QuorumConfig): number {
+  return size - Math.min(quorum.readQuorum, quorum.writeQuorum, size) + 1;
+}
+
+/** Whether the step from `from` to `to` may be taken now, must wait, or can never be. */
+export function judge(from: RangeOwners, to: RangeOwners, c: StepConditions): Verdict {
+  const step = stepBetween(from, to);
+  if (step === "none") return { kind: "ok", step };
+  if (step === undefined) return { kind: "stuck", lost: [] };
+  const fence = fenceVerdict(from, c, step === "begin");
+  if (fence.kind !== "ok") return fence;
+  const canAnswer = (m: MemberRef) => !c.gone.has(memberKey(m));
+  const r = Math.min(c.quorum.readQuorum, from.members.length);
+  if (step === "begin" && isMoving(to) && from.members.filter(canAnswer).length < r) return stuck(from.members, canAnswer);
+  if (step === "read-new") {
+    const live = from.members.filter(canAnswer);
+    if (live.length < r) return stuck(from.members, canAnswer);
+    const done = live.filter((m) => c.streamedTo(memberKey(m), from.next));
+    if (done.length < r) return { kind: "wait", why: "streaming", waitingFor: live.filter((m) => !done.includes(m)).map(memberKey) };
+  }
+  return { kind: "ok", step };
+}
+
+/**
+ * Whether the range's current owner sets are fenced (`oldOnly`: its old owners alone, all
+ * a `begin` needs): ok, wait for members that can answer, or stuck.
+ */
+export function fenceVerdict(from: RangeOwners, c: StepConditions, oldOnly = false): Verdict {
+  const canAnswer = (m: MemberRef) => !c.gone.has(memberKey(m));
+  const sets = oldOnly || !isMoving(from) ? [from.members] : [from.members, from.next];
+  const waitingFor = new Set<string>();
+  for (const set of sets) {
+    const need = fenceNeed(set.length, c.quorum);
+    const live = set.filter(canAnswer);
+    if (live.length < need) return stuck(set, canAnswer);
+    const unacked = live.filter((m) => !c.fenced.has(memberKey(m)));
+    if (live.length - unacked.length < need) for (const m of unacked) waitingFor.add(memberKey(m));
+  }
+  if (waitingFor.size > 0) return { kind: "wait", why: "fence", waitingFor: [...waitingFor] };
+  return { kind: "ok", step: "none" };
+}
+
+function stuck(set: readonly MemberRef[], canAnswer: (m: MemberRef) => boolean): Verdict {
+  return { kind: "stuck", lost: set.filter((m) => !canAnswer(m)).map(memberKey) };
+}
+
+/**
+ * The next step of a range on its own toward owners `target` (a pinned range catching up
+ * with the members' ring): finish a move whose reads moved, else read from new owners that
+ * are the target, else (re)target.
+ */
+export function stepToward(from: RangeOwners, target: readonly MemberRef[]): RangeOwners {
+  if (isMoving(from) && from.readNew) return { members: from.next, next: from.next, readNew: false };
+  if (sameRefSet(from.next, target)) {
+    return isMoving(from) ? { members: from.members, next: from.next, readNew: true } : from;
+  }
+  return { members: from.members, next: target, readNew: false };
+}
