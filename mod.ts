@@ -8,9 +8,13 @@
  * 2 for a bad command line or an address that cannot be listened on.
  *
  * `mod.ts status [host:port]` prints the cluster as that node sees it instead, and exits
- * 0 when every member is alive on one agreed ring, 1 otherwise.
+ * 0 when every member is alive on one agreed ring, 1 otherwise. `mod.ts recover ...` lists
+ * the ranges that lost a quorum of their owners and, once confirmed, gives them to their
+ * surviving owners (exit 0 done or nothing to do, 1 refused or failed, 2 a bad command line).
  */
+import { hostname, userInfo } from "node:os";
 import process from "node:process";
+import { createInterface } from "node:readline/promises";
 import { ListenError } from "./adapters/types.ts";
 import { detectRuntime, loadAdapter } from "./adapters/mod.ts";
 import { parseAddress, parseConfig, PORT_ENV, usage } from "./lib/config.ts";
@@ -19,6 +23,7 @@ import { createLogger } from "./lib/log.ts";
 import { createNode, VERSION } from "./lib/node.ts";
 import { maxFrameBytes } from "./lib/stream/responder.ts";
 import { clusterStatus, statusReport } from "./lib/status.ts";
+import { listRecoverable, parseRecoverArgs, recover, RECOVER_USAGE, recoverPlan, recoverResult } from "./lib/recover_command.ts";
 
 function fail(message: string): never {
   process.stderr.write(`dht-node: ${message}\n`);
@@ -26,6 +31,50 @@ function fail(message: string): never {
 }
 
 if (process.argv[2] === "status") await status(process.argv.slice(3));
+if (process.argv[2] === "recover") await recoverRanges(process.argv.slice(3));
+
+async function recoverRanges(args: string[]): Promise<never> {
+  const parsed = parseRecoverArgs(args, `127.0.0.1:${process.env[PORT_ENV] || 8000}`);
+  if ("help" in parsed) {
+    process.stdout.write(RECOVER_USAGE + "\n");
+    process.exit(0);
+  }
+  if ("error" in parsed) fail(parsed.error);
+  const fetchFn = (url: string, init: RequestInit) => fetch(url, init);
+  try {
+    const plan = recoverPlan(await listRecoverable(parsed.via, fetchFn), parsed);
+    process.stdout.write(plan.text + "\n");
+    if (plan.unknown.length > 0) process.exit(1);
+    if (plan.chosen.length === 0) process.exit(0);
+    if (!parsed.yes) {
+      if (!process.stdin.isTTY) {
+        process.stderr.write("dht-node: recover: not confirmed: run again with --yes to recover without a prompt\n");
+        process.exit(1);
+      }
+      const prompt = createInterface({ input: process.stdin, output: process.stdout });
+      const answer = await prompt.question(`recover ${plan.chosen.length} ranges, keeping only what is said above? type yes: `);
+      prompt.close();
+      if (answer.trim() !== "yes") {
+        process.stdout.write("nothing done\n");
+        process.exit(1);
+      }
+    }
+    const by = `${safe(() => userInfo().username) ?? "operator"}@${safe(hostname) ?? "unknown"} (mod.ts recover)`;
+    process.stdout.write(recoverResult(await recover(parsed.via, fetchFn, { all: parsed.all, ranges: plan.chosen }, by)) + "\n");
+    process.exit(0);
+  } catch (err) {
+    process.stderr.write(`dht-node: recover through ${parsed.via} failed: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+}
+
+function safe<T>(read: () => T): T | undefined {
+  try {
+    return read();
+  } catch {
+    return undefined;
+  }
+}
 
 async function status(args: string[]): Promise<never> {
   if (args.includes("--help") || args.includes("-h")) {

@@ -128,6 +128,7 @@ export function createNode(config: Config, env: Env, options: NodeOptions = {}):
   const router = nodeRouter({
     coordinator, peers, acceptStream: options.acceptStream, info, store, swim, topology, driver, metrics, now, config,
     sync: { env, peers: () => [...aliveIds()].filter((m) => m !== id), status },
+    recover: { env, tokens: syncer.tokens },
   });
 
   let stopped = false;

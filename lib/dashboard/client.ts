@@ -109,6 +109,7 @@ function drawRing() {
     : short ? short + " ranges have too few live owners for a quorum" : "every range has a quorum of live owners";
   $("quorum").dataset.short = String(short);
   $("quorum").dataset.lost = String(lost.length);
+  showRecover(lost.length);
   const next = view.ring.nextChange;
   $("next-change").textContent = next ? "next ring change (driver " + (next.driver || "none") + "): " + next.waitingFor : "";
 }

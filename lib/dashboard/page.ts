@@ -4,6 +4,7 @@
  * costs nothing while nobody has it open.
  */
 import { CLIENT_SCRIPT } from "./client.ts";
+import { RECOVER_SCRIPT } from "./recover.ts";
 
 const STYLE = String.raw`
 :root { font: 13px/1.4 system-ui, sans-serif; color: #1d2330; background: #f5f6f8; }
@@ -30,6 +31,8 @@ input { font: inherit; padding: .2em .4em; }
 ol#events { list-style: none; padding: 0; margin: 0; font-family: ui-monospace, monospace; font-size: .92em; }
 ol#events li { padding: .05em 0; border-bottom: 1px solid #f0f0f0; }
 .muted { color: #757575; }
+.bad { color: #c62828; }
+#recover-ranges li { font-family: ui-monospace, monospace; font-size: .92em; }
 #explain li, #copies li { font-family: ui-monospace, monospace; }
 `;
 
@@ -67,6 +70,16 @@ export const DASHBOARD_HTML = String.raw`<!doctype html>
     <div class="legend muted"><span>outer: owner of each range</span><span>inner: red, too few live owners for a quorum (or a range that lost its quorum); amber, moving</span></div>
     <div id="quorum" class="muted"></div>
     <div id="next-change" class="muted"></div>
+    <div id="recover-box" hidden>
+      <button id="recover-open">Recover the ranges that lost their quorum…</button>
+      <div id="recover-plan" hidden>
+        <ol id="recover-ranges"></ol>
+        <p id="recover-warning" class="bad"></p>
+        <label>Type <b>yes</b> to give these ranges to their surviving owners, keeping only what is said above: <input id="recover-yes" size="4"></label>
+        <button id="recover-confirm" disabled>Recover</button> <button id="recover-cancel">Cancel</button>
+      </div>
+    </div>
+    <div id="recover-result" class="muted"></div>
   </section>
   <section>
     <h2>Where does this key live?</h2>
@@ -94,7 +107,7 @@ export const DASHBOARD_HTML = String.raw`<!doctype html>
     <div class="scroll"><ol id="events"></ol></div>
   </section>
 </main>
-<script>${CLIENT_SCRIPT}</script>
+<script>${CLIENT_SCRIPT}${RECOVER_SCRIPT}</script>
 </body>
 </html>
 `;

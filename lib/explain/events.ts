@@ -19,7 +19,8 @@ export type MemberEventKind =
   | "left"
   | "alive"
   | "added to ring"
-  | "removed from ring";
+  | "removed from ring"
+  | "recovered";
 
 export interface MemberEvent {
   /** Wall-clock ms of the event on this node. */
@@ -70,14 +71,20 @@ export class MemberEvents {
   }
 }
 
-/** The ring's decisions about members, from one agreed state to the next. */
+/** The ring's decisions about members, from one agreed state to the next; an operator's recovery names the owners it gave up. */
 export function recordRingChange(
   events: MemberEvents,
-  next: { epoch: number; members: ReadonlyArray<{ id: string }> },
+  next: { epoch: number; members: ReadonlyArray<{ id: string }>; recoveries?: ReadonlyArray<{ epoch: number; by: string; ranges: readonly string[]; lost: readonly string[]; kept: string }> },
   previous: { members: ReadonlyArray<{ id: string }> },
 ): void {
   const before = new Set(previous.members.map((m) => m.id));
   const after = new Set(next.members.map((m) => m.id));
   for (const id of after) if (!before.has(id)) events.record(id, "added to ring", { epoch: next.epoch });
   for (const id of before) if (!after.has(id)) events.record(id, "removed from ring", { epoch: next.epoch });
+  const recovery = next.recoveries?.at(-1);
+  if (recovery && recovery.epoch === next.epoch) {
+    for (const key of recovery.lost) {
+      events.record(key.slice(0, key.lastIndexOf("#")), "recovered", { by: recovery.by, epoch: next.epoch, ranges: recovery.ranges.length, kept: recovery.kept });
+    }
+  }
 }

@@ -11,6 +11,7 @@ import { addClusterRoutes, type ClusterRouteOptions } from "./cluster_routes.ts"
 import { NotFoundError } from "./errors.ts";
 import { addKvRoutes } from "./kv_routes.ts";
 import { type AcceptStream, addPeerRoutes } from "./peer_routes.ts";
+import { addRecoverRoutes, type RecoverRouteOptions } from "./recover_routes.ts";
 import { addRingRoutes } from "./ring_routes.ts";
 import { addSyncRoutes } from "./sync_routes.ts";
 
@@ -20,7 +21,8 @@ export interface RouterParts extends ClusterRouteOptions {
   acceptStream?: AcceptStream;
   config: Pick<Config, "maxValueBytes" | "replicas" | "writeQuorum" | "readQuorum" | "vnodes">;
   sync: Parameters<typeof addSyncRoutes>[1];
-  driver: Parameters<typeof addRingRoutes>[1]["driver"];
+  driver: Parameters<typeof addRingRoutes>[1]["driver"] & RecoverRouteOptions["driver"];
+  recover: Pick<RecoverRouteOptions, "tokens" | "env">;
 }
 
 export function nodeRouter(p: RouterParts): RouterType {
@@ -32,6 +34,7 @@ export function nodeRouter(p: RouterParts): RouterType {
   const { replicas, writeQuorum, readQuorum, vnodes } = p.config;
   addDashboardRoutes(router);
   addRingRoutes(router, { topology: p.topology, driver: p.driver, replicas, writeQuorum, readQuorum, vnodes, inspect: (key) => p.coordinator.inspect(key) });
+  addRecoverRoutes(router, { ...p.recover, topology: p.topology, driver: p.driver, quorum: { replicas, writeQuorum, readQuorum } });
   router.all("*", (request: Request) => {
     throw new NotFoundError(`no route for ${request.method} ${new URL(request.url).pathname}`);
   });

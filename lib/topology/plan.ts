@@ -138,9 +138,9 @@ function settle(layout: Layout, candidate: Candidate, view: DriverView, quorum: 
   const after = new Layout({ ...candidate.value, pins: [] }, layout.vnodes, layout.replicas);
   const ends = rangeEnds(layout, after);
   const runs: PinnedRun[] = [];
+  const stuckRuns: PinnedRun[] = [];
   const waits: Array<Extract<Verdict, { kind: "wait" }>> = [];
   const lost = new Set<string>();
-  let stuckRanges = 0;
   let moved = false;
   let lo = 0n;
   for (const end of ends) {
@@ -156,7 +156,7 @@ function settle(layout: Layout, candidate: Candidate, view: DriverView, quorum: 
     if (verdict.kind === "wait") waits.push(verdict);
     if (verdict.kind === "stuck") {
       to = from;
-      stuckRanges++;
+      stuckRuns.push({ lo, hi: end, owners: from, since: 0, at: 0 });
       for (const k of verdict.lost) lost.add(k);
     }
     if (!sameOwners(from, to)) moved = true;
@@ -165,7 +165,8 @@ function settle(layout: Layout, candidate: Candidate, view: DriverView, quorum: 
   }
   if (waits.length > 0) return { kind: "wait", reason: describeWaits(waits) };
   const pins = pinsFrom(runs);
-  const stuckNote = stuckRanges > 0 ? `${stuckRanges} ranges cannot move: too few of their owners answer (${few(lost)})` : "";
+  const stuck = pinsFrom(stuckRuns).length;
+  const stuckNote = stuck > 0 ? `${stuck} ranges cannot move: too few of their owners answer (${few(lost)})` : "";
   if (pins.length > MAX_PINS) return { kind: "wait", reason: `the step would pin ${pins.length} ranges, more than ${MAX_PINS}` };
   // Who is removed follows from who is still named, pins included (a member may leave the ring and stay a pin's owner).
   const value = withRemoved(state, { ...candidate.value, removed: state.removed, pins });

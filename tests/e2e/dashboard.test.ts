@@ -1,7 +1,8 @@
 /**
  * The dashboard in a real browser (headless Chromium through playwright-core): a cluster
  * of real processes, every member listed alive; one SIGKILLed shows suspect, then dead,
- * on the open page without a reload; the key lookup names the key's replicas.
+ * on the open page without a reload; the key lookup names the key's replicas. Two lost
+ * at once: the page offers to recover their ranges, and acts only once the operator says yes.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -63,6 +64,41 @@ test("the dashboard lists the members, shows a SIGKILLed one turn suspect then d
     await page.waitForSelector(`#events li[data-member="${idOf(victim)}"][data-event="dead"]`, { timeout: 10_000 });
     await page.click(row);
     await page.waitForSelector('#explain li[data-event="suspected"]', { timeout: 10_000 });
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    await Promise.all(nodes.map((n) => n.stop("SIGKILL")));
+  }
+});
+
+test("two members lost at once: the dashboard offers to recover their ranges, asks first, and records who did", { skip }, async () => {
+  const { chromium } = await import("playwright-core");
+  const fast = ["--protocol-period-ms", "300", "--ping-timeout-ms", "150", "--removal-delay-ms", "1000"];
+  const first = await startNode("node", fast);
+  const nodes = [first, ...await Promise.all((["bun", "deno", "node", "bun"] as const).map((rt) => startNode(rt, [String(first.port), ...fast])))];
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+  try {
+    await ringsAgree(nodes);
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (err) => errors.push(String(err)));
+    await page.goto(`${first.url}/`);
+    assert.equal(await page.isVisible("#recover-box"), false, "no button while every range has its quorum");
+    await Promise.all([nodes[2]!.stop("SIGKILL"), nodes[4]!.stop("SIGKILL")]);
+    await page.waitForSelector("#recover-box:not([hidden])", { timeout: 40_000 });
+    await page.click("#recover-open");
+    await page.waitForSelector("#recover-ranges li[data-range]", { timeout: 10_000 });
+    const listed = await page.$$eval("#recover-ranges li[data-range]", (items) => items.map((li) => li.textContent ?? ""));
+    for (const line of listed) assert.match(line, /dead .*(kept|missing)/);
+    assert.match(await page.textContent("#recover-warning") ?? "", /gone for good/);
+    assert.equal(await page.isDisabled("#recover-confirm"), true, "nothing happens before the operator types yes");
+    await page.fill("#recover-yes", "yes");
+    await page.click("#recover-confirm");
+    await page.waitForSelector('#recover-result[data-done="true"]', { timeout: 20_000 });
+    const ring = await (await fetch(`${first.url}/cluster/ring`)).json();
+    assert.match(ring.recoveries.at(-1).by, /the dashboard at 127\.0\.0\.1/);
+    assert.equal(ring.recoveries.at(-1).ranges.length, listed.length);
+    await page.waitForSelector("#recover-box[hidden]", { state: "attached", timeout: 30_000 });
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();
