@@ -5,6 +5,7 @@
  * Every option is a long flag (`--name value` or `--name=value`) and an environment
  * variable (`DHT_NAME`); a flag wins over the environment, which wins over the default.
  */
+import { isMemberId } from "./wire/fields.ts";
 import type { LogFormat, LogLevel } from "./log.ts";
 
 export interface Config {
@@ -274,7 +275,9 @@ export function parseAddress(text: string, defaultHost?: string, defaultPort?: n
   }
   const port = portText === undefined ? defaultPort : parseInteger(portText, 1, 65535);
   if (port === undefined || host === "") return undefined;
-  return joinHostPort(host, port);
+  const address = joinHostPort(host, port);
+  // The id other nodes will know this one by: refused here if they would refuse it.
+  return isMemberId(address) ? address : undefined;
 }
 
 export function joinHostPort(host: string, port: number): string {

@@ -145,12 +145,13 @@ export class Swim implements SwimCore {
   async handle(kind: string, body: Uint8Array): Promise<Uint8Array> {
     const message = decodeMessage(body);
     if (message.type !== kind) throw new MessageError(`a ${message.type} message was sent to /_swim/${kind}`);
+    // A ping meant for another member (an old address, a stray) teaches nothing.
+    if (message.type === "ping" && message.target !== this.self) throw new MisdirectedError(message.target, this.self);
     this.#received(message, body.byteLength);
     if (message.type !== "sync") this.#absorb(message);
 
     switch (message.type) {
       case "ping":
-        if (message.target !== this.self) throw new MisdirectedError(message.target, this.self);
         return this.#reply("ack");
       case "ping-req": {
         const acked = await this.#prober.ping(message.target, Math.min(message.timeoutMs, this.config.pingTimeoutMs * 4));

@@ -51,7 +51,37 @@ export function text(v: unknown, field: string, max: number, min = 1): string {
   return v;
 }
 
-export const id = (v: unknown, field: string) => text(v, field, MAX_ID_LENGTH);
+/**
+ * Whether `text` is a member id: `host:port` as other nodes reach it. The host is a DNS
+ * name, a dotted-quad IPv4 address or a bracketed IPv6 address; a host that starts like an
+ * IPv4 address must be one (so `127.0.0C1` is refused, not looked up); the port is 1-65535,
+ * written without leading zeros (as every node writes it).
+ */
+export function isMemberId(text: string): boolean {
+  if (text.length > MAX_ID_LENGTH) return false;
+  const m = /^(\[[0-9a-fA-F:.]{2,45}\]|[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,251}[A-Za-z0-9_])?):([1-9][0-9]{0,4})$/.exec(text);
+  if (!m || Number(m[2]) > 65_535) return false;
+  const host = m[1]!;
+  if (/^[0-9]+(\.|$)/.test(host)) return IPV4.test(host);
+  return !host.includes("..");
+}
+
+const OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])";
+const IPV4 = new RegExp(`^${OCTET}(\\.${OCTET}){3}$`);
+
+/** A member id (`host:port`, see isMemberId), or a MessageError naming the field. */
+export function id(v: unknown, field: string): string {
+  if (typeof v !== "string" || !isMemberId(v)) throw new MessageError(`${field} must be a member id (host:port): received ${JSON.stringify(typeof v === "string" ? v.slice(0, 80) : v)}`);
+  return v;
+}
+
+/** A member key (`host:port#nonce`): a member id and the nonce of one process there. */
+export function memberKeyText(v: unknown, field: string): string {
+  const s = text(v, field, MAX_ID_LENGTH + 70);
+  const hash = s.lastIndexOf("#");
+  if (hash <= 0 || hash === s.length - 1 || !isMemberId(s.slice(0, hash))) throw new MessageError(`${field} must be a member key (host:port#nonce)`);
+  return s;
+}
 
 export const isInt = (n: unknown, max = Number.MAX_SAFE_INTEGER): n is number =>
   typeof n === "number" && Number.isSafeInteger(n) && n >= 0 && n <= max;

@@ -10,7 +10,7 @@
  * Every reply says who answered (`ref`, nonce included), its epoch and, if the asker is
  * behind, the newer state itself.
  */
-import { bool, count, list, MAX_ID_LENGTH as MAX_ID, mapDecoder, MessageError, record, text } from "./fields.ts";
+import { bool, count, id, list, mapDecoder, memberKeyText, MessageError, record, text } from "./fields.ts";
 import { encodeMsgpack as encode } from "./msgpack.ts";
 import type { AcceptReply, Ballot, PrepareReply } from "../topology/paxos.ts";
 import { MAX_PINS, MAX_RECOVERIES, MAX_REMOVED, type MemberRef, type Phase, type Pin, type Recovery, type TopologyState } from "../topology/state.ts";
@@ -109,7 +109,7 @@ export function decodeTopologyReply(bytes: Uint8Array): TopologyReply {
   const m = map(bytes);
   if (typeof m.leaving !== "boolean") throw new MessageError("leaving must be a boolean");
   const reply: TopologyReply = { ref: ref(m.ref), epoch: count(m.epoch, "epoch"), streamed: count(m.streamed, "streamed"), leaving: m.leaving };
-  if (m.unreached != null) reply.unreached = list(m.unreached, "unreached", MAX_UNREACHED).map((id) => text(id, "unreached member", MAX_ID));
+  if (m.unreached != null) reply.unreached = list(m.unreached, "unreached", MAX_UNREACHED).map((m) => id(m, "unreached member"));
   if (m.state != null) reply.state = state(m.state);
   if (m.prepare != null) {
     const p = record(m.prepare, "prepare");
@@ -129,7 +129,9 @@ export function decodeTopologyReply(bytes: Uint8Array): TopologyReply {
 
 function ref(v: unknown): MemberRef {
   if (!Array.isArray(v) || v.length !== 2) throw new MessageError("a member is [id, nonce]");
-  return { id: text(v[0], "member id", MAX_ID), nonce: text(v[1], "member nonce", 64) };
+  const nonce = text(v[1], "member nonce", 64);
+  if (!/^[A-Za-z0-9_-]+$/.test(nonce)) throw new MessageError("a member nonce is letters, digits, '-' and '_'");
+  return { id: id(v[0], "member id"), nonce };
 }
 
 function refs(v: unknown, field: string): MemberRef[] {
@@ -139,7 +141,7 @@ function refs(v: unknown, field: string): MemberRef[] {
 
 function ballot(v: unknown): Ballot {
   if (!Array.isArray(v) || v.length !== 2) throw new MessageError("a ballot is [round, by]");
-  return { round: count(v[0], "ballot round"), by: text(v[1], "ballot by", MAX_ID) };
+  return { round: count(v[0], "ballot round"), by: memberKeyText(v[1], "ballot by") };
 }
 
 function state(v: unknown): TopologyState {
@@ -147,12 +149,12 @@ function state(v: unknown): TopologyState {
   const phase = phases[s.p as number];
   if (typeof s.p !== "number" || !phase) throw new MessageError("phase must be 0-2");
   if (!Array.isArray(s.r) || s.r.length > MAX_REMOVED) throw new MessageError(`removed must be a list of at most ${MAX_REMOVED}`);
-  const removed = s.r.map((k) => text(k, "removed member", MAX_ID + 70));
+  const removed = s.r.map((k) => memberKeyText(k, "removed member"));
   const pins = list(s.q ?? [], "pins", MAX_PINS).map(pin);
   for (let i = 1; i < pins.length; i++) if (pins[i]!.lo <= pins[i - 1]!.hi) throw new MessageError("pins must be sorted and disjoint");
   const recoveries = list(s.v ?? [], "recoveries", MAX_RECOVERIES).map(recovery);
   const result: TopologyState = {
-    cluster: text(s.c, "cluster", MAX_ID + 70, 0), epoch: count(s.e, "epoch"), phase, members: refs(s.m, "members"), next: refs(s.n, "next"), removed, pins, recoveries,
+    cluster: s.c === "" ? "" : memberKeyText(s.c, "cluster"), epoch: count(s.e, "epoch"), phase, members: refs(s.m, "members"), next: refs(s.n, "next"), removed, pins, recoveries,
   };
   if ((phase === "stable") !== (result.next.length === 0)) throw new MessageError("a stable ring has no next members, a transition has some");
   return result;
@@ -182,6 +184,7 @@ function pin(v: unknown): Pin {
 function recovery(v: unknown): Recovery {
   const t = list(v, "a recovery", 6);
   if (t.length !== 6) throw new MessageError("a recovery is [epoch, at, by, ranges, lost, kept]");
-  const texts = (w: unknown, field: string) => list(w, field, MAX_PINS).map((x) => text(x, field, MAX_ID + 70));
-  return { epoch: count(t[0], "recovery epoch"), at: count(t[1], "recovery at"), by: text(t[2], "recovery by", 200), ranges: texts(t[3], "recovered ranges"), lost: texts(t[4], "lost owners"), kept: text(t[5], "recovery kept", 2_000, 0) };
+  const ranges = list(t[3], "recovered ranges", MAX_PINS).map((x) => text(x, "recovered range", 33));
+  const lost = list(t[4], "lost owners", MAX_PINS).map((x) => memberKeyText(x, "lost owner"));
+  return { epoch: count(t[0], "recovery epoch"), at: count(t[1], "recovery at"), by: text(t[2], "recovery by", 200), ranges, lost, kept: text(t[5], "recovery kept", 2_000, 0) };
 }

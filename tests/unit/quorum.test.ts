@@ -13,7 +13,7 @@ import {
 import { firstSuccesses, isStale, newest, quorumSizes } from "../../lib/replication/quorum.ts";
 import type { Entry } from "../../lib/store/store.ts";
 
-const entry = (wall: number, node = "a", tombstone = false): Entry => ({
+const entry = (wall: number, node = "a:1", tombstone = false): Entry => ({
   value: new Uint8Array([wall % 256]),
   contentType: "text/plain",
   version: { wall, logical: 0, node },
@@ -37,14 +37,14 @@ test("quorum sizes: the configured N/W/R, never more than the members there are"
 });
 
 test("newest picks the highest version; a missing or older entry is stale", () => {
-  const table = [entry(5), undefined, entry(9, "b"), entry(9, "a"), entry(7)];
-  assert.deepEqual(newest(table), entry(9, "b"));
+  const table = [entry(5), undefined, entry(9, "b:1"), entry(9, "a:1"), entry(7)];
+  assert.deepEqual(newest(table), entry(9, "b:1"));
   assert.equal(newest([undefined, undefined]), undefined);
   assert.ok(isStale(undefined, entry(1)));
   assert.ok(isStale(entry(1), entry(2)));
   assert.ok(!isStale(entry(2), entry(2)));
   assert.ok(!isStale(entry(3), entry(2)));
-  assert.deepEqual(newest([entry(3), entry(4, "a", true)]), entry(4, "a", true), "tombstones are versions too");
+  assert.deepEqual(newest([entry(3), entry(4, "a:1", true)]), entry(4, "a:1", true), "tombstones are versions too");
 });
 
 test("firstSuccesses resolves at the quorum without waiting for stragglers, or when all have settled", async () => {

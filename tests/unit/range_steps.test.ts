@@ -79,7 +79,7 @@ test("pins: merged runs, and the pin holding a position", () => {
   assert.equal(pinAt(pins, MAX_POSITION), pins[1]);
 });
 
-const six = (): TopologyState => ({ cluster: "k", epoch: 5, phase: "stable", members: [A, B, C, D, E, F], next: [], removed: [], pins: [], recoveries: [] });
+const six = (): TopologyState => ({ cluster: "a:1#n", epoch: 5, phase: "stable", members: [A, B, C, D, E, F], next: [], removed: [], pins: [], recoveries: [] });
 const layout = (s: TopologyState) => new Layout(s, 16, 3);
 const view = (v: Partial<DriverView>): DriverView => {
   const removable = v.removable ?? new Set<string>();
@@ -175,7 +175,7 @@ test("pins and recoveries round-trip on the wire; a hostile pin list is refused"
   const value: TopologyState = { ...s1, recoveries: [{ epoch: 9, at: 12, by: "ops@host", ranges: ["00-ff"], lost: ["c:1#n"], kept: "every write acknowledged before 12" }] };
   const message = { type: "status" as const, from: A, state: value };
   assert.deepEqual(decodeTopologyMessage(encodeTopologyMessage(message)), message);
-  const wire = (q: unknown) => encodeMsgpack({ type: "status", from: ["a:1", "n"], state: { c: "k", e: 1, p: 0, m: [["a:1", "n"]], n: [], r: [], q, v: [] } });
+  const wire = (q: unknown) => encodeMsgpack({ type: "status", from: ["a:1", "n"], state: { c: "a:1#n", e: 1, p: 0, m: [["a:1", "n"]], n: [], r: [], q, v: [] } });
   const pin = (lo: string, hi: string) => [lo, hi, [["a:1", "n"]], [["a:1", "n"]], false, 1, 1];
   assert.throws(() => decodeTopologyMessage(wire([pin("ff", "10")])), /lo must not be past its hi/);
   assert.throws(() => decodeTopologyMessage(wire([pin("10", "20"), pin("15", "30")])), /sorted and disjoint/);
