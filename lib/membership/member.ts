@@ -54,3 +54,13 @@ export function refutation(self: number, update: Update): number | undefined {
   if (update.state === "alive" && update.incarnation === self) return undefined;
   return update.incarnation + 1;
 }
+
+/**
+ * What a message to a member should tell it about itself: that it is held suspect or dead
+ * here (`by` names who suspects it), so that if it is alive it refutes at once, rather than
+ * after gossip or a push-pull happens to reach it. Undefined for a member held alive.
+ */
+export function newsForItself(member: Member | undefined, by: string): Update | undefined {
+  if (member?.state !== "suspect" && member?.state !== "dead") return undefined;
+  return { id: member.id, state: member.state, incarnation: member.incarnation, from: by };
+}

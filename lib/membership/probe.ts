@@ -5,14 +5,18 @@
  * suspicion that times out gets one last direct ping before the member is declared dead.
  * Lifeguard stretches every period and timeout by the local health score.
  */
-import { isGone } from "./member.ts";
+import { isGone, newsForItself } from "./member.ts";
 import type { Suspicion } from "./suspicion.ts";
 import type { SwimCore } from "./swim_core.ts";
+
+/** Periods between pings to a member held dead, while most members are held alive. */
+export const RECONNECT_EVERY = 10;
 
 export class Prober {
   #order: string[] = [];
   #index = 0;
   #lastTick: number | undefined;
+  #sinceReconnect = 0;
 
   constructor(readonly core: SwimCore) {}
 
@@ -24,6 +28,24 @@ export class Prober {
     this.#lagCheck(period);
     const target = this.#nextTarget();
     if (target) void this.probe(target);
+    this.#reconnect();
+  }
+
+  /**
+   * A member held dead may be alive after all (a partition healed, a one-way link came
+   * back): ping one now and then, with its death in the ping, so a live one refutes at
+   * once. Every period while this node holds at least as many members dead as alive (it is
+   * most likely the one that was cut off), every RECONNECT_EVERY periods otherwise.
+   */
+  #reconnect(): void {
+    const { core } = this;
+    const dead = core.table.ids((m) => m.state === "dead");
+    if (dead.length === 0) return;
+    this.#sinceReconnect++;
+    if (dead.length < core.liveCount() && this.#sinceReconnect < RECONNECT_EVERY) return;
+    this.#sinceReconnect = 0;
+    const target = dead[Math.floor(core.env.random.next() * dead.length)]!;
+    void this.ping(target, core.awareness.scale(core.config.pingTimeoutMs));
   }
 
   async probe(target: string): Promise<void> {
@@ -68,11 +90,10 @@ export class Prober {
     // Lifeguard's buddy system: a ping to a suspect carries its suspicion, so it can refute
     // at once, even after the gossip about it has stopped travelling (a node paused longer
     // than the retransmissions took would otherwise never hear of it, and be declared dead).
-    const member = core.table.get(target);
-    if (member?.state === "suspect" && !updates.some((u) => u.id === target)) {
-      const from = core.suspicions.get(target)?.by.values().next().value ?? core.self;
-      updates.push({ id: target, state: "suspect", incarnation: member.incarnation, from });
-    }
+    // A ping to a member held dead carries its death, for the same reason.
+    const suspecter = core.suspicions.get(target)?.by.values().next().value;
+    const news = newsForItself(core.table.get(target), suspecter ?? core.self);
+    if (news && !updates.some((u) => u.id === target)) updates.push(news);
     const reply = await core.send(target, { type: "ping", ...core.header(), target, updates }, timeoutMs);
     return reply?.type === "ack";
   }

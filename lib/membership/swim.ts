@@ -14,7 +14,7 @@ import { MemberEvents } from "../explain/events.ts";
 import type { Metrics } from "../metrics.ts";
 import { Awareness } from "./awareness.ts";
 import { GossipQueue } from "./gossip.ts";
-import { isGone, type Member, type MemberState, refutation, type Update } from "./member.ts";
+import { isGone, type Member, type MemberState, newsForItself, refutation, type Update } from "./member.ts";
 import { MessageError } from "../wire/fields.ts";
 import { decodeMessage, encodeMessage, type SwimMessage } from "../wire/swim.ts";
 import { Prober } from "./probe.ts";
@@ -152,10 +152,10 @@ export class Swim implements SwimCore {
 
     switch (message.type) {
       case "ping":
-        return this.#reply("ack");
+        return this.#reply("ack", message.from);
       case "ping-req": {
         const acked = await this.#prober.ping(message.target, Math.min(message.timeoutMs, this.config.pingTimeoutMs * 4));
-        return this.#reply(acked ? "ack" : "nack");
+        return this.#reply(acked ? "ack" : "nack", message.from);
       }
       case "sync":
         return this.#encode(this.#sync.answer(message));
@@ -263,8 +263,12 @@ export class Swim implements SwimCore {
     return body;
   }
 
-  #reply(type: "ack" | "nack"): Uint8Array {
-    return this.#encode({ type, ...this.header(), updates: this.piggyback() });
+  /** An ack or nack to `to`, first telling a sender held dead or suspect here so (it has come back: a healed partition, a one-way link). */
+  #reply(type: "ack" | "nack", to: string): Uint8Array {
+    const updates = this.piggyback();
+    const news = newsForItself(this.table.get(to), this.self);
+    if (news && !updates.some((u) => u.id === to)) updates.unshift(news);
+    return this.#encode({ type, ...this.header(), updates });
   }
 
   // --- helpers -------------------------------------------------------------------------

@@ -25,6 +25,8 @@ export class SimNetwork {
   readonly #side = new Map<string, number>();
   /** Links cut one by one ("a|b", both directions), beside the partition's sides. */
   readonly #cut = new Set<string>();
+  /** Nodes nothing reaches, though what they send arrives. */
+  readonly #deaf = new Set<string>();
   /** Extra one-way delay for every message to or from a node. */
   readonly #slow = new Map<string, number>();
   /** Messages sent, per node. */
@@ -61,6 +63,12 @@ export class SimNetwork {
   heal(): void {
     this.#side.clear();
     this.#cut.clear();
+    this.#deaf.clear();
+  }
+
+  /** One-way links: nothing reaches `ids` (requests or replies), while what they send still arrives. */
+  deafen(ids: readonly string[]): void {
+    for (const id of ids) this.#deaf.add(id);
   }
 
   /** Cuts every link between a node of `a` and a node of `b`; other links stay (a bridge can see both). */
@@ -111,11 +119,11 @@ export class SimNetwork {
 
       this.clock.setTimeout(() => {
         const handler = this.#handlers.get(peer);
-        if (settled || !handler || !this.#canTalk(from, peer)) return;
+        if (settled || !handler || !this.#canTalk(from, peer) || this.#deaf.has(peer)) return;
         handler(path, body).then((reply) => {
           if (this.#lost()) return;
           this.clock.setTimeout(() => {
-            if (settled || !this.#canTalk(peer, from)) return;
+            if (settled || !this.#canTalk(peer, from) || this.#deaf.has(from)) return;
             settled = true;
             signal?.removeEventListener("abort", abort);
             resolve(reply);

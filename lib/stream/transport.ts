@@ -6,7 +6,11 @@
  *
  * A socket is opened on first use and reopened on the first use after it closed. When it
  * closes, every request in flight on it fails, as an HTTP request to a vanished peer
- * would; the caller's AbortSignal (its timeout) covers a peer that stops answering.
+ * would; the caller's AbortSignal (its timeout) covers a peer that stops answering. A
+ * socket on which STALL_ABORTS requests in a row timed out with nothing at all arriving
+ * since they were sent is taken for stalled (a link that was cut one way or dropped
+ * packets for a while leaves TCP retransmitting on a long backoff, long after the link is
+ * back) and closed, so the next request opens a fresh one.
  */
 import type { PeerReply, Transport } from "../env.ts";
 import { decodeReplyFrame, encodeRequestFrame } from "../wire/frames.ts";
@@ -30,6 +34,8 @@ export const STREAMED_PATHS: readonly string[] = [BATCH_PATH];
 
 /** Requests in flight on one stream at most; past it a request fails at once. */
 export const MAX_PENDING_PER_STREAM = 10_000;
+/** Timed-out requests in a row, with no frame received since each was sent, that close a socket as stalled. */
+export const STALL_ABORTS = 3;
 
 export class StreamClosedError extends Error {
   override name = "StreamClosedError";
@@ -71,6 +77,9 @@ class PeerStream {
   /** Frames written before the socket opened; undefined once it has. */
   #queued: Array<Uint8Array<ArrayBuffer>> | undefined = [];
   #closed = false;
+  /** Frames received so far, and requests in a row that timed out with none received since they were sent. */
+  #received = 0;
+  #silentAborts = 0;
 
   constructor(
     private readonly peer: string,
@@ -99,9 +108,12 @@ class PeerStream {
       const pending: Pending = { resolve, reject };
       if (signal) {
         pending.signal = signal;
+        const receivedBefore = this.#received;
         pending.onAbort = () => {
           this.#pending.delete(id);
           reject(signal.reason);
+          if (this.#received !== receivedBefore) return;
+          if (++this.#silentAborts >= STALL_ABORTS) this.#fail(new StreamClosedError(`stream to ${this.peer} stalled: ${STALL_ABORTS} requests in a row had no answer and nothing arrived`));
         };
         signal.addEventListener("abort", pending.onAbort, { once: true });
       }
@@ -121,6 +133,8 @@ class PeerStream {
       : ArrayBuffer.isView(data)
       ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
       : undefined;
+    this.#received++;
+    this.#silentAborts = 0;
     let reply;
     try {
       if (!bytes) throw new Error("a text frame");

@@ -86,6 +86,16 @@ export class Testbed {
     }
   }
 
+  /**
+   * One-way links: host `i` hears none of the other hosts (their packets to it are dropped
+   * as they arrive), while what it sends still leaves. TCP needs both ways, so in effect its
+   * connections to them stall too; the client namespace still reaches it.
+   */
+  deafen(i: number): void {
+    const peers = `{ ${this.addresses.filter((_, j) => j !== i).join(", ")} }`;
+    inNs(this.hosts[i]!, ["nft", "add", "rule", "inet", "dht", "in", "ip", "saddr", peers, "drop"]);
+  }
+
   heal(): void {
     for (const ns of this.hosts) {
       inNs(ns, ["nft", "flush", "chain", "inet", "dht", "in"]);

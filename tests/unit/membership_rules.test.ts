@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Awareness } from "../../lib/membership/awareness.ts";
 import { GossipQueue } from "../../lib/membership/gossip.ts";
-import { type MemberState, refutation, supersedes, type Update } from "../../lib/membership/member.ts";
+import { type MemberState, newsForItself, refutation, supersedes, type Update } from "../../lib/membership/member.ts";
 import {
   expectedConfirmations,
   pushPullIntervalMs,
@@ -166,4 +166,13 @@ test("member table forgets the oldest gone member past its cap, never a live one
   }
   assert.deepEqual(table.ids(() => true).sort(), ["b", "c", "live"]);
   assert.equal(table.liveCount(), 1);
+});
+
+test("a message to a member held suspect or dead tells it so, so that it can refute at once", () => {
+  const m = (state: MemberState) => ({ id: "b:1", state, incarnation: 4, since: 0 });
+  assert.equal(newsForItself(undefined, "a:1"), undefined);
+  assert.equal(newsForItself(m("alive"), "a:1"), undefined);
+  assert.equal(newsForItself(m("left"), "a:1"), undefined, "a member that left said so itself");
+  assert.deepEqual(newsForItself(m("suspect"), "c:1"), { id: "b:1", state: "suspect", incarnation: 4, from: "c:1" });
+  assert.deepEqual(newsForItself(m("dead"), "a:1"), { id: "b:1", state: "dead", incarnation: 4, from: "a:1" });
 });

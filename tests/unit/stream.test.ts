@@ -10,7 +10,7 @@ import { createNode } from "../../lib/node.ts";
 import { decodeBatchReplies, decodeGetReply, encodeBatch, encodeKvRequest } from "../../lib/wire/replica.ts";
 import { decodeReplyFrame, decodeRequestFrame, encodeReplyFrame, encodeRequestFrame, FrameError } from "../../lib/wire/frames.ts";
 import { maxFrameBytes } from "../../lib/stream/responder.ts";
-import { type StreamSocket, streamTransport } from "../../lib/stream/transport.ts";
+import { STALL_ABORTS, type StreamSocket, streamTransport } from "../../lib/stream/transport.ts";
 import { req, testEnv } from "../support/env.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
@@ -219,4 +219,34 @@ test("a peer that sends a frame the transport cannot read loses its stream, not 
   await assert.rejects(next, /bad frame/);
   await settle();
   await transport.close();
+});
+
+test("a stream on which requests keep timing out with nothing arriving is closed as stalled, and the next request opens a new one", async () => {
+  // As after a link that dropped packets one way for a while: TCP retransmits on a long
+  // backoff, so the old socket stays silent long after the link is back.
+  const { sockets, transport, answer } = harness();
+  const timedOut = async (body: string) => {
+    const aborter = new AbortController();
+    const sent = transport.send("p:1", "/_kv/batch", bytes(body), aborter.signal);
+    aborter.abort(new Error("timeout"));
+    await assert.rejects(sent, /timeout/);
+  };
+  const warm = transport.send("p:1", "/_kv/batch", bytes("warm"));
+  sockets[0]!.open();
+  answer(sockets[0]!);
+  await warm;
+  // A late answer to an abandoned request means the socket is alive: the count starts over.
+  await timedOut("a");
+  await timedOut("b");
+  answer(sockets[0]!);
+  await timedOut("c");
+  await timedOut("d");
+  assert.equal(sockets[0]!.closed, false, "two silent timeouts in a row are not yet a stall");
+  await timedOut("e");
+  assert.equal(sockets[0]!.closed, true, `${STALL_ABORTS} silent timeouts in a row are`);
+  const fresh = transport.send("p:1", "/_kv/batch", bytes("f"));
+  assert.equal(sockets.length, 2);
+  sockets[1]!.open();
+  answer(sockets[1]!);
+  assert.equal(text((await fresh).body), "/_kv/batch:f");
 });
