@@ -120,7 +120,7 @@ export class TopologyDriver {
       const key = memberKey(r.ref);
       if (r.epoch >= base.epoch) fenced.add(key);
       if (r.streamed === base.epoch) streamed.set(key, new Set(r.unreached ?? []));
-      if (r.leaving) topology.noteLeaving(r.ref.id);
+      if (r.leaving) topology.hellos.noteLeaving(r.ref.id);
     }
     this.#noteUnreached(base, streamed);
     // An owner that answered is alive, whatever SWIM says yet (a healed partition): never removed for it.
@@ -153,8 +153,7 @@ export class TopologyDriver {
   driver(): MemberRef | undefined {
     const { topology } = this.#o;
     const swim = new Map(this.#o.members().map((m) => [m.id, m.state]));
-    const removed = new Set(topology.state.removed);
-    const replaced = new Set(topology.candidates().filter((c) => !removed.has(memberKey(c))).map((c) => c.id));
+    const replaced = new Set(topology.candidates().map((c) => c.id));
     const live = acceptors(topology.state).filter((m) => {
       if (memberKey(m) === topology.selfKey) return true;
       const state = swim.get(m.id);
@@ -169,9 +168,7 @@ export class TopologyDriver {
     const now = Math.floor(this.#o.env.clock.now());
     const monotonic = this.#o.env.clock.monotonicMs();
     const swim = new Map(this.#o.members().map((m) => [m.id, m]));
-    // A hello from a process already removed is stale (it came back since as a newer one): it replaces nobody.
-    const removed = new Set(state.removed);
-    const candidates = topology.candidates().filter((c) => !removed.has(memberKey(c)));
+    const candidates = topology.candidates();
     const removable = new Set<string>();
     for (const m of owners(state)) {
       if (memberKey(m) === topology.selfKey) continue;

@@ -55,3 +55,29 @@ export function valueToPropose(promises: readonly PrepareReply[], own: TopologyS
   }
   return best ? best.value : own;
 }
+
+/** One node's acceptor across epochs: its promise and acceptance for the instance after the epoch it holds. */
+export class Acceptor {
+  #state: AcceptorState;
+
+  constructor(epoch: number) {
+    this.#state = { instance: epoch + 1 };
+  }
+
+  /** The node took `epoch`: what it promised about earlier instances no longer matters. */
+  advance(epoch: number): void {
+    this.#state = forInstance(this.#state, epoch + 1);
+  }
+
+  prepare(epoch: number, ballot: Ballot): PrepareReply {
+    const { state, reply } = onPrepare(forInstance(this.#state, epoch + 1), ballot);
+    this.#state = state;
+    return reply;
+  }
+
+  accept(epoch: number, ballot: Ballot, value: TopologyState): AcceptReply {
+    const { state, reply } = onAccept(forInstance(this.#state, epoch + 1), ballot, value);
+    this.#state = state;
+    return reply;
+  }
+}

@@ -1,8 +1,8 @@
 /**
- * A node's side of the agreed ring: the latest decided epoch it knows, its fence (the
- * highest epoch it has seen, below which it refuses replica requests), its Paxos acceptor
- * state, and the `/_ring/` messages. The loop that proposes changes is driver.ts; the
- * rules are in state.ts, plan.ts and paxos.ts.
+ * A node's side of the agreed ring: the latest decided epoch it knows, its replica gate
+ * (gate.ts: the fence and ownership), its Paxos acceptor state, and the `/_ring/`
+ * messages. The loop that proposes changes is driver.ts; the rules are in state.ts,
+ * plan.ts and paxos.ts.
  */
 import { type Env, sendWithTimeout } from "../env.ts";
 import { MessageError } from "../wire/fields.ts";
@@ -14,27 +14,14 @@ import {
   type TopologyMessage,
   type TopologyReply,
 } from "../wire/ring.ts";
-import { type AcceptorState, forInstance, onAccept, onPrepare } from "./paxos.ts";
+import { Acceptor } from "./paxos.ts";
 import { CatchUp } from "./catch_up.ts";
 import { Hellos } from "./hellos.ts";
+import { ReplicaGate } from "./gate.ts";
 import { Layout } from "./placement.ts";
 import { isAcceptor, isOwner, memberKey, type MemberRef, NO_RING, owners, type TopologyState } from "./state.ts";
 
-/** A replica request tagged with an epoch older than this node's fence. */
-export class StaleEpochError extends Error {
-  override name = "StaleEpochError";
-  constructor(readonly epoch: number, readonly tag: number) {
-    super(`epoch ${tag} is over: this node is at epoch ${epoch}`);
-  }
-}
-
-/** A replica request to a process that is not a member of the ring it knows (new, restarted or removed). */
-export class NotOwnerError extends Error {
-  override name = "NotOwnerError";
-  constructor(readonly self: string) {
-    super(`${self} owns nothing in the epoch it knows`);
-  }
-}
+export { NotOwnerError, StaleEpochError } from "./gate.ts";
 
 export interface TopologyConfig {
   vnodes: number;
@@ -62,12 +49,13 @@ export class Topology {
   #layout: Layout;
   #member: boolean;
   #owner: boolean;
-  #fence: number;
+  readonly #gate: ReplicaGate;
   #streamed = 0;
   #unreached: string[] = [];
   #leaving = false;
-  #acceptor: AcceptorState;
-  readonly #hellos: Hellos;
+  readonly #acceptor: Acceptor;
+  /** What processes said in their hellos: asking to join, or leaving. */
+  readonly hellos: Hellos;
   readonly #listeners: TopologyListener[] = [];
   readonly #catchUp: CatchUp;
 
@@ -79,16 +67,19 @@ export class Topology {
     this.#layout = new Layout(options.initial, options.config.vnodes, options.config.replicas);
     this.#member = isAcceptor(options.initial, this.self);
     this.#owner = isOwner(options.initial, this.self);
-    this.#fence = options.initial.epoch;
-    this.#acceptor = { instance: options.initial.epoch + 1 };
-    this.#hellos = new Hellos(options.env.clock);
+    this.#acceptor = new Acceptor(options.initial.epoch);
+    this.hellos = new Hellos(options.env.clock);
     this.#catchUp = new CatchUp({
       clock: options.env.clock,
       epoch: () => this.#state.epoch,
       owners: () => owners(this.#state).map((m) => m.id).filter((id) => id !== this.self.id),
       fetch: (peer) => this.ask(peer, { type: "get", from: this.self }),
     });
+    this.#gate = new ReplicaGate(options.initial.epoch, {
+      epoch: () => this.#state.epoch, owner: () => this.#owner, self: () => this.self.id, heard: (epoch, from) => this.heard(epoch, from),
+    });
   }
+
 
   get state(): TopologyState {
     return this.#state;
@@ -146,14 +137,15 @@ export class Topology {
     this.#leaving = true;
   }
 
-  /** Processes that said hello lately (asking to join). */
+  /** Processes that said hello lately, asking to join; a hello from a process the ring removed is stale (it came back as a newer one). */
   candidates(): MemberRef[] {
-    return this.#hellos.candidates();
+    const removed = new Set(this.#state.removed);
+    return this.hellos.candidates().filter((c) => !removed.has(memberKey(c)));
   }
 
   /** Member ids that said they are leaving, this node included once it is. */
   leavers(): Set<string> {
-    const ids = this.#hellos.leavers();
+    const ids = this.hellos.leavers();
     if (this.#leaving) ids.add(this.self.id);
     return ids;
   }
@@ -164,9 +156,6 @@ export class Topology {
     return this.#layout.current.members().filter((m) => m !== this.self.id && !leaving.has(m));
   }
 
-  noteLeaving(id: string): void {
-    this.#hellos.noteLeaving(id);
-  }
 
   /**
    * Takes a decided epoch if it is later than the one held (and of this cluster; a node
@@ -191,23 +180,16 @@ export class Topology {
     }
     this.#member = isAcceptor(state, this.self);
     this.#owner = isOwner(state, this.self);
-    if (state.epoch > this.#fence) this.#fence = state.epoch;
-    this.#acceptor = forInstance(this.#acceptor, state.epoch + 1);
+    this.#gate.raise(state.epoch);
+    this.#acceptor.advance(state.epoch);
     this.options.env.log.info("ring epoch", { epoch: state.epoch, phase: state.phase, members: state.members.length, next: state.next.length });
     for (const listener of this.#listeners) listener(state, current);
     return true;
   }
 
-  /**
-   * The replica gate, on every replica request: refuse an epoch that is over, or any
-   * request at all if this process owns nothing. A later epoch than known is taken on
-   * trust as a fence (this process refuses older ones from now on) and fetched.
-   */
+  /** The replica gate (gate.ts): throws unless this process may answer a request tagged `tag`. */
   admit(tag: number, from?: string): void {
-    if (tag < this.#fence) throw new StaleEpochError(this.#fence, tag);
-    if (tag > this.#fence) this.#fence = tag;
-    if (tag > this.#state.epoch) this.heard(tag, from);
-    if (!this.#owner) throw new NotOwnerError(this.self.id);
+    this.#gate.admit(tag, from);
   }
 
   /** Someone is at `epoch`: if it is later than ours, fetch that ring (from `from` first). */
@@ -249,8 +231,8 @@ export class Topology {
       case "get":
         return reply({ state: this.#state, nextChange: this.nextChange() });
       case "hello": {
-        if (message.leaving) this.noteLeaving(message.from.id);
-        else this.#hellos.asking(message.from);
+        if (message.leaving) this.hellos.noteLeaving(message.from.id);
+        else this.hellos.asking(message.from);
         return reply({ state: this.#state });
       }
       case "status":
@@ -262,17 +244,10 @@ export class Topology {
         if (this.#state.epoch > message.base.epoch) return reply({ state: this.#state, refused: "already decided" });
         if (this.#state.epoch < message.base.epoch) return reply({ refused: "another cluster's ring" });
         if (!this.#member) return reply({ refused: `${this.selfKey} is not an acceptor of epoch ${this.#state.epoch}` });
-        const acceptor = forInstance(this.#acceptor, this.#state.epoch + 1);
-        if (message.type === "prepare") {
-          const { state, reply: prepare } = onPrepare(acceptor, message.ballot);
-          this.#acceptor = state;
-          return reply({ prepare });
-        }
+        if (message.type === "prepare") return reply({ prepare: this.#acceptor.prepare(this.#state.epoch, message.ballot) });
         const v = message.value;
         if (v.epoch !== this.#state.epoch + 1 || v.cluster !== this.#state.cluster) return reply({ refused: "not a next epoch of this ring" });
-        const { state, reply: accept } = onAccept(acceptor, message.ballot, v);
-        this.#acceptor = state;
-        return reply({ accept });
+        return reply({ accept: this.#acceptor.accept(this.#state.epoch, message.ballot, v) });
       }
     }
   }
