@@ -14,14 +14,22 @@ import { storeOn } from "./write.ts";
 /** An entry as clients see it: a tombstone is no entry. */
 export const live = (entry: Entry | undefined) => (entry && !entry.tombstone ? entry : undefined);
 
-/** The newest entry among R read owners (tombstones included), repaired first if they disagreed. */
+/**
+ * The newest entry among the read owners (tombstones included), repaired first if they
+ * disagreed. It asks max(R, W) of them: when W answer alike nothing needs writing back, and
+ * a key found nowhere is absent only once max(R, W) said so. So every read that completes
+ * involves max(R, W) owners, as every write does, which is what lets a fence of a majority
+ * of each owner set end an epoch (topology/range_steps.ts).
+ */
 export async function read(ctx: QuorumContext, key: string, consistency: Consistency, p: Placement, askLast?: string): Promise<Entry | undefined> {
   if (onlyHere(ctx.self, p)) return ctx.replica.get(key, p.epoch).entry;
-  const { r } = quorumSizes(ctx.config, p.read.length, consistency);
-  const { successes, results } = await gather(ctx.client, key, p.read, r, p.epoch, askLast);
-  if (successes < r) throw new QuorumError("read", successes, r, { epoch: p.epoch, owners: p.read, answeredBy: p.read.filter((_, i) => results[i]) });
+  const { r, w } = quorumSizes(ctx.config, p.read.length, consistency);
+  const ask = Math.max(r, w);
+  const { successes, results } = await gather(ctx.client, key, p.read, ask, p.epoch, askLast);
   const entries = results.map((reply) => reply?.entry);
   const latest = newest(entries);
+  const needed = latest ? r : ask;
+  if (successes < needed) throw new QuorumError("read", successes, needed, { epoch: p.epoch, owners: p.read, answeredBy: p.read.filter((_, i) => results[i]) });
   if (latest) {
     const current = new Set(p.read.filter((_, i) => results[i] !== undefined && !isStale(entries[i], latest)));
     const needs = writeNeeds(ctx.config, p, consistency);

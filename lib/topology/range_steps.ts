@@ -11,7 +11,7 @@
  *
  * `begin` also starts a move (X = O), retargets one (a new owner died) and takes one back
  * (Y = O). A set is **fenced** when so many of its members acknowledged the current epoch
- * (and so refuse older ones) that the rest cannot make any read or write quorum: then the
+ * (and so refuse older ones) that the rest cannot complete any read or write: then the
  * range's placement before its current one can no longer complete an operation, and only
  * the current and the next are ever live together, which each step keeps compatible
  * (docs/topology.md). A range whose step needs more of its owners than can answer is
@@ -42,7 +42,7 @@ export function stepBetween(from: RangeOwners, to: RangeOwners): RangeStep | "no
 export interface StepConditions {
   /** Member keys that cannot answer (dead, replaced, silent): never counted on. */
   gone: ReadonlySet<string>;
-  /** Member keys that acknowledged the current epoch. */
+  /** Member keys that acknowledged the current epoch (and so refuse older ones). */
   fenced: ReadonlySet<string>;
   /** Whether the member (key) streamed, in this epoch, every moving range it holds to each of these new owners (ids). */
   streamedTo(key: string, to: readonly MemberRef[]): boolean;
@@ -56,9 +56,15 @@ export type Verdict =
   /** Too few of the range's owners can answer for this step ever to be safe: it stays where it is. */
   | { kind: "stuck"; lost: string[] };
 
-/** Members of a set that must have acknowledged the epoch so that no older quorum of it can form. */
+/**
+ * Members of a set that must have acknowledged the epoch so that no operation of an older
+ * placement reading from it can complete: every completed read or write involves max(R, W)
+ * of its read set (a write's W acknowledgements, a read's R answers written back to W, a
+ * read that finds nothing asking max(R, W): replication/read.ts), so the others must be
+ * fewer than that. A majority of the set, whatever R and W (R + W > N).
+ */
 export function fenceNeed(size: number, quorum: QuorumConfig): number {
-  return size - Math.min(quorum.readQuorum, quorum.writeQuorum, size) + 1;
+  return size - Math.max(Math.min(quorum.readQuorum, size), Math.min(quorum.writeQuorum, size)) + 1;
 }
 
 /** Whether the step from `from` to `to` may be taken now, must wait, or can never be. */
@@ -90,10 +96,10 @@ export function fenceVerdict(from: RangeOwners, c: StepConditions, oldOnly = fal
   const waitingFor = new Set<string>();
   for (const set of sets) {
     const need = fenceNeed(set.length, c.quorum);
-    const live = set.filter(canAnswer);
-    if (live.length < need) return stuck(set, canAnswer);
-    const unacked = live.filter((m) => !c.fenced.has(memberKey(m)));
-    if (live.length - unacked.length < need) for (const m of unacked) waitingFor.add(memberKey(m));
+    const possible = set.filter(canAnswer);
+    if (possible.length < need) return stuck(set, canAnswer);
+    const unfenced = possible.filter((m) => !c.fenced.has(memberKey(m)));
+    if (possible.length - unfenced.length < need) for (const m of unfenced) waitingFor.add(memberKey(m));
   }
   if (waitingFor.size > 0) return { kind: "wait", why: "fence", waitingFor: [...waitingFor] };
   return { kind: "ok", step: "none" };

@@ -113,3 +113,40 @@ test("a write refused by replicas at a later epoch is stored again on the new pl
   assert.deepEqual([...attempts.get(2)!], [JSON.stringify(version)], "the same version both times");
   assert.deepEqual(store.get("k")?.version, version);
 });
+
+test("R = 1, W = 3: a read that finds nothing is an answer only once max(R, W) owners said so; one that finds a value writes it back to W", async () => {
+  // So every completed read involves max(R, W) owners, as every write does, and a fence of
+  // a majority of each owner set ends an epoch whatever R and W are.
+  const env = testEnv();
+  let peersAnswer = false;
+  const transport: Transport = {
+    async send(_peer, _path, body) {
+      if (!peersAnswer) throw new Error("unreachable");
+      const replies = decodeBatch(body, 128).map((bytes) => {
+        const message = decodeKvRequest(bytes);
+        return { status: 200, body: message.type === "put" ? encodePutReply({ applied: true }) : encodeGetReply({}) };
+      });
+      return { status: 200, body: encodeBatchReplies(replies) };
+    },
+    close: async () => {},
+  };
+  const members = [SELF, ...PEERS].map((id) => ({ id, nonce: "n" }));
+  const layout = new Layout({ cluster: "test", epoch: 1, phase: "stable", members, next: [], removed: [], pins: [], recoveries: [] }, 16, 3);
+  const store = new Store(() => env.clock.now());
+  const hlc = new Hlc(SELF, () => env.clock.now());
+  const coordinator = quorumCoordinator({
+    self: SELF,
+    placer: { place: (position) => layout.placement(position), catchUp: async () => {} },
+    replica: localReplica(store, hlc),
+    hlc,
+    hints: new HintStore(),
+    env: { clock: env.clock, transport },
+    config: { replicas: 3, writeQuorum: 3, readQuorum: 1, replicaTimeoutMs: 300 },
+  });
+  await assert.rejects(Promise.resolve(coordinator.get("k")), { name: "QuorumError" }, "this node alone saying 'nothing here' is not enough");
+  store.apply("k", { value: bytes("v"), contentType: "text/plain", version: hlc.next(), tombstone: false });
+  await assert.rejects(Promise.resolve(coordinator.get("k")), { name: "QuorumError" }, "a value seen on one owner must reach W before it is returned");
+  peersAnswer = true;
+  assert.equal(new TextDecoder().decode((await coordinator.get("k"))!.value), "v");
+  assert.equal(await coordinator.get("absent"), undefined);
+});
