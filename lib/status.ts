@@ -29,12 +29,15 @@ interface NodeStatusJson {
   epoch: number;
   ringChecksum: string;
   liveKeys: number;
+  member?: boolean;
 }
 interface HealthJson {
   runtime: string;
   epoch: number;
   checksum: string;
   liveKeys: number;
+  /** Whether the process answering at this address is the one the ring names (false: restarted, not yet in). */
+  member?: boolean;
 }
 
 export interface StatusInput {
@@ -75,6 +78,7 @@ export function statusReport({ via, members, ring, health }: StatusInput): { tex
       if (owning.has(m.id)) problems.push(`${m.id} is ${m.state}`);
     } else if (!owning.has(m.id)) problems.push(`${m.id} is alive but not on the ring yet`);
     else if (!ok) problems.push(`${m.id} did not answer: ${h && "error" in h ? h.error : "not asked"}`);
+    else if (h.member === false) problems.push(`${m.id} answers from a new process the ring has not taken in yet (it replaces the old one soon)`);
     else if (!agrees) problems.push(`${m.id} holds epoch ${h.epoch} (${h.checksum}), not ${ring.epoch} (${ring.checksum})`);
     const share = shares.get(m.id);
     rows.push([
@@ -120,7 +124,7 @@ export async function clusterStatus(via: string, fetchFn: FetchLike, timeoutMs =
   const all = (await get("/cluster/sync?all", timeoutMs + waves * STATUS_TIMEOUT_MS)) as { nodes: Array<NodeStatusJson | { id: string; error: string }> };
   const health = new Map<string, HealthJson | { error: string }>();
   for (const n of all.nodes) {
-    health.set(n.id, "error" in n ? { error: n.error } : { runtime: n.runtime, epoch: n.epoch, checksum: n.ringChecksum, liveKeys: n.liveKeys });
+    health.set(n.id, "error" in n ? { error: n.error } : { runtime: n.runtime, epoch: n.epoch, checksum: n.ringChecksum, liveKeys: n.liveKeys, member: n.member });
   }
   return { via, members, ring, health };
 }

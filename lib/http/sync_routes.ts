@@ -35,7 +35,10 @@ export interface StatusParts {
 /** What one node says about itself and its stabilisation, here and to a member gathering `?all`. */
 export function syncStatus({ id, runtime, topology, store, syncer, awareness, hints }: StatusParts) {
   return {
-    id, runtime, awareness: awareness(), ringChecksum: ringSummary(topology).ringChecksum, epoch: topology.epoch, ...store.stats(), hints: hints(), ...syncer.status(),
+    id, runtime, awareness: awareness(), ringChecksum: ringSummary(topology).ringChecksum, epoch: topology.epoch,
+    // Whether this process is the member the ring names at this address (a restarted one is not, until it replaces the old).
+    member: topology.isOwner,
+    ...store.stats(), hints: hints(), ...syncer.status(),
     // Per peer, [peer, ms]: everything that peer held before this time (this node's clock) is here too.
     syncedFrom: Object.entries(syncer.tokens.syncedFrom()),
   };

@@ -41,6 +41,7 @@ test("status: 0 when every member is alive on one ring, 1 with the reason otherw
     ["a dead member", { via: "a:1", members: [members[0]!, { ...members[1]!, state: "dead" }], ring: ring(), health: new Map([["a:1", healthy()]]) }, /b:1 is dead/],
     ["a member on another ring", { via: "a:1", members, ring: ring(), health: new Map([["a:1", healthy()], ["b:1", healthy(4, "0000")]]) }, /b:1 holds epoch 4 \(0000\), not 5 \(abcd\)/],
     ["a member that did not answer", { via: "a:1", members, ring: ring(), health: new Map<string, Health>([["a:1", healthy()], ["b:1", { error: "timeout" }]]) }, /b:1 did not answer: timeout/],
+    ["a restarted process the ring has not taken in yet", { via: "a:1", members, ring: ring(), health: new Map([["a:1", healthy()], ["b:1", { ...healthy(), member: false }]]) }, /b:1 answers from a new process the ring has not taken in yet/],
     ["a member not on the ring yet", { via: "a:1", members: [...members, { id: "c:1", state: "alive", incarnation: 0 }], ring: ring(), health: new Map([["a:1", healthy()], ["b:1", healthy()], ["c:1", healthy()]]) }, /c:1 is alive but not on the ring yet/],
     ["a transition", { via: "a:1", members, ring: ring({ phase: "write_both_read_old" }), health: new Map([["a:1", healthy()], ["b:1", healthy()]]) }, /in transition/],
     [
