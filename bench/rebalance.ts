@@ -9,23 +9,13 @@
  *
  *   npx tsx bench/rebalance.ts [keys=10000] [runtime=bun] [-- node options]
  */
-import { type RunningNode, type Runtime, startNode } from "../tests/support/processes.ts";
+import { type RunningNode, startNode } from "../tests/support/processes.ts";
+import { clusterArgs, pool } from "./cluster_args.ts";
 
-const dash = process.argv.indexOf("--");
-const positional = dash < 0 ? process.argv.slice(2) : process.argv.slice(2, dash);
-const extra = dash < 0 ? [] : process.argv.slice(dash + 1);
-const keys = Number(positional[0] ?? 10_000);
-const runtime = (positional[1] ?? "bun") as Runtime;
+const { keys, runtime, extra } = clusterArgs();
 const NODES = 6;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const json = async (n: RunningNode, path: string) => (await fetch(`${n.url}${path}`)).json();
-
-async function pool(count: number, width: number, work: (i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < count) await work(next++);
-  }));
-}
 
 /** Polls every 100 ms until `done`; returns the milliseconds since `since`. */
 async function until(since: number, done: () => Promise<boolean>, limitMs = 300_000): Promise<number> {

@@ -8,26 +8,16 @@
  *   npx tsx bench/rolling_restart.ts [keys=10000] [runtime=bun] [-- node options]
  */
 import { spawnSync } from "node:child_process";
-import { root, type RunningNode, type Runtime, startNode } from "../tests/support/processes.ts";
+import { root, type RunningNode, startNode } from "../tests/support/processes.ts";
+import { clusterArgs, pool } from "./cluster_args.ts";
 
-const dash = process.argv.indexOf("--");
-const positional = dash < 0 ? process.argv.slice(2) : process.argv.slice(2, dash);
-const extra = dash < 0 ? [] : process.argv.slice(dash + 1);
-const keys = Number(positional[0] ?? 10_000);
-const runtime = (positional[1] ?? "bun") as Runtime;
+const { keys, runtime, extra } = clusterArgs();
 const NODES = 5;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function statusOk(port: number): boolean {
   const r = spawnSync("node", ["--import", "tsx", "mod.ts", "status", String(port)], { cwd: root, encoding: "utf8" });
   return r.status === 0;
-}
-
-async function pool(count: number, width: number, work: (i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < count) await work(next++);
-  }));
 }
 
 const nodes: RunningNode[] = [];

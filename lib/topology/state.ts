@@ -108,16 +108,14 @@ export function founding(self: MemberRef): TopologyState {
 
 /** Who decides the epoch after `state`: every member of it, old and new. */
 export function acceptors(state: TopologyState): MemberRef[] {
-  const seen = new Set<string>();
-  const all: MemberRef[] = [];
-  for (const m of [...state.members, ...state.next]) {
-    const k = memberKey(m);
-    if (!seen.has(k)) {
-      seen.add(k);
-      all.push(m);
-    }
-  }
-  return all;
+  return distinct([...state.members, ...state.next]);
+}
+
+/** The processes in `refs`, each once, in order of first appearance. */
+function distinct(refs: readonly MemberRef[]): MemberRef[] {
+  const byKey = new Map<string, MemberRef>();
+  for (const m of refs) if (!byKey.has(memberKey(m))) byKey.set(memberKey(m), m);
+  return [...byKey.values()];
 }
 
 export const majority = (n: number): number => Math.floor(n / 2) + 1;
@@ -128,18 +126,7 @@ export function isAcceptor(state: TopologyState, self: MemberRef): boolean {
 
 /** Every process the value names as an owner of something: acceptors and the owners of pinned ranges. */
 export function owners(state: TopologyState): MemberRef[] {
-  const all = acceptors(state);
-  const seen = new Set(all.map(memberKey));
-  for (const pin of state.pins) {
-    for (const m of [...pin.members, ...pin.next]) {
-      const k = memberKey(m);
-      if (!seen.has(k)) {
-        seen.add(k);
-        all.push(m);
-      }
-    }
-  }
-  return all;
+  return distinct([...state.members, ...state.next, ...state.pins.flatMap((p) => [...p.members, ...p.next])]);
 }
 
 export function isOwner(state: TopologyState, self: MemberRef): boolean {

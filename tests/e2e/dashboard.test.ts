@@ -8,7 +8,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { detectRuntime } from "../../adapters/mod.ts";
-import { ringsAgree, type RunningNode, startNode } from "../support/processes.ts";
+import type { Page } from "playwright-core";
+import { type RunningNode, type Runtime, startCluster } from "../support/processes.ts";
 
 const CHROMIUM = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => existsSync(p));
 const skip = detectRuntime() !== "node"
@@ -20,17 +21,27 @@ if (skip) console.log(`dashboard browser test skipped: ${skip}`);
 
 const idOf = (n: RunningNode) => `127.0.0.1:${n.port}`;
 
-test("the dashboard lists the members, shows a SIGKILLed one turn suspect then dead without a reload, and finds a key's replicas", { skip }, async () => {
+/** A cluster of these runtimes and the first node's dashboard open in headless Chromium; `body` runs against them, then all is closed. */
+async function withDashboard(runtimes: Runtime[], args: string[], body: (c: { nodes: RunningNode[]; page: Page; errors: string[] }) => Promise<void>): Promise<void> {
   const { chromium } = await import("playwright-core");
-  const first = await startNode("node");
-  const nodes = [first, ...await Promise.all((["bun", "deno", "node"] as const).map((rt) => startNode(rt, [String(first.port)])))];
+  const nodes = await startCluster(runtimes, args);
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
   try {
-    await ringsAgree(nodes);
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on("pageerror", (err) => errors.push(String(err)));
-    await page.goto(`${first.url}/`);
+    await page.goto(`${nodes[0]!.url}/`);
+    await body({ nodes, page, errors });
+    assert.deepEqual(errors, [], "no script error on the page");
+  } finally {
+    await browser.close();
+    await Promise.all(nodes.map((n) => n.stop("SIGKILL")));
+  }
+}
+
+test("the dashboard lists the members, shows a SIGKILLed one turn suspect then dead without a reload, and finds a key's replicas", { skip }, () =>
+  withDashboard(["node", "bun", "deno", "node"], [], async ({ nodes, page }) => {
+    const first = nodes[0]!;
     await page.evaluate(() => ((window as unknown as { loadedOnce: boolean }).loadedOnce = true));
     await page.waitForFunction((n) => document.querySelectorAll('tr[data-member][data-state="alive"]').length === n, nodes.length, { timeout: 15_000 });
     for (const n of nodes) assert.equal(await page.getAttribute(`tr[data-member="${idOf(n)}"]`, "data-state"), "alive");
@@ -64,25 +75,10 @@ test("the dashboard lists the members, shows a SIGKILLed one turn suspect then d
     await page.waitForSelector(`#events li[data-member="${idOf(victim)}"][data-event="dead"]`, { timeout: 10_000 });
     await page.click(row);
     await page.waitForSelector('#explain li[data-event="suspected"]', { timeout: 10_000 });
-    assert.deepEqual(errors, []);
-  } finally {
-    await browser.close();
-    await Promise.all(nodes.map((n) => n.stop("SIGKILL")));
-  }
-});
+  }));
 
-test("two members lost at once: the dashboard offers to recover their ranges, asks first, and records who did", { skip }, async () => {
-  const { chromium } = await import("playwright-core");
-  const fast = ["--protocol-period-ms", "300", "--ping-timeout-ms", "150", "--removal-delay-ms", "1000"];
-  const first = await startNode("node", fast);
-  const nodes = [first, ...await Promise.all((["bun", "deno", "node", "bun"] as const).map((rt) => startNode(rt, [String(first.port), ...fast])))];
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
-  try {
-    await ringsAgree(nodes);
-    const page = await browser.newPage();
-    const errors: string[] = [];
-    page.on("pageerror", (err) => errors.push(String(err)));
-    await page.goto(`${first.url}/`);
+test("two members lost at once: the dashboard offers to recover their ranges, asks first, and records who did", { skip }, () =>
+  withDashboard(["node", "bun", "deno", "node", "bun"], ["--protocol-period-ms", "300", "--ping-timeout-ms", "150", "--removal-delay-ms", "1000"], async ({ nodes, page }) => {
     assert.equal(await page.isVisible("#recover-box"), false, "no button while every range has its quorum");
     await Promise.all([nodes[2]!.stop("SIGKILL"), nodes[4]!.stop("SIGKILL")]);
     await page.waitForSelector("#recover-box:not([hidden])", { timeout: 40_000 });
@@ -95,13 +91,8 @@ test("two members lost at once: the dashboard offers to recover their ranges, as
     await page.fill("#recover-yes", "yes");
     await page.click("#recover-confirm");
     await page.waitForSelector('#recover-result[data-done="true"]', { timeout: 20_000 });
-    const ring = await (await fetch(`${first.url}/cluster/ring`)).json();
+    const ring = await (await fetch(`${nodes[0]!.url}/cluster/ring`)).json();
     assert.match(ring.recoveries.at(-1).by, /the dashboard at 127\.0\.0\.1/);
     assert.equal(ring.recoveries.at(-1).ranges.length, listed.length);
     await page.waitForSelector("#recover-box[hidden]", { state: "attached", timeout: 30_000 });
-    assert.deepEqual(errors, []);
-  } finally {
-    await browser.close();
-    await Promise.all(nodes.map((n) => n.stop("SIGKILL")));
-  }
-});
+  }));

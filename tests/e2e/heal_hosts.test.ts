@@ -10,9 +10,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { detectRuntime } from "../../adapters/mod.ts";
 import type { Operation } from "../../lib/check/linearizability.ts";
-import { assertLinearizable, readEverywhere, runClients, startHosts } from "../support/host_cluster.ts";
-import { Agent, Testbed, testbedUnavailable } from "../support/netns.ts";
-import type { RunningNode, Runtime } from "../support/processes.ts";
+import { assertLinearizable, onHosts, readEverywhere, runClients } from "../support/host_cluster.ts";
+import { testbedUnavailable } from "../support/netns.ts";
+import type { Runtime } from "../support/processes.ts";
 
 const runtime = detectRuntime();
 const unavailable = runtime === "node" ? testbedUnavailable() : "runs once, under the Node runner (the hosts mix all three runtimes)";
@@ -23,19 +23,10 @@ const KEYS = Array.from({ length: 8 }, (_, i) => `key-${i}`);
 const timings = ["--protocol-period-ms", "500", "--ping-timeout-ms", "250", "--removal-delay-ms", "1000"];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-test("a host deaf to the others for 30 s: every key answers through every host within 5 s of the heal; linearizable", { skip: unavailable !== undefined, timeout: 180_000 }, async () => {
-  const bed = new Testbed(`dhh${process.pid % 10_000}`, RUNTIMES.length, "10.213.8");
-  const nodes: RunningNode[] = [];
-  let agent: Agent | undefined;
-  try {
-    bed.build();
-    agent = new Agent(bed);
-    const started = await startHosts(bed, agent, RUNTIMES, timings);
-    nodes.push(...started.nodes);
-    const { urls } = started;
+test("a host deaf to the others for 30 s: every key answers through every host within 5 s of the heal; linearizable", { skip: unavailable !== undefined, timeout: 180_000 }, () =>
+  onHosts("dhh", "10.213.8", RUNTIMES, timings, async ({ bed, agent, urls }) => {
     const deaf = 3;
     const deafId = `${bed.addresses[deaf]}:7000`;
-
     let running = true;
     const clients = runClients(agent, urls, KEYS, 6, () => running);
     await sleep(2_000);
@@ -52,15 +43,10 @@ test("a host deaf to the others for 30 s: every key answers through every host w
 
     const deadline = Date.now() + 15_000;
     for (;;) {
-      const rings = await Promise.all(urls.map((u) => agent!.json(`${u}/cluster/ring`))) as Array<{ members: string[]; phase: string } | undefined>;
+      const rings = await Promise.all(urls.map((u) => agent.json(`${u}/cluster/ring`))) as Array<{ members: string[]; phase: string } | undefined>;
       if (rings.every((r) => r && r.phase === "stable" && r.members.includes(deafId))) break;
       assert.ok(Date.now() < deadline, `not back on every ring 15 s after the heal: ${JSON.stringify(rings.map((r) => r?.members.length))}`);
       await sleep(250);
     }
     assertLinearizable(history, "heal");
-  } finally {
-    agent?.stop();
-    await Promise.all(nodes.map((n) => n.stop("SIGKILL")));
-    bed.destroy();
-  }
-});
+  }));

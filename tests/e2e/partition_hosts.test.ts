@@ -10,9 +10,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { detectRuntime } from "../../adapters/mod.ts";
-import { assertLinearizable, readEverywhere, runClients, startHosts } from "../support/host_cluster.ts";
-import { Agent, Testbed, testbedUnavailable } from "../support/netns.ts";
-import type { RunningNode, Runtime } from "../support/processes.ts";
+import { assertLinearizable, onHosts, readEverywhere, runClients } from "../support/host_cluster.ts";
+import { testbedUnavailable } from "../support/netns.ts";
+import type { Runtime } from "../support/processes.ts";
 
 const runtime = detectRuntime();
 const unavailable = runtime === "node" ? testbedUnavailable() : "runs once, under the Node runner (the hosts mix all three runtimes)";
@@ -25,17 +25,8 @@ const timings = ["--protocol-period-ms", "500", "--ping-timeout-ms", "250", "--r
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-test("five real hosts cut 2|3 then 1|4 while clients use all of them: linearizable, nothing acknowledged lost", { skip: unavailable !== undefined, timeout: 240_000 }, async () => {
-  const bed = new Testbed(`dht${process.pid % 10_000}`, RUNTIMES.length, "10.213.7");
-  const nodes: RunningNode[] = [];
-  let agent: Agent | undefined;
-  try {
-    bed.build();
-    agent = new Agent(bed);
-    const started = await startHosts(bed, agent, RUNTIMES, timings);
-    nodes.push(...started.nodes);
-    const { urls } = started;
-
+test("five real hosts cut 2|3 then 1|4 while clients use all of them: linearizable, nothing acknowledged lost", { skip: unavailable !== undefined, timeout: 240_000 }, () =>
+  onHosts("dht", "10.213.7", RUNTIMES, timings, async ({ bed, agent, urls }) => {
     const began = Date.now();
     const phases: Array<[number, () => void, string]> = [
       [3_000, () => bed.cut([0, 1], [2, 3, 4]), "cut 2|3"],
@@ -56,9 +47,4 @@ test("five real hosts cut 2|3 then 1|4 while clients use all of them: linearizab
     const acknowledged = history.filter((op) => op.kind !== "get" && op.ret !== undefined).length;
     assert.ok(acknowledged > 100, `only ${acknowledged} writes acknowledged`);
     assertLinearizable(history, "partition");
-  } finally {
-    agent?.stop();
-    await Promise.all(nodes.map((n) => n.stop("SIGKILL")));
-    bed.destroy();
-  }
-});
+  }));

@@ -8,7 +8,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { detectRuntime } from "../../adapters/mod.ts";
-import { type RunningNode, runCli, type Runtime, runtimes, startNode } from "../support/processes.ts";
+import { runCli, type Runtime, runtimes, startCluster, startNode } from "../support/processes.ts";
 
 const KEYS = 200;
 const FAST = ["--protocol-period-ms", "300", "--ping-timeout-ms", "150", "--removal-delay-ms", "1000", "--sync-interval-ms", "2000"];
@@ -27,15 +27,8 @@ async function until(what: string, limitMs: number, done: () => Promise<boolean>
 
 // The cluster mixes the three runtimes itself: one test runner is enough.
 test("8 nodes on three runtimes, two SIGKILLed at once: only the ranges that lost their quorum stop; a join completes; recover brings every key back", { skip: detectRuntime() !== "node" }, async () => {
-  const nodes: RunningNode[] = [];
-  const runtimeOf = (i: number): Runtime => runtimes[i % runtimes.length]!;
+  const nodes = await startCluster(Array.from({ length: 8 }, (_, i): Runtime => runtimes[i % runtimes.length]!), FAST);
   try {
-    nodes.push(await startNode(runtimeOf(0), FAST));
-    for (let i = 1; i < 8; i++) nodes.push(await startNode(runtimeOf(i), [String(nodes[0]!.port), ...FAST]));
-    await until("the ring of 8", 60_000, async () => {
-      const rings = await Promise.all(nodes.map((n) => json(`${n.url}/cluster/ring`)));
-      return rings.every((r) => r.members.length === 8 && r.phase === "stable") && new Set(rings.map((r) => r.checksum)).size === 1;
-    });
     for (let i = 0; i < KEYS; i++) {
       const res = await fetch(`${nodes[i % 8]!.url}/d/k${i}`, { method: "PUT", body: `v${i}` });
       assert.equal(res.status, 204, `PUT k${i}`);

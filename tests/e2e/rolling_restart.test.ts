@@ -10,7 +10,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { detectRuntime } from "../../adapters/mod.ts";
 import { checkHistory, type Operation } from "../../lib/check/linearizability.ts";
-import { ringsAgree, type RunningNode, runCli, type Runtime, startNode } from "../support/processes.ts";
+import { type RunningNode, runCli, type Runtime, startCluster, startNode } from "../support/processes.ts";
 
 const FAST = ["--protocol-period-ms", "300", "--ping-timeout-ms", "150", "--removal-delay-ms", "1000", "--sync-interval-ms", "2000"];
 const KEYS = Array.from({ length: 6 }, (_, i) => `key-${i}`);
@@ -59,11 +59,8 @@ async function readBack(nodes: RunningNode[], history: Operation[]): Promise<voi
 }
 
 test("a rolling SIGKILL restart of all 5 members, each gated by status exiting 0, under writes: nothing acknowledged lost", { skip, timeout: 240_000 }, async () => {
-  const nodes: RunningNode[] = [];
+  const nodes = await startCluster(RUNTIMES, FAST);
   try {
-    nodes.push(await startNode(RUNTIMES[0]!, FAST));
-    for (let i = 1; i < RUNTIMES.length; i++) nodes.push(await startNode(RUNTIMES[i]!, [String(nodes[0]!.port), ...FAST]));
-    await ringsAgree(nodes, 60_000);
     const history: Operation[] = [];
     let running = true;
     let restarting = -1;
@@ -94,12 +91,8 @@ test("a rolling SIGKILL restart of all 5 members, each gated by status exiting 0
 });
 
 test("--read-quorum 1 --write-quorum 3, one member SIGKILLed: it leaves the ring, status exits 0, nothing acknowledged lost", { skip, timeout: 120_000 }, async () => {
-  const nodes: RunningNode[] = [];
-  const quorums = ["--read-quorum", "1", "--write-quorum", "3", ...FAST];
+  const nodes = await startCluster(RUNTIMES, ["--read-quorum", "1", "--write-quorum", "3", ...FAST]);
   try {
-    nodes.push(await startNode(RUNTIMES[0]!, quorums));
-    for (let i = 1; i < RUNTIMES.length; i++) nodes.push(await startNode(RUNTIMES[i]!, [String(nodes[0]!.port), ...quorums]));
-    await ringsAgree(nodes, 60_000);
     const history: Operation[] = [];
     let running = true;
     const victim = nodes[2]!;

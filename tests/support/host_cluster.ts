@@ -8,11 +8,39 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import assert from "node:assert/strict";
 import { checkHistory, type Operation } from "../../lib/check/linearizability.ts";
-import type { Agent, Testbed } from "./netns.ts";
+import { Agent, Testbed } from "./netns.ts";
 import { type RunningNode, type Runtime, startNode } from "./processes.ts";
 
 export const HOST_PORT = 7000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface Hosts {
+  bed: Testbed;
+  agent: Agent;
+  nodes: RunningNode[];
+  urls: string[];
+}
+
+/**
+ * Builds a testbed of one host per runtime on `subnet` (namespaces named after `name`), a
+ * node on each, all joined on one ring; runs `body`; and always takes it all down.
+ */
+export async function onHosts(name: string, subnet: string, runtimes: readonly Runtime[], options: string[], body: (hosts: Hosts) => Promise<void>): Promise<void> {
+  const bed = new Testbed(`${name}${process.pid % 10_000}`, runtimes.length, subnet);
+  const nodes: RunningNode[] = [];
+  let agent: Agent | undefined;
+  try {
+    bed.build();
+    agent = new Agent(bed);
+    const started = await startHosts(bed, agent, runtimes, options);
+    nodes.push(...started.nodes);
+    await body({ bed, agent, nodes, urls: started.urls });
+  } finally {
+    agent?.stop();
+    await Promise.all(nodes.map((n) => n.stop("SIGKILL")));
+    bed.destroy();
+  }
+}
 
 /** Starts a node of each runtime on its own host, all joining the first; resolves once one stable ring holds them all. */
 export async function startHosts(bed: Testbed, agent: Agent, runtimes: readonly Runtime[], options: string[]): Promise<{ nodes: RunningNode[]; urls: string[] }> {

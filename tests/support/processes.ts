@@ -150,3 +150,16 @@ export async function ringsAgree(nodes: RunningNode[], limitMs = 30_000): Promis
     await new Promise((r) => setTimeout(r, 200));
   }
 }
+
+/** Starts one node per runtime, each with `args`, all joining the first; resolves once their rings agree. */
+export async function startCluster(runtimes: readonly Runtime[], args: string[] = []): Promise<RunningNode[]> {
+  const nodes = [await startNode(runtimes[0]!, args)];
+  try {
+    nodes.push(...await Promise.all(runtimes.slice(1).map((rt) => startNode(rt, [String(nodes[0]!.port), ...args]))));
+    await ringsAgree(nodes, 60_000);
+  } catch (err) {
+    await Promise.all(nodes.map((n) => n.stop("SIGKILL")));
+    throw err;
+  }
+  return nodes;
+}

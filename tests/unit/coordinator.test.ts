@@ -16,11 +16,12 @@ import { testEnv } from "../support/env.ts";
 const SELF = "127.0.0.1:8000";
 const PEERS = ["127.0.0.1:8001", "127.0.0.1:8002"];
 
-/** A coordinator among three replicas (N = 3, W = 2, R = 2) whose two peers answer puts with `answerPut`. */
-function coordinatorWithPeers(answerPut: (entry: Entry) => PutReply) {
+/** A coordinator among three replicas (N = 3, W = 2, R = 2 unless given) whose two peers answer puts with `answerPut`, or not at all while `answering()` is false. */
+function coordinatorWithPeers(answerPut: (entry: Entry) => PutReply, quorum = { writeQuorum: 2, readQuorum: 2 }, answering = () => true) {
   const env = testEnv();
   const transport: Transport = {
     async send(_peer, _path, body) {
+      if (!answering()) throw new Error("unreachable");
       const replies = decodeBatch(body, 128).map((bytes) => {
         const message = decodeKvRequest(bytes);
         const reply = message.type === "put" ? encodePutReply(answerPut(message.entry)) : encodeGetReply({});
@@ -41,9 +42,9 @@ function coordinatorWithPeers(answerPut: (entry: Entry) => PutReply) {
     hlc,
     hints: new HintStore(),
     env: { clock: env.clock, transport },
-    config: { replicas: 3, writeQuorum: 2, readQuorum: 2, replicaTimeoutMs: 300 },
+    config: { replicas: 3, ...quorum, replicaTimeoutMs: 300 },
   });
-  return { coordinator, store };
+  return { coordinator, store, hlc };
 }
 
 const bytes = (s: string) => new TextEncoder().encode(s);
@@ -117,32 +118,8 @@ test("a write refused by replicas at a later epoch is stored again on the new pl
 test("R = 1, W = 3: a read that finds nothing is an answer only once max(R, W) owners said so; one that finds a value writes it back to W", async () => {
   // So every completed read involves max(R, W) owners, as every write does, and a fence of
   // a majority of each owner set ends an epoch whatever R and W are.
-  const env = testEnv();
   let peersAnswer = false;
-  const transport: Transport = {
-    async send(_peer, _path, body) {
-      if (!peersAnswer) throw new Error("unreachable");
-      const replies = decodeBatch(body, 128).map((bytes) => {
-        const message = decodeKvRequest(bytes);
-        return { status: 200, body: message.type === "put" ? encodePutReply({ applied: true }) : encodeGetReply({}) };
-      });
-      return { status: 200, body: encodeBatchReplies(replies) };
-    },
-    close: async () => {},
-  };
-  const members = [SELF, ...PEERS].map((id) => ({ id, nonce: "n" }));
-  const layout = new Layout({ cluster: "test", epoch: 1, phase: "stable", members, next: [], removed: [], pins: [], recoveries: [] }, 16, 3);
-  const store = new Store(() => env.clock.now());
-  const hlc = new Hlc(SELF, () => env.clock.now());
-  const coordinator = quorumCoordinator({
-    self: SELF,
-    placer: { place: (position) => layout.placement(position), catchUp: async () => {} },
-    replica: localReplica(store, hlc),
-    hlc,
-    hints: new HintStore(),
-    env: { clock: env.clock, transport },
-    config: { replicas: 3, writeQuorum: 3, readQuorum: 1, replicaTimeoutMs: 300 },
-  });
+  const { coordinator, store, hlc } = coordinatorWithPeers(() => ({ applied: true }), { writeQuorum: 3, readQuorum: 1 }, () => peersAnswer);
   await assert.rejects(Promise.resolve(coordinator.get("k")), { name: "QuorumError" }, "this node alone saying 'nothing here' is not enough");
   store.apply("k", { value: bytes("v"), contentType: "text/plain", version: hlc.next(), tombstone: false });
   await assert.rejects(Promise.resolve(coordinator.get("k")), { name: "QuorumError" }, "a value seen on one owner must reach W before it is returned");

@@ -1,0 +1,19 @@
+/**
+ * What the cluster benchmarks share: `[keys] [runtime] [-- node options]` on the command
+ * line, and running many requests a few at a time.
+ */
+import type { Runtime } from "../tests/support/processes.ts";
+
+export function clusterArgs(argv = process.argv.slice(2)): { keys: number; runtime: Runtime; extra: string[] } {
+  const dash = argv.indexOf("--");
+  const positional = dash < 0 ? argv : argv.slice(0, dash);
+  return { keys: Number(positional[0] ?? 10_000), runtime: (positional[1] ?? "bun") as Runtime, extra: dash < 0 ? [] : argv.slice(dash + 1) };
+}
+
+/** Runs `work(0..count-1)`, `width` at a time. */
+export async function pool(count: number, width: number, work: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: width }, async () => {
+    while (next < count) await work(next++);
+  }));
+}
