@@ -103,15 +103,16 @@ async function checkData(r: Run): Promise<{ lost: number }> {
   return { lost };
 }
 
-for (const [nodes, crashes] of [[8, 2], [24, 3]] as const) {
-  for (const seed of seeds(nodes === 8 ? 2 : 1, 601)) {
+for (const [nodes, crashes, count] of [[8, 2, 2], [8, 3, 1], [24, 2, 1], [24, 3, 1]] as const) {
+  for (const seed of seeds(count, 601)) {
     test(`seed ${seed}: ${crashes} of ${nodes} members lost at once: only ranges without a quorum wait; removal, a join and a leave complete; linearizable`, () =>
       withSeed(seed, async () => {
         const r = await run(seed, nodes, crashes);
         assert.ok(r.removedMs !== undefined && r.removedMs < 30_000, `the dead left every ring in ${r.removedMs} ms`);
         assert.ok(r.joinMs !== undefined, "the join completed");
         const { lost } = await checkData(r);
-        assert.ok(lost < DATA_KEYS / 4, `${lost} keys of ${DATA_KEYS} lost their quorum`);
+        // The share of ranges with two or more of three owners among the lost: 11% for 2 of 8, 29% for 3 of 8.
+        assert.ok(lost < DATA_KEYS / 2, `${lost} keys of ${DATA_KEYS} lost their quorum`);
         const result = checkHistory(r.history);
         assert.ok(result.ok, `not linearizable on key ${result.key}`);
         for (const n of r.c.nodes.values()) await n.stop();
