@@ -52,7 +52,7 @@ export function addRecoverRoutes(router: RouterType, o: RecoverRouteOptions): vo
       for (let attempt = 1; ; attempt++) {
         const base = o.topology.state;
         const listed = await recoverable(o);
-        if (o.topology.state !== base) continue; // a later epoch arrived while we asked: list again
+        if (o.topology.state !== base && attempt < ATTEMPTS) continue; // a later epoch arrived while we asked: list again
         const chosen = ask.all ? listed : listed.filter((r) => ask.ranges.includes(r.range));
         const unknown = ask.all ? [] : ask.ranges.filter((name) => !listed.some((r) => r.range === name));
         if (unknown.length > 0) throw new NotFoundError(`no range that lost its quorum is named ${unknown.join(", ")}: GET /cluster/recover lists them`);
