@@ -6,7 +6,7 @@
  * when the range is where the ring would put it. Pure functions over plain data.
  */
 import { positionHex } from "../ring/hash.ts";
-import { compareRefs, memberKey, type MemberRef, type Pin } from "./state.ts";
+import { compareRefs, type MemberRef, type Pin } from "./state.ts";
 
 /** The last position of the ring (positions are unsigned 64-bit). */
 export const MAX_POSITION = (1n << 64n) - 1n;
@@ -71,8 +71,3 @@ export function pinsFrom(runs: readonly PinnedRun[]): Pin[] {
 
 /** A pin's name for operators: its first and last positions in hex. */
 export const pinName = (p: Pick<Pin, "lo" | "hi">): string => `${positionHex(p.lo)}-${positionHex(p.hi)}`;
-
-/** Every member key a pin names. */
-export function pinKeys(p: Pin): Set<string> {
-  return new Set([...p.members, ...p.next].map(memberKey));
-}

@@ -19,7 +19,7 @@ import { CatchUp } from "./catch_up.ts";
 import { Hellos } from "./hellos.ts";
 import { ReplicaGate } from "./gate.ts";
 import { Layout } from "./placement.ts";
-import { isAcceptor, isOwner, memberKey, type MemberRef, NO_RING, owners, type TopologyState } from "./state.ts";
+import { isAcceptor, isOwner, memberKey, type MemberRef, owners, type TopologyState } from "./state.ts";
 
 export { NotOwnerError, StaleEpochError } from "./gate.ts";
 
