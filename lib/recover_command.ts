@@ -6,6 +6,7 @@
  */
 import type { FetchLike } from "./env.ts";
 import { parseAddress } from "./config.ts";
+import { isPinName } from "./topology/pins.ts";
 
 export interface RecoverArgs {
   via: string;
@@ -30,7 +31,7 @@ export function parseRecoverArgs(args: readonly string[], defaultVia: string): R
     else if (arg === "--all") out.all = true;
     else if (arg === "--range") {
       const name = args[++i];
-      if (name === undefined || !/^[0-9a-f]{16}-[0-9a-f]{16}$/.test(name)) return { error: `recover: --range takes a range name as GET /cluster/recover lists it (16 hex digits, '-', 16 hex digits): received ${name === undefined ? "nothing" : `'${name}'`}` };
+      if (name === undefined || !isPinName(name)) return { error: `recover: --range takes a range name as GET /cluster/recover lists it (16 hex digits, '-', 16 hex digits): received ${name === undefined ? "nothing" : `'${name}'`}` };
       out.ranges.push(name);
     } else if (arg.startsWith("-")) return { error: `recover: unknown option '${arg}'` };
     else if (address !== undefined) return { error: `recover takes one address at most: received '${address}' and '${arg}'` };

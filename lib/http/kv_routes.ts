@@ -30,14 +30,17 @@ function consistencyOf(request: KeyedRequest): Consistency {
 }
 
 export function addKvRoutes(router: RouterType, { coordinator, maxValueBytes }: KvRouteOptions): void {
+  /** Rethrows an operation's failure as the coordinator explains it (a range that lost its quorum says so). */
+  const explained = (key: string) => (err: unknown): never => {
+    throw coordinator.explain(err, key);
+  };
+
   const write = async (request: KeyedRequest) => {
     const key = decodeKey(request.params.key);
     const consistency = consistencyOf(request);
     const value = await readBodyLimited(request, maxValueBytes);
     const contentType = request.headers.get("content-type") || DEFAULT_CONTENT_TYPE;
-    const version = await coordinator.put(key, value, contentType, consistency).catch((err) => {
-      throw coordinator.explain(err, key);
-    });
+    const version = await coordinator.put(key, value, contentType, consistency).catch(explained(key));
     return new Response(null, { status: 204, headers: { [VERSION_HEADER]: formatVersion(version) } });
   };
 
@@ -46,16 +49,12 @@ export function addKvRoutes(router: RouterType, { coordinator, maxValueBytes }: 
     const key = decodeKey(request.params.key);
     const found = coordinator.get(key, consistencyOf(request));
     if (!(found instanceof Promise)) return readAnswer(request, key, found);
-    return found.then((entry) => readAnswer(request, key, entry), (err) => {
-      throw coordinator.explain(err, key);
-    });
+    return found.then((entry) => readAnswer(request, key, entry), explained(key));
   };
 
   const remove = async (request: KeyedRequest) => {
     const key = decodeKey(request.params.key);
-    const found = await coordinator.delete(key, consistencyOf(request)).catch((err) => {
-      throw coordinator.explain(err, key);
-    });
+    const found = await coordinator.delete(key, consistencyOf(request)).catch(explained(key));
     if (!found) throw new NotFoundError(`key '${key}' not found`);
     return new Response(null, { status: 204 });
   };

@@ -5,17 +5,17 @@
  * the ring and the event log. `mod.ts recover` and the dashboard's button use these.
  */
 import type { RouterType } from "itty-router";
-import { type Env, sendWithTimeout } from "../env.ts";
+import type { Env } from "../env.ts";
 import type { SyncTokens } from "../sync/tokens.ts";
 import type { TopologyDriver } from "../topology/driver.ts";
 import { lostRanges, type LostRange } from "../topology/lost.ts";
-import { pinName } from "../topology/pins.ts";
+import { isPinName, pinName } from "../topology/pins.ts";
 import type { QuorumConfig } from "../topology/range_steps.ts";
 import { type Kept, keptBound, keptText, recoveredValue } from "../topology/recover.ts";
 import type { Topology } from "../topology/topology.ts";
-import { msgpackDecoder } from "../wire/msgpack.ts";
 import { readBodyLimited } from "./body.ts";
 import { BadRequestError, jsonResponse, NotFoundError } from "./errors.ts";
+import { peerStatus } from "./sync_routes.ts";
 
 export interface RecoverRouteOptions {
   topology: Topology;
@@ -38,11 +38,8 @@ export interface RecoverableRange extends LostRange {
 export const RECOVER_WARNING =
   "recover only ranges whose dead owners are gone for good: an owner that is alive but cut off would go on serving the range on its side, and the two sides could then disagree";
 
-/** How long the listing waits for each survivor's anti-entropy record. */
-const SURVIVOR_TIMEOUT_MS = 2_000;
 /** Proposals tried before giving up (another epoch may be decided in between). */
 const ATTEMPTS = 5;
-const decodeStatus = msgpackDecoder({ maxStrLength: 64 * 1024, maxArrayLength: 10_000, maxMapLength: 64, maxBinLength: 0, maxExtLength: 0 });
 
 export function addRecoverRoutes(router: RouterType, o: RecoverRouteOptions): void {
   router
@@ -89,14 +86,10 @@ async function syncedFrom(o: RecoverRouteOptions, survivors: string[]): Promise<
   const self = o.topology.self.id;
   const entries = await Promise.all(survivors.map(async (id): Promise<[string, Map<string, number>]> => {
     if (id === self) return [id, new Map(Object.entries(o.tokens.syncedFrom()))];
-    try {
-      const reply = await sendWithTimeout(o.env, id, "/_kv/status", new Uint8Array(0), SURVIVOR_TIMEOUT_MS);
-      const status = reply.status === 200 ? decodeStatus(reply.body) as { syncedFrom?: unknown } : {};
-      const pairs = Array.isArray(status.syncedFrom) ? status.syncedFrom : [];
-      return [id, new Map(pairs.filter((p): p is [string, number] => Array.isArray(p) && typeof p[0] === "string" && typeof p[1] === "number"))];
-    } catch {
-      return [id, new Map()]; // no record: the bound is no better than the others'
-    }
+    // A survivor that does not answer has no record: the bound is no better than the others'.
+    const { syncedFrom } = await peerStatus(o.env, id);
+    const pairs = Array.isArray(syncedFrom) ? syncedFrom : [];
+    return [id, new Map(pairs.filter((p): p is [string, number] => Array.isArray(p) && typeof p[0] === "string" && typeof p[1] === "number"))];
   }));
   return new Map(entries);
 }
@@ -116,7 +109,7 @@ function parseRequest(bytes: Uint8Array): { all: boolean; ranges: string[]; by: 
     return { all: true, ranges: [], by };
   }
   if (all !== undefined && all !== false) throw new BadRequestError('"all" must be true when given');
-  if (!Array.isArray(ranges) || ranges.length === 0 || ranges.length > 10_000 || !ranges.every((r) => typeof r === "string" && /^[0-9a-f]{16}-[0-9a-f]{16}$/.test(r))) {
+  if (!Array.isArray(ranges) || ranges.length === 0 || ranges.length > 10_000 || !ranges.every((r) => typeof r === "string" && isPinName(r))) {
     throw new BadRequestError('"ranges" must be a list of range names (16 hex digits, a dash, 16 hex digits), or give "all": true');
   }
   return { all: false, ranges: ranges as string[], by };

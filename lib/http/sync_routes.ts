@@ -51,16 +51,19 @@ export const STATUS_TIMEOUT_MS = 2_000;
 /** Members `?all` asks at once: a 100-member cluster is asked in a few waves, not all at once. */
 export const STATUS_FANOUT = 16;
 
-export function addSyncRoutes(router: RouterType, { env, peers, status }: SyncRouteOptions): void {
-  async function ask(peer: string): Promise<unknown> {
-    try {
-      const reply = await sendWithTimeout(env, peer, "/_kv/status", new Uint8Array(0), STATUS_TIMEOUT_MS);
-      if (reply.status !== 200) throw new Error(`answered ${reply.status}`);
-      return decodeStatus(reply.body);
-    } catch (err) {
-      return { id: peer, error: String((err as Error).message ?? err) };
-    }
+/** A member's own status (`POST /_kv/status`), or `{id, error}` saying why it gave none. */
+export async function peerStatus(env: SyncRouteOptions["env"], peer: string): Promise<Record<string, unknown>> {
+  try {
+    const reply = await sendWithTimeout(env, peer, "/_kv/status", new Uint8Array(0), STATUS_TIMEOUT_MS);
+    if (reply.status !== 200) throw new Error(`answered ${reply.status}`);
+    return decodeStatus(reply.body) as Record<string, unknown>;
+  } catch (err) {
+    return { id: peer, error: String((err as Error).message ?? err) };
   }
+}
+
+export function addSyncRoutes(router: RouterType, { env, peers, status }: SyncRouteOptions): void {
+  const ask = (peer: string) => peerStatus(env, peer);
 
   /** Every live member's status, this node's first; a member that does not answer says why. */
   async function everyone(): Promise<unknown[]> {

@@ -4,9 +4,9 @@
  * `quorumLost`, and they wait for their owners to come back or for an operator's
  * `mod.ts recover` (recover.ts). What this node knows: the ring it holds.
  */
-import { isMoving, pinName } from "./pins.ts";
+import { pinName, readSet, writeSets } from "./pins.ts";
 import type { QuorumConfig } from "./range_steps.ts";
-import { acceptors, memberKey, type MemberRef, type Pin, type TopologyState } from "./state.ts";
+import { acceptors, distinct, memberKey, type MemberRef, type Pin, type TopologyState } from "./state.ts";
 
 export interface LostRange {
   /** The range's name for `recover --range`: its first and last positions in hex. */
@@ -26,12 +26,10 @@ export function lostQuorum(state: TopologyState, pin: Pin, quorum: QuorumConfig)
   const live = new Set(acceptors(state).map(memberKey));
   const alive = (set: readonly MemberRef[]) => set.filter((m) => live.has(memberKey(m))).length;
   const need = (set: readonly MemberRef[], q: number) => Math.min(q, set.length);
-  const moving = isMoving(pin);
-  const reads = pin.readNew && moving ? pin.next : pin.members;
-  const writes = moving ? [pin.members, pin.next] : [pin.members];
-  const lost = alive(reads) < need(reads, quorum.readQuorum) || writes.some((set) => alive(set) < need(set, quorum.writeQuorum));
+  const reads = readSet(pin);
+  const lost = alive(reads) < need(reads, quorum.readQuorum) || writeSets(pin).some((set) => alive(set) < need(set, quorum.writeQuorum));
   if (!lost) return undefined;
-  const all = [...new Map([...pin.members, ...pin.next].map((m) => [memberKey(m), m])).values()];
+  const all = distinct([...pin.members, ...pin.next]);
   return {
     range: pinName(pin),
     owners: all.map((m) => m.id),

@@ -38,6 +38,12 @@ export const sameRefSet = (a: readonly MemberRef[], b: readonly MemberRef[]): bo
 /** Whether the range moves (its old and new owners differ). */
 export const isMoving = (o: RangeOwners): boolean => !sameRefSet(o.members, o.next);
 
+/** The owners a range's reads ask: the new ones once reads moved, else the old. */
+export const readSet = (o: RangeOwners): readonly MemberRef[] => (isMoving(o) && o.readNew ? o.next : o.members);
+
+/** The sets a range's writes need W of: old and new while it moves. */
+export const writeSets = (o: RangeOwners): ReadonlyArray<readonly MemberRef[]> => (isMoving(o) ? [o.members, o.next] : [o.members]);
+
 /** The same owners in the same roles (order within a set does not matter; nor does readNew for a range that is not moving). */
 export function sameOwners(a: RangeOwners, b: RangeOwners): boolean {
   if (!sameRefSet(a.members, b.members) || !sameRefSet(a.next, b.next)) return false;
@@ -71,3 +77,6 @@ export function pinsFrom(runs: readonly PinnedRun[]): Pin[] {
 
 /** A pin's name for operators: its first and last positions in hex. */
 export const pinName = (p: Pick<Pin, "lo" | "hi">): string => `${positionHex(p.lo)}-${positionHex(p.hi)}`;
+
+/** Whether `text` has the shape of a pin's name (16 hex digits, a dash, 16 hex digits). */
+export const isPinName = (text: string): boolean => /^[0-9a-f]{16}-[0-9a-f]{16}$/.test(text);

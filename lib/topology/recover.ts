@@ -11,7 +11,7 @@
  * acknowledged before the W-th earliest of the lost owners' best times (the worst case puts
  * it on the W lost owners synced longest ago).
  */
-import { isMoving, pinName } from "./pins.ts";
+import { isMoving, pinName, readSet } from "./pins.ts";
 import { acceptors, MAX_RECOVERIES, memberKey, type MemberRef, type Pin, type TopologyState, withRemoved } from "./state.ts";
 
 /** What a recovery keeps of a range: every acknowledged write, or those acknowledged before `before` (ms), or no promise. */
@@ -27,7 +27,7 @@ export function keptBound(pin: Pin, lost: ReadonlySet<string>, synced: ReadonlyM
     for (const times of synced.values()) t = Math.max(t, times.get(deadId) ?? -Infinity);
     return t;
   };
-  const reads = isMoving(pin) && pin.readNew ? pin.next : pin.members;
+  const reads = readSet(pin);
   const w = Math.min(writeQuorum, reads.length);
   const gone = reads.filter((m) => lost.has(m.id)).map((m) => best(m.id)).sort((a, b) => a - b);
   if (gone.length < w) return { all: true };
