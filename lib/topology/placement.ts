@@ -6,7 +6,7 @@
 import { vnodePositions } from "../ring/hash.ts";
 import { Ring } from "../ring/ring.ts";
 import { pinAt, type RangeOwners } from "./pins.ts";
-import { memberKey, type MemberRef, type Pin, superseded, supersededPinOwners, type TopologyState } from "./state.ts";
+import { memberKey, type MemberRef, type Pin, superseded, supersededKeys, type TopologyState } from "./state.ts";
 
 /** What a coordinator needs for one key in one epoch. */
 export interface Placement {
@@ -52,7 +52,7 @@ export class Layout {
     this.#readNew = state.phase === "write_both_read_new";
     this.pins = state.pins;
     this.#refs = { current: new Map(state.members.map((m) => [m.id, m])), incoming: new Map(state.next.map((m) => [m.id, m])) };
-    const pinGhosts = supersededPinOwners(state);
+    const pinGhosts = supersededKeys(state);
     const ids = (refs: readonly MemberRef[]) => refs.map((m) => (pinGhosts.has(memberKey(m)) ? GHOST_PREFIX + m.id : m.id));
     for (const pin of state.pins) {
       const old = ids(pin.members);

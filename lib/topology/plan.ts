@@ -27,8 +27,7 @@ import {
   readFromNew,
   sameRefs,
   sortRefs,
-  superseded,
-  supersededPinOwners,
+  supersededKeys,
   type TopologyState,
   withRemoved,
 } from "./state.ts";
@@ -125,7 +124,7 @@ type Settled = Step | { kind: "nothing"; reason: string };
  */
 function settle(layout: Layout, candidate: Candidate, view: DriverView, quorum: QuorumConfig, options: PlanOptions): Settled {
   const state = layout.state;
-  const ghosts = new Set([...supersededPinOwners(state), ...ghostKeys(state)]);
+  const ghosts = supersededKeys(state);
   const conditions = {
     gone: new Set([...view.gone, ...ghosts]),
     fenced: view.fenced,
@@ -173,12 +172,6 @@ function settle(layout: Layout, candidate: Candidate, view: DriverView, quorum: 
   const globalChange = value.phase !== state.phase || !sameRefs(value.members, state.members) || !sameRefs(value.next, state.next);
   if (!moved && !globalChange) return { kind: "nothing", reason: stuckNote || "nothing to change" };
   return { kind: "propose", value, why: [candidate.why, stuckNote].filter(Boolean).join("; ") };
-}
-
-/** Keys of members whose address a restarted process took: they can never answer. */
-function ghostKeys(state: TopologyState): string[] {
-  const ids = superseded(state);
-  return state.members.filter((m) => ids.has(m.id)).map(memberKey);
 }
 
 /** Every position that ends a range of constant owners in either value, and the ring's last position. */

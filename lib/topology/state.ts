@@ -112,7 +112,7 @@ export function acceptors(state: TopologyState): MemberRef[] {
 }
 
 /** The processes in `refs`, each once, in order of first appearance. */
-function distinct(refs: readonly MemberRef[]): MemberRef[] {
+export function distinct(refs: readonly MemberRef[]): MemberRef[] {
   const byKey = new Map<string, MemberRef>();
   for (const m of refs) if (!byKey.has(memberKey(m))) byKey.set(memberKey(m), m);
   return [...byKey.values()];
@@ -146,14 +146,16 @@ export function superseded(state: TopologyState): Set<string> {
 }
 
 /**
- * Processes named by pinned ranges whose address a member of the ring now answers from
- * with another nonce: gone for good, so their pinned ranges never ask them (member keys).
+ * Processes gone for good because a newer one answers from their address (member keys):
+ * old members whose address a new member took, and owners of pinned ranges whose address a
+ * member of the ring answers from with another nonce. No placement ever asks them.
  */
-export function supersededPinOwners(state: TopologyState): Set<string> {
+export function supersededKeys(state: TopologyState): Set<string> {
   const ring = [...state.members, ...state.next];
   const ids = new Set(ring.map((m) => m.id));
   const keys = new Set(ring.map(memberKey));
-  const gone = new Set<string>();
+  const oldIds = superseded(state);
+  const gone = new Set(state.members.filter((m) => oldIds.has(m.id)).map(memberKey));
   for (const pin of state.pins) {
     for (const m of [...pin.members, ...pin.next]) if (ids.has(m.id) && !keys.has(memberKey(m))) gone.add(memberKey(m));
   }

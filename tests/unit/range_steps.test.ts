@@ -185,3 +185,11 @@ test("pins and recoveries round-trip on the wire; a hostile pin list is refused"
   assert.throws(() => decodeTopologyMessage(wire([pin("zz", "30")])), /ring position in hex/);
   assert.throws(() => decodeTopologyMessage(wire([["1", "2", [], [["a:1", "n"]], false, 1, 1]])), /at least one member/);
 });
+
+test("a pinned range never asks an owner whose address a restarted process now answers from", () => {
+  // B restarted (a new nonce) while a transition replaces it: the new process must not answer for B's pinned range.
+  const restartedB = { id: "b:1", nonce: "m" };
+  const pin = pinsFrom([{ lo: 0n, hi: 99n, owners: range([A, B, C]), since: 5, at: 1 }])[0]!;
+  const state: TopologyState = { cluster: "a:1#n", epoch: 6, phase: "write_both_read_old", members: [A, B, D], next: [A, restartedB, D], removed: [], pins: [pin], recoveries: [] };
+  assert.deepEqual(layout(state).placement(50n).read.sort(), ["a:1", "c:1", "~b:1"]);
+});
