@@ -7,6 +7,7 @@ import type { Metrics } from "./metrics.ts";
 import type { Coordinator } from "./replication/coordinator.ts";
 import type { HintStore } from "./replication/hints.ts";
 import type { Store } from "./store/store.ts";
+import type { CasAcceptor } from "./cas/acceptor.ts";
 
 /** How often hints for replicas that are alive are retried. */
 export const HINT_SWEEP_MS = 5_000;
@@ -18,6 +19,8 @@ export function purgeIntervalMs(tombstoneGraceMs: number): number {
 
 export interface MaintenanceOptions {
   store: Store;
+  /** Conditional writes' promises, forgotten on the tombstones' schedule. */
+  acceptor?: Pick<CasAcceptor, "purge">;
   hints: HintStore;
   coordinator: Coordinator;
   /** Members alive right now: the ones whose hints are worth replaying. */
@@ -43,6 +46,7 @@ export class Maintenance {
   start(): void {
     const { store, hints, tombstoneGraceMs, env } = this.#o;
     this.#every(purgeIntervalMs(tombstoneGraceMs), () => {
+      this.#o.acceptor?.purge(tombstoneGraceMs);
       const n = store.purgeTombstones(tombstoneGraceMs);
       if (n > 0) {
         this.#purged.inc([], n);

@@ -16,10 +16,11 @@ import { recordRingChange } from "./explain/events.ts";
 import { Maintenance } from "./maintenance.ts";
 import { Swim } from "./membership/swim.ts";
 import { Metrics } from "./metrics.ts";
-import { nodeGauges, replicationObservers } from "./node_metrics.ts";
+import { casObserver, nodeGauges, replicationObservers } from "./node_metrics.ts";
+import { CasAcceptor } from "./cas/acceptor.ts";
 import { NodeState } from "./node_state.ts";
 import { peerTable } from "./peer/table.ts";
-import { type Placer, quorumCoordinator } from "./replication/coordinator.ts";
+import { type Coordinator, type Placer, quorumCoordinator } from "./replication/coordinator.ts";
 import { HintStore } from "./replication/hints.ts";
 import { localReplica } from "./replication/replica.ts";
 import { replicaMessages } from "./replication/replica_messages.ts";
@@ -75,6 +76,8 @@ export interface NodeOptions {
   placer?: (parts: { topology: Topology; swim: Swim; config: Config }) => Placer;
   /** The ring's planner; plan.ts's unless given (tests give the fence over every range, to show what per-range steps prevent). */
   plan?: DriverOptions["plan"];
+  /** Conditional writes; lib/cas's Paxos unless given (tests give a read-then-write, to show what consensus prevents). */
+  conditional?: (coordinator: Coordinator) => Coordinator["conditional"];
 }
 
 /** A fresh process nonce: 12 hex digits from the Web Crypto API. */
@@ -109,20 +112,23 @@ export function createNode(config: Config, env: Env, options: NodeOptions = {}):
   const aliveIds = () => new Set(swim.members().filter((m) => m.state === "alive").map((m) => m.id));
 
   // Replication and stabilisation.
-  const replica = localReplica(store, hlc, () => state.leaving, (epoch) => topology.admit(epoch));
+  const gate = (epoch: number) => topology.admit(epoch);
+  const acceptor = new CasAcceptor(store, now, () => state.leaving, gate);
+  const replica = localReplica(store, hlc, () => state.leaving, gate, acceptor);
   const hints = new HintStore();
   const syncer = new Syncer({ self: id, store, topology, replica, state, env, config, metrics });
   topology.onChange(() => syncer.ringChanged());
   topology.onChange((next, previous) => recordRingChange(swim.events, next, previous));
   const placer = options.placer?.({ topology, swim, config }) ?? topologyPlacer(topology, config, id);
-  const coordinator = quorumCoordinator({ self: id, placer, replica, hlc, env, config, hints, batches: replicationObservers(metrics) });
-  const maintenance = new Maintenance({ store, hints, coordinator, alive: aliveIds, env, tombstoneGraceMs: config.tombstoneGraceMs, metrics });
+  const quorum = quorumCoordinator({ self: id, placer, replica, acceptor, hlc, env, config, hints, batches: replicationObservers(metrics), cas: casObserver(metrics) });
+  const coordinator = options.conditional ? { ...quorum, conditional: options.conditional(quorum) } : quorum;
+  const maintenance = new Maintenance({ store, acceptor, hints, coordinator, alive: aliveIds, env, tombstoneGraceMs: config.tombstoneGraceMs, metrics });
   swim.onChange((member, previous) => maintenance.memberChanged(member, previous));
   nodeGauges(metrics, { store, topology, hints });
 
   // Node-to-node messages, one table for every carrier.
   const status = () => syncStatus({ id, runtime: info.runtime, topology, store, syncer, awareness: () => swim.awarenessScore, hints: () => hints.perPeer() });
-  const peers = peerTable({ swim, topology, replica: replicaMessages(replica), sync: syncer.receiver, syncStatus: status, maxValueBytes: config.maxValueBytes });
+  const peers = peerTable({ swim, topology, replica: replicaMessages(replica, acceptor), sync: syncer.receiver, syncStatus: status, maxValueBytes: config.maxValueBytes });
   const answerFrame = streamResponder(peers, frameCounter(metrics));
 
   const router = nodeRouter({

@@ -3,6 +3,7 @@ import { latencyBuckets, type Metrics } from "./metrics.ts";
 import { BATCH_SIZE_BUCKETS } from "./replication/batcher.ts";
 import type { HintStore } from "./replication/hints.ts";
 import type { BatchObserver } from "./replication/replica_client.ts";
+import type { CasObserver } from "./cas/propose.ts";
 import type { Store } from "./store/store.ts";
 import type { Topology } from "./topology/topology.ts";
 
@@ -25,4 +26,13 @@ export function replicationObservers(metrics: Metrics): BatchObserver {
   const messages = metrics.histogram("dht_replica_batch_messages", "Replica messages per batch sent to a peer", [], BATCH_SIZE_BUCKETS).labels([]);
   const seconds = metrics.histogram("dht_replica_batch_seconds", "Round trip of a batch of replica messages to a peer", [], latencyBuckets).labels([]);
   return { sent: (n) => messages.observe(n), answered: (s) => seconds.observe(s) };
+}
+
+/** Conditional writes (lib/cas): attempts, wins, failed conditions (412) and rounds lost to contention. */
+export function casObserver(metrics: Metrics): CasObserver {
+  const attempts = metrics.counter("dht_cas_attempts_total", "Conditional writes this node coordinated");
+  const wins = metrics.counter("dht_cas_wins_total", "Conditional writes that took effect");
+  const failed = metrics.counter("dht_cas_precondition_failed_total", "Conditional writes answered 412: the condition did not hold");
+  const retries = metrics.counter("dht_cas_ballot_retries_total", "Rounds of conditional writes lost to another proposer or a concurrent write, then tried again");
+  return { attempted: () => attempts.inc(), won: () => wins.inc(), preconditionFailed: () => failed.inc(), retried: () => retries.inc() };
 }

@@ -22,7 +22,11 @@
 export type Operation =
   | { kind: "put"; key: string; value: string; call: number; ret?: number }
   | { kind: "get"; key: string; value?: string | null; call: number; ret?: number }
-  | { kind: "delete"; key: string; found?: boolean; call: number; ret?: number };
+  | { kind: "delete"; key: string; found?: boolean; call: number; ret?: number }
+  | { kind: "cas"; key: string; expect: Expectation; value: string | null; won?: boolean; call: number; ret?: number };
+
+/** What a conditional write needs: a given value, any value (`If-Match: *`), or absence (null). */
+export type Expectation = string | null | "*";
 
 /** `ret` undefined: the outcome is unknown (and `value`/`found` are ignored). */
 export interface CheckResult {
@@ -40,6 +44,8 @@ type State = string | null;
 interface Step {
   /** What the step needs of the state: a given value, any value (live), or nothing. */
   expect?: { value: State } | "live";
+  /** What the state must not be: a failed condition saw anything else. */
+  expectNot?: { value: State } | "live";
   /** The state after it, when it writes. */
   write?: { value: State };
   call: number;
@@ -67,6 +73,11 @@ function toSteps(ops: readonly Operation[]): Step[] {
   for (const op of ops) {
     const { call, ret } = op;
     if (op.kind === "put") steps.push({ write: { value: op.value }, call, ret });
+    else if (op.kind === "cas") {
+      const need = op.expect === "*" ? ("live" as const) : { value: op.expect };
+      if (ret === undefined || op.won) steps.push({ expect: need, write: { value: op.value }, call, ret });
+      else steps.push({ expectNot: need, call, ret });
+    }
     else if (op.kind === "get") {
       if (ret !== undefined) steps.push({ expect: { value: op.value ?? null }, call, ret });
     } else if (ret === undefined) {
@@ -83,6 +94,7 @@ function toSteps(ops: readonly Operation[]): Step[] {
 
 /** The state after `step`, or undefined when `step` could not have seen `state`. */
 function apply(state: State, step: Step): State | undefined {
+  if (step.expectNot !== undefined && (step.expectNot === "live" ? state !== null : step.expectNot.value === state)) return undefined;
   if (step.expect === "live" && state === null) return undefined;
   if (step.expect !== undefined && step.expect !== "live" && step.expect.value !== state) return undefined;
   return step.write ? step.write.value : state;

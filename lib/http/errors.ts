@@ -32,6 +32,14 @@ export class NotFoundError extends Error {
   override name = "NotFoundError";
 }
 
+/** A conditional write whose condition did not hold: 412 with the version the key holds (null: none). */
+export class PreconditionFailedError extends Error {
+  override name = "PreconditionFailedError";
+  constructor(message: string, readonly current: string | null) {
+    super(message);
+  }
+}
+
 export class MethodNotAllowedError extends Error {
   override name = "MethodNotAllowedError";
   constructor(message: string, readonly allow: string[]) {
@@ -67,6 +75,7 @@ export function errorAnswer(err: unknown): ErrorAnswer {
     return { status: 413, body: { error: err.message, maxBytes: err.maxBytes }, headers: { connection: "close" } };
   }
   if (err instanceof NotFoundError) return { status: 404, body: { error: err.message } };
+  if (err instanceof PreconditionFailedError) return { status: 412, body: { error: err.message, current: err.current } };
   if (err instanceof MethodNotAllowedError) return { status: 405, body: { error: err.message }, headers: { allow: err.allow.join(", ") } };
   if (err instanceof MessageError) return { status: 400, body: { error: `bad message: ${err.message}` } };
   if (err instanceof MisdirectedError) return { status: 421, body: { error: err.message } };

@@ -1,14 +1,18 @@
 /**
  * The public key-value API: `PUT/POST/GET/HEAD/DELETE /d/{key}`. Writes answer with the
- * version they were stored under; HEAD answers with the stored version; GET with the bytes.
+ * version they were stored under, reads with the version they read. A write with
+ * `If-Match`/`If-None-Match` is a compare-and-set (lib/cas): 412 when its condition fails.
  */
 import type { RouterType } from "itty-router";
 import type { Coordinator } from "../replication/coordinator.ts";
 import type { Consistency } from "../replication/quorum.ts";
 import { type Entry, keyBytes } from "../store/store.ts";
-import { formatVersion } from "../store/version.ts";
+import { formatVersion, type Version } from "../store/version.ts";
 import { readBodyLimited } from "./body.ts";
-import { BadRequestError, KeyTooLongError, MethodNotAllowedError, NotFoundError } from "./errors.ts";
+import { BadRequestError, KeyTooLongError, MethodNotAllowedError, NotFoundError, PreconditionFailedError } from "./errors.ts";
+import { conditionOf } from "./conditions.ts";
+import type { Condition } from "../cas/condition.ts";
+import type { CasOutcome } from "../cas/propose.ts";
 
 export const MAX_KEY_BYTES = 1024;
 export const DEFAULT_CONTENT_TYPE = "application/octet-stream";
@@ -22,9 +26,10 @@ interface KvRouteOptions {
 type KeyedRequest = Request & { params: { key: string }; query: Record<string, string | string[] | undefined> };
 
 /** `?consistency=one|quorum|all` for one request; quorum (the configured W and R) by default. */
-function consistencyOf(request: KeyedRequest): Consistency {
+function consistencyOf(request: KeyedRequest, condition?: Condition): Consistency {
   const value = request.query.consistency;
   if (value === undefined) return "quorum";
+  if (condition) throw new BadRequestError("a conditional write always asks a quorum of the key's owners: drop ?consistency");
   if (value === "one" || value === "quorum" || value === "all") return value;
   throw new BadRequestError(`consistency must be one, quorum or all: received ${JSON.stringify(value)}`);
 }
@@ -37,11 +42,14 @@ export function addKvRoutes(router: RouterType, { coordinator, maxValueBytes }: 
 
   const write = async (request: KeyedRequest) => {
     const key = decodeKey(request.params.key);
-    const consistency = consistencyOf(request);
+    const condition = conditionOf(request.headers);
+    const consistency = consistencyOf(request, condition);
     const value = await readBodyLimited(request, maxValueBytes);
     const contentType = request.headers.get("content-type") || DEFAULT_CONTENT_TYPE;
-    const version = await coordinator.put(key, value, contentType, consistency).catch(explained(key));
-    return new Response(null, { status: 204, headers: { [VERSION_HEADER]: formatVersion(version) } });
+    const version = condition
+      ? wonOr412(await coordinator.conditional(key, condition, { value, contentType }).catch(explained(key)))
+      : await coordinator.put(key, value, contentType, consistency).catch(explained(key));
+    return written(version);
   };
 
   /** Not async: a lone node's read answers in the same turn, without a promise of ours. */
@@ -54,9 +62,12 @@ export function addKvRoutes(router: RouterType, { coordinator, maxValueBytes }: 
 
   const remove = async (request: KeyedRequest) => {
     const key = decodeKey(request.params.key);
-    const found = await coordinator.delete(key, consistencyOf(request)).catch(explained(key));
-    if (!found) throw new NotFoundError(`key '${key}' not found`);
-    return new Response(null, { status: 204 });
+    const condition = conditionOf(request.headers);
+    const consistency = consistencyOf(request, condition);
+    if (condition) return written(wonOr412(await coordinator.conditional(key, condition, "delete").catch(explained(key))));
+    const version = await coordinator.delete(key, consistency).catch(explained(key));
+    if (!version) throw new NotFoundError(`key '${key}' not found`);
+    return written(version);
   };
 
   const emptyKey = () => {
@@ -82,6 +93,15 @@ export function addKvRoutes(router: RouterType, { coordinator, maxValueBytes }: 
 
 const KV_METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE"];
 
+const written = (version: Version) => new Response(null, { status: 204, headers: { [VERSION_HEADER]: formatVersion(version) } });
+
+/** A conditional write's version, or its 412 naming the version the key holds. */
+function wonOr412(outcome: CasOutcome): Version {
+  if (outcome.won) return outcome.version;
+  const current = outcome.current ? formatVersion(outcome.current.version) : null;
+  throw new PreconditionFailedError(current ? `the key holds version ${current}` : "the key holds no value", current);
+}
+
 /** A read's answer: the value (GET) or its headers alone (HEAD); a 404 when absent or deleted. */
 function readAnswer(request: Request, key: string, entry: Entry | undefined): Response {
   if (!entry) throw new NotFoundError(`key '${key}' not found`);
@@ -94,10 +114,7 @@ function readAnswer(request: Request, key: string, entry: Entry | undefined): Re
       },
     });
   }
-  // GET is the hot path: only the header the contract needs. Each extra response header
-  // cost Deno about a quarter of its GET throughput (bench/throughput.sh); the version
-  // is one HEAD away.
-  return new Response(entry.value as Uint8Array<ArrayBuffer>, { headers: { "content-type": entry.contentType } });
+  return new Response(entry.value as Uint8Array<ArrayBuffer>, { headers: { "content-type": entry.contentType, [VERSION_HEADER]: formatVersion(entry.version) } });
 }
 
 /** The path segment as the key it names: percent-decoded UTF-8 of 1 to 1024 bytes. */

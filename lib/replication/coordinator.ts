@@ -26,6 +26,9 @@ import type { Replica } from "./replica.ts";
 import { type BatchObserver, ReplicaClient } from "./replica_client.ts";
 import { write } from "./write.ts";
 import { inspectKey, type ReplicaCopy } from "./inspect.ts";
+import type { Acceptor } from "../cas/acceptor.ts";
+import type { Condition } from "../cas/condition.ts";
+import { type CasContext, type CasObserver, type CasOutcome, conditionalWrite } from "../cas/propose.ts";
 
 export type { Placer } from "./placed.ts";
 export type { BatchObserver } from "./replica_client.ts";
@@ -40,8 +43,10 @@ export interface Coordinator {
    * promise) when this node is the key's only replica.
    */
   get(key: string, consistency?: Consistency): Entry | undefined | Promise<Entry | undefined>;
-  /** Writes a tombstone if a live value is there; resolves to whether one was. */
-  delete(key: string, consistency?: Consistency): Promise<boolean>;
+  /** Writes a tombstone if a live value is there; resolves to its version, or undefined when none was. */
+  delete(key: string, consistency?: Consistency): Promise<Version | undefined>;
+  /** Stores the value (or, for `"delete"`, a tombstone) only if `condition` holds: consensus on the key's owners (lib/cas). */
+  conditional(key: string, condition: Condition, write: { value: Uint8Array; contentType: string } | "delete"): Promise<CasOutcome>;
   /** The error an operation on `key` failed with, saying so when the key's range lost a quorum of its owners. */
   explain(err: unknown, key: string): unknown;
   /** What each owner of the key holds, asked one by one (no quorum, no repair). */
@@ -54,20 +59,25 @@ export interface CoordinatorOptions {
   hints: HintStore;
   placer: Placer;
   replica: Replica;
+  /** This node's side of conditional writes. */
+  acceptor: Acceptor;
   hlc: Hlc;
-  env: Pick<Env, "clock" | "transport">;
+  env: Pick<Env, "clock" | "transport" | "random">;
   config: QuorumConfig & { replicaTimeoutMs: number };
   /** Told of every batch of replica messages: how many it carried, and its round trip when answered. */
   batches?: BatchObserver;
+  /** Told of conditional writes' attempts, wins, failed conditions and lost rounds. */
+  cas?: CasObserver;
 }
 
 const EMPTY = new Uint8Array(0);
 
 export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
-  const { self, placer, replica, hlc, env, config, hints, batches } = options;
-  const client = new ReplicaClient({ self, replica, hints, env, replicaTimeoutMs: config.replicaTimeoutMs, batches });
+  const { self, placer, replica, acceptor, hlc, env, config, hints, batches } = options;
+  const client = new ReplicaClient({ self, replica, acceptor, hints, env, replicaTimeoutMs: config.replicaTimeoutMs, batches });
   const placements = new Placements(placer, client);
   const ctx: QuorumContext = { self, config, client, placements, replica, hlc };
+  const casCtx: CasContext = { ...ctx, clock: env.clock, random: env.random, observer: options.cas };
 
   return {
     async replayHints(peer) {
@@ -106,9 +116,13 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
       // Found or not follows the same quorum rule as a read; the tombstone goes above it.
       const position = ringPosition(key);
       const { value: latest, placement } = await placements.run(position, placer.place(position), (p) => read(ctx, key, consistency, p));
-      if (!latest || latest.tombstone) return false;
-      await write(ctx, key, placement, consistency, (version) => ({ value: EMPTY, contentType: "", version, tombstone: true }), latest.version);
-      return true;
+      if (!latest || latest.tombstone) return undefined;
+      return write(ctx, key, placement, consistency, (version) => ({ value: EMPTY, contentType: "", version, tombstone: true }), latest.version);
+    },
+    conditional(key, condition, write) {
+      const make = (version: Version): Entry =>
+        write === "delete" ? { value: EMPTY, contentType: "", version, tombstone: true } : { ...write, version, tombstone: false };
+      return conditionalWrite(casCtx, key, placer.place(ringPosition(key)), condition, make);
     },
     explain(err, key) {
       if (!(err instanceof QuorumError)) return err;

@@ -5,7 +5,7 @@
  * itself a replica, called directly.
  */
 import type { Entry, Store } from "../store/store.ts";
-import type { Hlc } from "../store/version.ts";
+import { compareVersions, type Hlc, isFresh, type Version } from "../store/version.ts";
 import type { GetReply, PutReply } from "../wire/replica.ts";
 
 /**
@@ -33,14 +33,28 @@ export class LeavingError extends Error {
   }
 }
 
-export function localReplica(store: Store, hlc: Hlc, leaving: () => boolean = () => false, gate: EpochGate = () => {}): Replica {
+/**
+ * `cas`: this replica's acceptor (lib/cas/acceptor.ts). A plain write below a proposal it
+ * accepted over an absent key is refused as if that were stored: it may be chosen, and it
+ * saw no value (store/version.ts, `holds`). A conditional version stored is one chosen.
+ */
+export function localReplica(
+  store: Store,
+  hlc: Hlc,
+  leaving: () => boolean = () => false,
+  gate: EpochGate = () => {},
+  cas: { pending(key: string): { entry: Entry } | undefined; chose(key: string, version: Version): void } = { pending: () => undefined, chose: () => {} },
+): Replica {
   return {
     put(key, entry, epoch) {
       if (leaving()) throw new LeavingError();
       if (epoch !== undefined) gate(epoch);
+      const pending = entry.version.step ? undefined : cas.pending(key)?.entry.version;
+      if (pending && isFresh(pending) && compareVersions(entry.version, pending) < 0) return { applied: false, current: pending };
       // Versions seen move this node's clock past them, so its own next write is newer.
       hlc.observe(entry.version);
       const result = store.apply(key, entry);
+      if (result.applied && entry.version.step) cas.chose(key, entry.version);
       return result.applied ? { applied: true } : { applied: false, current: result.current.version };
     },
     get(key, epoch) {

@@ -11,8 +11,10 @@ import { StaleEpochError } from "../topology/topology.ts";
 import { Batcher, DEFAULT_BATCHING, MAX_BATCH_MESSAGES } from "./batcher.ts";
 import type { HintStore } from "./hints.ts";
 import {
+  decodeAcceptBody,
   decodeBatchReplies,
   decodeGetReply,
+  decodePrepareBody,
   decodePutReply,
   encodeBatch,
   encodeKvRequest,
@@ -21,6 +23,9 @@ import {
   refusedEpoch,
 } from "../wire/replica.ts";
 import type { Replica } from "./replica.ts";
+import type { Acceptor } from "../cas/acceptor.ts";
+import type { Ballot, Version } from "../store/version.ts";
+import type { AcceptReply, PrepareReply } from "../wire/cas.ts";
 import { BATCH_PATH } from "../wire/paths.ts";
 
 export interface BatchObserver {
@@ -31,6 +36,7 @@ export interface BatchObserver {
 export interface ReplicaClientOptions {
   self: string;
   replica: Replica;
+  acceptor: Acceptor;
   hints: HintStore;
   env: Pick<Env, "clock" | "transport">;
   replicaTimeoutMs: number;
@@ -91,6 +97,18 @@ export class ReplicaClient {
     return this.#send(peer, request, (body) => decodeGetReply(body, have), holdable);
   }
 
+  /** A conditional write's first phase at one replica: a promise, with what it holds. */
+  prepare(peer: string, key: string, ballot: Ballot, epoch: number): Promise<PrepareReply> {
+    if (peer === this.self) return this.#locally(() => this.#o.acceptor.prepare(key, ballot, epoch));
+    return this.#send(peer, encodeKvRequest({ type: "prepare", key, epoch, ballot }), decodePrepareBody);
+  }
+
+  /** A conditional write's second phase at one replica. */
+  accept(peer: string, key: string, ballot: Ballot, base: Version | undefined, entry: Entry, epoch: number): Promise<AcceptReply> {
+    if (peer === this.self) return this.#locally(() => this.#o.acceptor.accept(key, ballot, base, entry, epoch));
+    return this.#send(peer, encodeKvRequest({ type: "accept", key, epoch, ballot, base, entry }), decodeAcceptBody);
+  }
+
   /** This node's own entry, through the same epoch gate as a peer's. */
   local(key: string, epoch: number): GetReply {
     try {
@@ -98,6 +116,15 @@ export class ReplicaClient {
     } catch (err) {
       this.#noteRefusal(err);
       throw err;
+    }
+  }
+
+  #locally<T>(answer: () => T): Promise<T> {
+    try {
+      return Promise.resolve(answer());
+    } catch (err) {
+      this.#noteRefusal(err);
+      return Promise.reject(err);
     }
   }
 

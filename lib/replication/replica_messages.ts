@@ -1,5 +1,6 @@
 /**
- * The replica's end of replica messages: a batch (`/_kv/batch`) of puts and gets, each
+ * The replica's end of replica messages: a batch (`/_kv/batch`) of puts, gets and
+ * conditional writes' prepares and accepts, each
  * answered with the status and body it would get alone, so one refused message (a stale
  * epoch, a node leaving) does not fail its neighbours. The batch's size limit is the peer
  * table's, enforced by every carrier before this is called.
@@ -8,16 +9,27 @@ import { errorReply } from "../http/errors.ts";
 import { decodeBatch, decodeKvRequest, encodeBatchReplies, encodeGetReply, encodePutReply } from "../wire/replica.ts";
 import { MAX_BATCH_MESSAGES } from "./batcher.ts";
 import type { Replica } from "./replica.ts";
+import type { Acceptor } from "../cas/acceptor.ts";
+import { encodeAcceptReply, encodePrepareReply } from "../wire/cas.ts";
 
 export interface ReplicaMessages {
   /** A batch's body → its replies' body; throws (a 4xx) if the batch itself is unreadable. */
   answerBatch(bytes: Uint8Array): Uint8Array;
 }
 
-export function replicaMessages(replica: Replica): ReplicaMessages {
+export function replicaMessages(replica: Replica, acceptor: Acceptor): ReplicaMessages {
   function answer(bytes: Uint8Array): Uint8Array {
-    const message = decodeKvRequest(bytes);
-    return message.type === "put" ? encodePutReply(replica.put(message.key, message.entry, message.epoch)) : encodeGetReply(replica.get(message.key, message.epoch), message.have);
+    const m = decodeKvRequest(bytes);
+    switch (m.type) {
+      case "put":
+        return encodePutReply(replica.put(m.key, m.entry, m.epoch));
+      case "get":
+        return encodeGetReply(replica.get(m.key, m.epoch), m.have);
+      case "prepare":
+        return encodePrepareReply(acceptor.prepare(m.key, m.ballot, m.epoch));
+      case "accept":
+        return encodeAcceptReply(acceptor.accept(m.key, m.ballot, m.base, m.entry, m.epoch));
+    }
   }
   return {
     answerBatch(bytes) {

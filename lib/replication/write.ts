@@ -5,7 +5,7 @@
  */
 import { ringPosition } from "../ring/hash.ts";
 import type { Entry } from "../store/store.ts";
-import { compareVersions, type Version } from "../store/version.ts";
+import { holds, type Version } from "../store/version.ts";
 import type { Placement } from "../topology/placement.ts";
 import { onlyHere, type QuorumContext, writeNeeds } from "./context.ts";
 import { gather } from "./gather.ts";
@@ -14,8 +14,8 @@ import { type Consistency, firstQuorums, newest, QuorumError, quorumSizes } from
 
 /**
  * Stores `entry` until W of every write set hold it (members of `current` already do).
- * A replica that refuses because it holds this very version or a newer one counts: see
- * `write`. `hint`: leave hints for replicas that do not answer.
+ * A replica that refuses because it holds this very version or a newer one counts (see
+ * `write`; store/version.ts `holds` names the one exception). `hint`: leave hints for replicas that do not answer.
  */
 export async function storeOn(
   ctx: QuorumContext,
@@ -29,7 +29,7 @@ export async function storeOn(
 ): Promise<void> {
   const owners = [...new Set(p.writes.flat())];
   const peers = owners.filter((m) => !current.has(m));
-  const held = (x: PutReply) => x.applied || (x.current !== undefined && compareVersions(x.current, entry.version) >= 0);
+  const held = (x: PutReply) => x.applied || (x.current !== undefined && holds(x.current, entry.version));
   const promises = peers.map((m) => (hint ? ctx.client.putOrHint(m, key, entry, p.epoch) : ctx.client.put(m, key, entry, p.epoch)));
   const result = await firstQuorums(peers, promises, p.writes, needs, held, current);
   if (!result.met) throw new QuorumError(operation, result.counted, result.needed, { epoch: p.epoch, owners });

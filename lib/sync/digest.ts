@@ -33,12 +33,21 @@ function nodeHash(node: string): number {
 /** Mixes a key's hash with its version into one well-spread 32-bit value (murmur3's finaliser). */
 function mix(keyHash: number, version: Version, salt: number): number {
   let h = (keyHash ^ salt) >>> 0;
-  for (const part of [version.wall % 0x1_0000_0000, Math.floor(version.wall / 0x1_0000_0000), version.logical, nodeHash(version.node)]) {
-    h = Math.imul(h ^ part, 0xcc9e2d51);
-    h = (h << 15) | (h >>> 17);
-    h = Math.imul(h, 0x1b873593);
-  }
+  h = mixStamp(h, version);
+  // A conditional write's version differs from the one it was built on only here.
+  if (version.step) h = mixStamp(mixPart(h, version.step), version.ballot!);
   return fmix32(h);
+}
+
+function mixStamp(h: number, stamp: { wall: number; logical: number; node: string }): number {
+  for (const part of [stamp.wall % 0x1_0000_0000, Math.floor(stamp.wall / 0x1_0000_0000), stamp.logical, nodeHash(stamp.node)]) h = mixPart(h, part);
+  return h;
+}
+
+function mixPart(h: number, part: number): number {
+  h = Math.imul(h ^ part, 0xcc9e2d51);
+  h = (h << 15) | (h >>> 17);
+  return Math.imul(h, 0x1b873593);
 }
 
 /** One bucket's summary as it travels: [bucket, sum, xor, count]. */

@@ -5,7 +5,7 @@
  */
 import type { DecoderOptions } from "@msgpack/msgpack";
 import type { Entry } from "../store/store.ts";
-import type { Version } from "../store/version.ts";
+import type { Ballot, Version } from "../store/version.ts";
 import { msgpackDecoder } from "./msgpack.ts";
 
 /** A node-to-node body that is not a valid message: answered 400 "bad message". */
@@ -108,16 +108,34 @@ export function tuple(v: unknown, length: number, what: string): unknown[] {
 
 // --- versions and entries, in the array shapes every data message uses ---
 
-export type WireVersion = [wall: number, logical: number, node: string];
+/** A plain write's version; a conditional write's adds its step and ballot. */
+export type WireVersion = [wall: number, logical: number, node: string] | [wall: number, logical: number, node: string, step: number, ...WireBallot];
+export type WireBallot = [epoch: number, wall: number, logical: number, node: string];
 export type WireEntry = [value: Uint8Array, contentType: string, version: WireVersion, tombstone: boolean];
 
-export const versionToWire = (v: Version): WireVersion => [v.wall, v.logical, v.node];
+export const ballotToWire = (b: Ballot): WireBallot => [b.epoch, b.wall, b.logical, b.node];
+export const versionToWire = (v: Version): WireVersion => (v.step ? [v.wall, v.logical, v.node, v.step, ...ballotToWire(v.ballot!)] : [v.wall, v.logical, v.node]);
 export const entryToWire = (e: Entry): WireEntry => [e.value, e.contentType, versionToWire(e.version), e.tombstone];
 
 export function version(v: unknown): Version {
-  const [wall, logical, node] = tuple(v, 3, "a version");
+  if (!Array.isArray(v) || (v.length !== 3 && v.length !== 8)) throw new MessageError("a version must be a list of 3 or 8");
+  const [wall, logical, node] = v;
   if (!isInt(wall) || !isInt(logical)) throw new MessageError("version numbers must be non-negative integers");
-  return { wall, logical, node: id(node, "version node") };
+  if (v.length === 3) return { wall, logical, node: id(node, "version node") };
+  // A conditional chain begun over an absent key has no node (store/version.ts, `successor`).
+  const root = node === "" ? "" : id(node, "version node");
+  return { wall, logical, node: root, step: positive(v[3], "version step"), ballot: ballot(v.slice(4)) };
+}
+
+export function ballot(v: unknown): Ballot {
+  const [epoch, wall, logical, node] = tuple(v, 4, "a ballot");
+  if (!isInt(epoch) || !isInt(wall) || !isInt(logical)) throw new MessageError("ballot numbers must be non-negative integers");
+  return { epoch, wall, logical, node: id(node, "ballot node") };
+}
+
+function positive(v: unknown, field: string): number {
+  if (!isInt(v) || v === 0) throw new MessageError(`${field} must be a positive integer`);
+  return v;
 }
 
 /** An entry from its fields: value bytes, content type, version, tombstone. */

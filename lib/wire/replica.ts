@@ -12,11 +12,13 @@ import { encodeMsgpack as encode, msgpackDecoder } from "./msgpack.ts";
 import { count, entry, entryToWire, MAX_KEY_LENGTH, mapDecoder, MessageError, text, version, versionToWire, decodeOrThrow } from "./fields.ts";
 import type { Entry } from "../store/store.ts";
 import { compareVersions, type Version } from "../store/version.ts";
+import { type AcceptReply, type CasRequest, CHOSEN_KEPT, decodeAcceptReply, decodeCasFields, decodePrepareReply, encodeCasRequest, type PrepareReply } from "./cas.ts";
 
 /** `epoch`: the ring epoch the coordinator placed the key in; a replica at a later one refuses. */
 export type KvRequest =
   | { type: "put"; key: string; epoch: number; entry: Entry }
-  | { type: "get"; key: string; epoch: number; have?: Version };
+  | { type: "get"; key: string; epoch: number; have?: Version }
+  | CasRequest;
 
 /** A put's answer: stored, or refused with the newer version the replica holds. */
 export interface PutReply {
@@ -33,6 +35,7 @@ export interface GetReply {
 export const MAX_KV_MESSAGE_BYTES = 512 * 1024 * 1024 + 64 * 1024;
 
 export function encodeKvRequest(request: KvRequest): Uint8Array {
+  if (request.type === "prepare" || request.type === "accept") return encodeCasRequest(request);
   return request.type === "put"
     ? encode({ type: "put", key: request.key, e: request.epoch, entry: entryToWire(request.entry) })
     : request.have
@@ -58,6 +61,7 @@ export function decodeKvRequest(bytes: Uint8Array): KvRequest {
   const epoch = count(m.e, "e (the epoch)");
   if (m.type === "put") return { type: "put", key, epoch, entry: entry(m.entry) };
   if (m.type === "get") return m.have == null ? { type: "get", key, epoch } : { type: "get", key, epoch, have: version(m.have) };
+  if (m.type === "prepare" || m.type === "accept") return decodeCasFields(m, key, epoch);
   throw new MessageError(`unknown message type ${JSON.stringify(m.type)}`);
 }
 
@@ -66,6 +70,9 @@ export function decodePutReply(bytes: Uint8Array): PutReply {
   if (typeof m.applied !== "boolean") throw new MessageError("applied must be a boolean");
   return m.current == null ? { applied: m.applied } : { applied: m.applied, current: version(m.current) };
 }
+
+export const decodePrepareBody = (bytes: Uint8Array): PrepareReply => decodePrepareReply(map(bytes));
+export const decodeAcceptBody = (bytes: Uint8Array): AcceptReply => decodeAcceptReply(map(bytes));
 
 /** `have`: the entry the asker holds, which a `{same: true}` reply stands for. */
 export function decodeGetReply(bytes: Uint8Array, have?: Entry): GetReply {
@@ -77,7 +84,8 @@ export function decodeGetReply(bytes: Uint8Array, have?: Entry): GetReply {
   return m.entry == null ? {} : { entry: entry(m.entry) };
 }
 
-const map = mapDecoder({ maxStrLength: 64 * 1024, maxArrayLength: 16, maxMapLength: 16 });
+// Lists within: versions and entries (at most 8 fields), a prepare's chosen versions (CHOSEN_KEPT).
+const map = mapDecoder({ maxStrLength: 64 * 1024, maxArrayLength: CHOSEN_KEPT, maxMapLength: 16 });
 
 /** A batch (`/_kv/batch`): encoded KV requests in; per message [status, body] out. */
 export function encodeBatch(messages: readonly Uint8Array[]): Uint8Array {

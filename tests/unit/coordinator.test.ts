@@ -1,7 +1,8 @@
 /** The coordinator against stub replicas: what counts as a replica's acknowledgement. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { Transport } from "../../lib/env.ts";
+import { seededRandom, type Transport } from "../../lib/env.ts";
+import { CasAcceptor } from "../../lib/cas/acceptor.ts";
 import { quorumCoordinator } from "../../lib/replication/coordinator.ts";
 import { HintStore } from "../../lib/replication/hints.ts";
 import { decodeBatch, decodeKvRequest, encodeBatchReplies, encodeGetReply, encodePutReply, type PutReply } from "../../lib/wire/replica.ts";
@@ -39,9 +40,10 @@ function coordinatorWithPeers(answerPut: (entry: Entry) => PutReply, quorum = { 
     self: SELF,
     placer: { place: (position) => layout.placement(position), catchUp: async () => {} },
     replica: localReplica(store, hlc),
+    acceptor: new CasAcceptor(store, () => env.clock.now()),
     hlc,
     hints: new HintStore(),
-    env: { clock: env.clock, transport },
+    env: { clock: env.clock, transport, random: seededRandom(1) },
     config: { replicas: 3, ...quorum, replicaTimeoutMs: 300 },
   });
   return { coordinator, store, hlc };
@@ -79,6 +81,7 @@ test("a write refused by replicas at a later epoch is stored again on the new pl
       const replies = decodeBatch(body, 128).map((bytes) => {
         const message = decodeKvRequest(bytes);
         if (message.type === "get") return { status: 200, body: encodeGetReply({}) };
+        if (message.type !== "put") throw new Error(`unexpected ${message.type}`);
         putVersions.push([message.epoch, JSON.stringify(message.entry.version)]);
         if (message.epoch < 2) return { status: 409, body: new TextEncoder().encode(JSON.stringify({ error: "stale", epoch: 2 })) };
         return { status: 200, body: encodePutReply({ applied: true }) };
@@ -101,9 +104,10 @@ test("a write refused by replicas at a later epoch is stored again on the new pl
     replica: localReplica(store, hlc, () => false, (epoch) => {
       if (epoch < 2) throw new StaleEpochError(2, epoch);
     }),
+    acceptor: new CasAcceptor(store, () => env.clock.now()),
     hlc,
     hints: new HintStore(),
-    env: { clock: env.clock, transport },
+    env: { clock: env.clock, transport, random: seededRandom(1) },
     config: { replicas: 3, writeQuorum: 2, readQuorum: 2, replicaTimeoutMs: 300 },
   });
   const version = await coordinator.put("k", bytes("v"), "text/plain");

@@ -83,3 +83,22 @@ test("a larger concurrent history: 60 operations across 12 rounds of overlapping
   h.push(get("r0c0", t + 1, t + 2));
   assert.ok(!checkHistory(h).ok);
 });
+
+const cas = (expect: string | null | "*", value: string | null, won: boolean | undefined, call: number, ret?: number): Operation => ({ kind: "cas", key: "k", expect, value, won, call, ret });
+
+test("compare-and-set: of two racing on one value exactly one may win", () => {
+  assert.ok(linearizable([put("a", 0, 1), cas("a", "b", true, 2, 10), cas("a", "c", false, 3, 11), get("b", 12, 13)]));
+  assert.ok(!linearizable([put("a", 0, 1), cas("a", "b", true, 2, 10), cas("a", "c", true, 3, 11)]), "two winners over one value");
+  assert.ok(!linearizable([put("a", 0, 1), cas("a", "b", false, 2, 10), get("a", 11, 12)]), "a 412 while the value it named was there all along");
+  // Create-only and conditional delete.
+  assert.ok(linearizable([cas(null, "a", true, 0, 1), cas(null, "b", false, 2, 3), cas("a", null, true, 4, 5), cas(null, "c", true, 6, 7)]));
+  assert.ok(!linearizable([cas(null, "a", true, 0, 1), cas(null, "b", true, 2, 3)]), "create-only twice in a row");
+  assert.ok(linearizable([put("a", 0, 1), cas("*", "b", true, 2, 3), cas("*", "c", false, 4, 5)].slice(0, 2)));
+  assert.ok(!linearizable([cas("*", "b", true, 0, 1)]), "If-Match: * on an absent key");
+});
+
+test("compare-and-set with an unknown outcome may take effect, but only where its condition held", () => {
+  assert.ok(linearizable([put("a", 0, 1), cas("a", "b", undefined, 2), get("b", 10, 11)]));
+  assert.ok(linearizable([put("a", 0, 1), cas("a", "b", undefined, 2), get("a", 10, 11)]));
+  assert.ok(!linearizable([put("a", 0, 1), put("z", 2, 3), cas("a", "b", undefined, 4), get("b", 10, 11)]), "its condition no longer held");
+});

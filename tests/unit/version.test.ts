@@ -3,6 +3,9 @@ import assert from "node:assert/strict";
 import {
   compareVersions,
   formatVersion,
+  holds,
+  isFresh,
+  successor,
   Hlc,
   hlcObserve,
   hlcTick,
@@ -90,4 +93,47 @@ test("an Hlc issues whole milliseconds even from a clock with fractions", () => 
   const v = hlc.next();
   assert.equal(v.wall, 1000);
   assert.ok(Number.isInteger(v.wall));
+});
+
+test("a conditional write's version comes right after the one it was conditioned on: no plain version fits between", () => {
+  const ballot = (wall: number, node = "b:1", epoch = 3) => ({ epoch, wall, logical: 0, node });
+  const base = v(100, 2, "a:1");
+  const next = successor(base, ballot(500));
+  assert.deepEqual(next, { wall: 100, logical: 2, node: "a:1", step: 1, ballot: ballot(500) });
+  assert.ok(compareVersions(next, base) > 0);
+  // Any plain version after the base is after its successor too; any before it, before.
+  assert.ok(compareVersions(v(100, 3, "a:0"), next) > 0);
+  assert.ok(compareVersions(v(100, 2, "b:0"), next) > 0);
+  assert.ok(compareVersions(v(100, 2, "a:0"), base) < 0);
+  // Siblings over one base order by ballot, and a later epoch's ballot outranks any earlier one.
+  assert.ok(compareVersions(successor(base, ballot(400)), next) < 0);
+  assert.ok(compareVersions(successor(base, ballot(1, "a:1", 4)), next) > 0);
+  assert.ok(compareVersions(successor(next, ballot(1)), next) > 0);
+  // Over an absent key: a fresh chain with no node.
+  const fresh = successor(undefined, ballot(700));
+  assert.ok(isFresh(fresh) && !isFresh(next) && !isFresh(base));
+  for (const version of [next, fresh, successor(fresh, ballot(800))]) {
+    assert.deepEqual(parseVersion(formatVersion(version)), version, formatVersion(version));
+  }
+});
+
+test("holds: who counts as having stored a write it refused", () => {
+  const ballot = { epoch: 1, wall: 900, logical: 0, node: "c:1" };
+  const plain = v(100, 0, "a:1");
+  const table: Array<[string, Version, Version, boolean]> = [
+    ["the very version", plain, plain, true],
+    ["an older one", v(99, 0, "a:1"), plain, false],
+    ["a later plain write", v(101, 0, "a:1"), plain, true],
+    ["a conditional write built on it", successor(plain, ballot), plain, true],
+    ["a later chain of conditional writes", successor(v(101, 0, "b:1"), ballot), plain, true],
+    ["a chain begun over an absent key, after it", successor(undefined, ballot), plain, false],
+    ["a later write over a conditional one", v(200, 0, "a:1"), successor(plain, ballot), true],
+  ];
+  for (const [what, held, written, want] of table) assert.equal(holds(held, written), want, what);
+});
+
+test("parseVersion refuses what formatVersion never writes", () => {
+  for (const text of ["", "1.2", "1.2@", "a.2@x:1", "1.2@x:1+", "1.2@x:1+0:1.2.3@y:1", "1.2@x:1+1:1.2@y:1", "1.2@+1:1.2.3@", "99999999999999999.0@x:1"]) {
+    assert.equal(parseVersion(text), undefined, text);
+  }
 });
