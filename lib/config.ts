@@ -31,6 +31,8 @@ export interface Config {
   vnodes: number;
   maxValueBytes: number;
   tombstoneGraceMs: number;
+  /** How far behind the writer's clock a node's may run: values with a time to live stop being served this much before their expiry. */
+  expirySkewMs: number;
   syncIntervalMs: number;
   syncBytesPerSec: number;
   leaveTimeoutMs: number;
@@ -96,6 +98,7 @@ export const options: readonly Option[] = [
   opt("vnodes", "V", { key: "vnodes", type: "int", min: 1, max: 4096, default: 128, help: "virtual nodes per member on the ring" }),
   opt("max-value-bytes", "BYTES", { key: "maxValueBytes", type: "int", min: 0, max: 512 * 1024 * 1024, default: 1024 * 1024, help: "largest value accepted" }),
   opt("tombstone-grace-ms", "MS", { key: "tombstoneGraceMs", type: "int", min: 0, max: MAX_INT, default: 3_600_000, help: "how long a delete's tombstone is kept before it is purged" }),
+  opt("expiry-skew-ms", "MS", { key: "expirySkewMs", type: "int", min: 0, max: 3_600_000, default: 1_000, help: "how far behind another node's this node's clock may run: a value with a ttl stops being served this long before its expiry" }),
   opt("sync-interval-ms", "MS", { key: "syncIntervalMs", type: "int", min: 100, max: MAX_INT, default: 10_000, help: "time between anti-entropy rounds (a ring change starts one at once)" }),
   opt("sync-bytes-per-sec", "BYTES", { key: "syncBytesPerSec", type: "int", min: 1024, max: MAX_INT, default: 64 * 1024 * 1024, help: "most bytes of entries per second this node pushes while rebalancing" }),
   opt("leave-timeout-ms", "MS", { key: "leaveTimeoutMs", type: "int", min: 0, max: MAX_INT, default: 30_000, help: "on SIGINT/SIGTERM, longest wait for new owners to confirm this node's data" }),

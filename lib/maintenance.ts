@@ -1,5 +1,6 @@
 /**
- * A node's housekeeping on timers: tombstones past their grace period are purged, and
+ * A node's housekeeping on timers: tombstones and expired entries past their grace period
+ * are purged (and conditional writes' idle promises forgotten), and
  * hints (writes a replica missed) are replayed to replicas that are alive again.
  */
 import type { Env, TimerHandle } from "./env.ts";
@@ -35,11 +36,13 @@ export class Maintenance {
   readonly #timers: TimerHandle[] = [];
   #stopped = false;
   readonly #purged;
+  readonly #expiredPurged;
   readonly #replayed;
 
   constructor(o: MaintenanceOptions) {
     this.#o = o;
     this.#purged = o.metrics.counter("dht_tombstones_purged_total", "Tombstones removed after their grace period");
+    this.#expiredPurged = o.metrics.counter("dht_expired_purged_total", "Entries removed a grace period after their expiry (?ttl)");
     this.#replayed = o.metrics.counter("dht_hints_replayed_total", "Missed writes delivered to a replica later (hinted handoff)");
   }
 
@@ -51,6 +54,11 @@ export class Maintenance {
       if (n > 0) {
         this.#purged.inc([], n);
         env.log.debug("tombstones purged", { count: n });
+      }
+      const expired = store.purgeExpired(tombstoneGraceMs);
+      if (expired > 0) {
+        this.#expiredPurged.inc([], expired);
+        env.log.debug("expired entries purged", { count: expired });
       }
     });
     // A replica that never looked gone (a few timeouts) gets its hints on the next sweep.

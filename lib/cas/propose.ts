@@ -46,7 +46,8 @@ export interface CasContext extends QuorumContext {
   observer?: CasObserver;
 }
 
-export type CasOutcome = { won: true; version: Version } | { won: false; current: Entry | undefined };
+/** Won: the entry stored (its version, its expiry); or the live entry that failed the condition (undefined: none). */
+export type CasOutcome = { won: true; entry: Entry } | { won: false; current: Entry | undefined };
 
 /** Rounds a conditional write may lose to contention before it answers 503. */
 export const MAX_ROUNDS = 24;
@@ -63,7 +64,7 @@ export async function conditionalWrite(ctx: CasContext, key: string, first: Plac
   let p = first;
   // Versions this write proposed: a later round may find one chosen (finished by itself or
   // by another proposer), and then this write took effect.
-  const mine: Version[] = [];
+  const mine: Entry[] = [];
   for (let round = 1; round <= MAX_ROUNDS; round++) {
     const ran = await ctx.placements.run(position, p, (q) => proposeOnce(ctx, key, q, condition, make, mine));
     p = ran.placement;
@@ -86,17 +87,17 @@ export async function conditionalWrite(ctx: CasContext, key: string, first: Plac
   throw new QuorumError("conditional write", 0, 1, { epoch: p.epoch, owners: distinctOwners(p) });
 }
 
-async function proposeOnce(ctx: CasContext, key: string, p: Placement, condition: Condition, make: (version: Version) => Entry, mine: Version[]): Promise<Round> {
+async function proposeOnce(ctx: CasContext, key: string, p: Placement, condition: Condition, make: (version: Version) => Entry, mine: Entry[]): Promise<Round> {
   const ballot: Ballot = { epoch: p.epoch, ...ctx.hlc.next() };
   const owners = distinctOwners(p);
   const needs = p.writes.map((set) => casQuorum(ctx.config, set.length));
   const promises = await collect(owners, p, needs, (m) => ctx.client.prepare(m, key, ballot, p.epoch), (r) => r.promised);
-  const isMine = (v: Version) => mine.some((m) => compareVersions(m, v) === 0);
+  const ownEntry = (v: Version) => mine.find((m) => compareVersions(m.version, v) === 0);
   // What the owners know was chosen settles this write's earlier proposals, promised or not.
   const chosen = promises.replies.flatMap((r) => r?.chosen ?? []);
-  const mineChosen = chosen.find(isMine);
-  if (mineChosen) return { done: { won: true, version: mineChosen } };
-  forget(mine, (m) => chosen.some((v) => isSibling(v, m)));
+  const mineChosen = chosen.map(ownEntry).find((e) => e !== undefined);
+  if (mineChosen) return { done: { won: true, entry: mineChosen } };
+  forget(mine, (m) => chosen.some((v) => isSibling(v, m.version)));
   if (!promises.met) return lostOrShort(promises.replies, "prepare", promises, p, owners);
   const promised = promises.replies.map((r) => (r?.promised ? r : undefined));
   const base = newest(promised.map((r) => r?.entry));
@@ -104,26 +105,26 @@ async function proposeOnce(ctx: CasContext, key: string, p: Placement, condition
   if (unfinished) {
     const done = await acceptAndCommit(ctx, key, p, owners, needs, ballot, unfinished.base, unfinished.entry);
     if ("lost" in done) return done;
-    return isMine(unfinished.entry.version) ? { done: { won: true, version: unfinished.entry.version } } : { lost: true, again: true };
+    return ownEntry(unfinished.entry.version) ? { done: { won: true, entry: unfinished.entry } } : { lost: true, again: true };
   }
-  if (base && isMine(base.version)) return { done: { won: true, version: base.version } };
+  if (base && ownEntry(base.version)) return { done: { won: true, entry: base } };
   // One of this write's proposals may have been chosen and then overwritten: whether it
   // took effect cannot be told any more, so neither a 412 nor another write is honest.
-  if (base && mine.some((m) => compareVersions(base.version, m) > 0 && !isSibling(base.version, m))) {
+  if (base && mine.some((m) => compareVersions(base.version, m.version) > 0 && !isSibling(base.version, m.version))) {
     throw new QuorumError("conditional write (its outcome is unknown: an earlier round may have taken effect)", 0, 0, { epoch: p.epoch, owners });
   }
   // Proposals behind the stored version were not chosen (or the check above would have
   // thrown): forget them, so a later round does not ask after them again.
-  if (base) forget(mine, (m) => compareVersions(m, base.version) < 0);
-  const current = live(base);
+  if (base) forget(mine, (m) => compareVersions(m.version, base.version) < 0);
+  const current = live(base, ctx.horizon());
   if (!conditionHolds(condition, current)) {
     if (base) await writeBack(ctx, key, p, base, owners.filter((_, i) => promised[i]?.entry && compareVersions(promised[i]!.entry!.version, base.version) === 0));
     return { done: { won: false, current } };
   }
   const entry = make(successor(base?.version, ballot));
-  mine.push(entry.version);
+  mine.push(entry);
   const done = await acceptAndCommit(ctx, key, p, owners, needs, ballot, base?.version, entry);
-  if (!("lost" in done)) return { done: { won: true, version: entry.version } };
+  if (!("lost" in done)) return { done: { won: true, entry } };
   if (done.untouched) {
     mine.pop(); // every owner refused it: it can never be chosen
     return done;
@@ -207,7 +208,7 @@ function isSibling(v: Version, m: Version): boolean {
   return v.step === m.step && sameBase && compareVersions(v, m) !== 0;
 }
 
-function forget(mine: Version[], settled: (m: Version) => boolean): void {
+function forget(mine: Entry[], settled: (m: Entry) => boolean): void {
   mine.splice(0, mine.length, ...mine.filter((m) => !settled(m)));
 }
 

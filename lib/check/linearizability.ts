@@ -19,11 +19,17 @@
  * another has finished may not.
  */
 
+/** When a written value's expiry takes effect: some instant in [from, to]. */
+export interface ExpiryWindow {
+  from: number;
+  to: number;
+}
+
 export type Operation =
-  | { kind: "put"; key: string; value: string; call: number; ret?: number }
+  | { kind: "put"; key: string; value: string; call: number; ret?: number; expires?: ExpiryWindow }
   | { kind: "get"; key: string; value?: string | null; call: number; ret?: number }
   | { kind: "delete"; key: string; found?: boolean; call: number; ret?: number }
-  | { kind: "cas"; key: string; expect: Expectation; value: string | null; won?: boolean; call: number; ret?: number };
+  | { kind: "cas"; key: string; expect: Expectation; value: string | null; won?: boolean; call: number; ret?: number; expires?: ExpiryWindow };
 
 /** What a conditional write needs: a given value, any value (`If-Match: *`), or absence (null). */
 export type Expectation = string | null | "*";
@@ -48,6 +54,8 @@ interface Step {
   expectNot?: { value: State } | "live";
   /** The state after it, when it writes. */
   write?: { value: State };
+  /** An expiry: the state becomes absent if it still is this value (and stays as it is otherwise). */
+  expire?: string;
   call: number;
   ret?: number;
   /** A step that may only be placed after this one (by index). */
@@ -72,11 +80,15 @@ function toSteps(ops: readonly Operation[]): Step[] {
   const steps: Step[] = [];
   for (const op of ops) {
     const { call, ret } = op;
-    if (op.kind === "put") steps.push({ write: { value: op.value }, call, ret });
-    else if (op.kind === "cas") {
+    if (op.kind === "put") {
+      steps.push({ write: { value: op.value }, call, ret });
+      expiryOf(steps, op.value, op.expires);
+    } else if (op.kind === "cas") {
       const need = op.expect === "*" ? ("live" as const) : { value: op.expect };
-      if (ret === undefined || op.won) steps.push({ expect: need, write: { value: op.value }, call, ret });
-      else steps.push({ expectNot: need, call, ret });
+      if (ret === undefined || op.won) {
+        steps.push({ expect: need, write: { value: op.value }, call, ret });
+        if (op.value !== null) expiryOf(steps, op.value, op.expires);
+      } else steps.push({ expectNot: need, call, ret });
     }
     else if (op.kind === "get") {
       if (ret !== undefined) steps.push({ expect: { value: op.value ?? null }, call, ret });
@@ -92,11 +104,21 @@ function toSteps(ops: readonly Operation[]): Step[] {
   return steps;
 }
 
+/** The expiry of the write just pushed, if it has one: placed after it, within its window. */
+function expiryOf(steps: Step[], value: string, expires: ExpiryWindow | undefined): void {
+  if (!expires) return;
+  const write = steps.length - 1;
+  // A write whose outcome is unknown may never have happened: then neither does its expiry.
+  const ret = steps[write]!.ret === undefined ? undefined : expires.to;
+  steps.push({ expire: value, call: expires.from, ret, after: write });
+}
+
 /** The state after `step`, or undefined when `step` could not have seen `state`. */
 function apply(state: State, step: Step): State | undefined {
   if (step.expectNot !== undefined && (step.expectNot === "live" ? state !== null : step.expectNot.value === state)) return undefined;
   if (step.expect === "live" && state === null) return undefined;
   if (step.expect !== undefined && step.expect !== "live" && step.expect.value !== state) return undefined;
+  if (step.expire !== undefined) return state === step.expire ? null : state;
   return step.write ? step.write.value : state;
 }
 

@@ -11,6 +11,7 @@ import { formatVersion, type Version } from "../store/version.ts";
 import { readBodyLimited } from "./body.ts";
 import { BadRequestError, KeyTooLongError, MethodNotAllowedError, NotFoundError, PreconditionFailedError } from "./errors.ts";
 import { conditionOf } from "./conditions.ts";
+import { EXPIRES_HEADER, ttlOf } from "./ttl.ts";
 import type { Condition } from "../cas/condition.ts";
 import type { CasOutcome } from "../cas/propose.ts";
 
@@ -46,10 +47,11 @@ export function addKvRoutes(router: RouterType, { coordinator, maxValueBytes }: 
     const consistency = consistencyOf(request, condition);
     const value = await readBodyLimited(request, maxValueBytes);
     const contentType = request.headers.get("content-type") || DEFAULT_CONTENT_TYPE;
-    const version = condition
-      ? wonOr412(await coordinator.conditional(key, condition, { value, contentType }).catch(explained(key)))
-      : await coordinator.put(key, value, contentType, consistency).catch(explained(key));
-    return written(version);
+    const ttlMs = ttlOf(request.query, request.method);
+    const stored = condition
+      ? wonOr412(await coordinator.conditional(key, condition, { value, contentType, ttlMs }).catch(explained(key)))
+      : await coordinator.put(key, { value, contentType, ttlMs }, consistency).catch(explained(key));
+    return written(stored);
   };
 
   /** Not async: a lone node's read answers in the same turn, without a promise of ours. */
@@ -64,10 +66,11 @@ export function addKvRoutes(router: RouterType, { coordinator, maxValueBytes }: 
     const key = decodeKey(request.params.key);
     const condition = conditionOf(request.headers);
     const consistency = consistencyOf(request, condition);
+    ttlOf(request.query, request.method);
     if (condition) return written(wonOr412(await coordinator.conditional(key, condition, "delete").catch(explained(key))));
     const version = await coordinator.delete(key, consistency).catch(explained(key));
     if (!version) throw new NotFoundError(`key '${key}' not found`);
-    return written(version);
+    return written({ version });
   };
 
   const emptyKey = () => {
@@ -93,11 +96,16 @@ export function addKvRoutes(router: RouterType, { coordinator, maxValueBytes }: 
 
 const KV_METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE"];
 
-const written = (version: Version) => new Response(null, { status: 204, headers: { [VERSION_HEADER]: formatVersion(version) } });
+/** A write's answer: the version stored, and when it expires if it does. */
+function written({ version, expires }: { version: Version; expires?: number }): Response {
+  const headers: Record<string, string> = { [VERSION_HEADER]: formatVersion(version) };
+  if (expires !== undefined) headers[EXPIRES_HEADER] = String(expires);
+  return new Response(null, { status: 204, headers });
+}
 
-/** A conditional write's version, or its 412 naming the version the key holds. */
-function wonOr412(outcome: CasOutcome): Version {
-  if (outcome.won) return outcome.version;
+/** A conditional write's entry, or its 412 naming the version the key holds. */
+function wonOr412(outcome: CasOutcome): Entry {
+  if (outcome.won) return outcome.entry;
   const current = outcome.current ? formatVersion(outcome.current.version) : null;
   throw new PreconditionFailedError(current ? `the key holds version ${current}` : "the key holds no value", current);
 }
@@ -106,13 +114,13 @@ function wonOr412(outcome: CasOutcome): Version {
 function readAnswer(request: Request, key: string, entry: Entry | undefined): Response {
   if (!entry) throw new NotFoundError(`key '${key}' not found`);
   if (request.method === "HEAD") {
-    return new Response(null, {
-      headers: {
-        "content-type": entry.contentType,
-        "content-length": String(entry.value.byteLength),
-        [VERSION_HEADER]: formatVersion(entry.version),
-      },
-    });
+    const headers: Record<string, string> = {
+      "content-type": entry.contentType,
+      "content-length": String(entry.value.byteLength),
+      [VERSION_HEADER]: formatVersion(entry.version),
+    };
+    if (entry.expires !== undefined) headers[EXPIRES_HEADER] = String(entry.expires);
+    return new Response(null, { headers });
   }
   return new Response(entry.value as Uint8Array<ArrayBuffer>, { headers: { "content-type": entry.contentType, [VERSION_HEADER]: formatVersion(entry.version) } });
 }

@@ -20,6 +20,8 @@ export interface QuorumContext {
   /** This node's own replica, for keys only it holds. */
   replica: Replica;
   hlc: Hlc;
+  /** The time past which expiring entries are not served: this node's clock plus the skew allowance (`--expiry-skew-ms`). */
+  horizon(): number;
 }
 
 /** A key whose only replica is this node: no quorum to gather, no message to send. */

@@ -36,8 +36,8 @@ export type { BatchObserver } from "./replica_client.ts";
 export interface Coordinator {
   /** Sends `peer` the writes it missed; those it still does not take are kept. */
   replayHints(peer: string): Promise<number>;
-  /** Stores the value; resolves to the version it was stored under. */
-  put(key: string, value: Uint8Array, contentType: string, consistency?: Consistency): Promise<Version>;
+  /** Stores the value; resolves to the entry stored (its version, and its expiry when it has a time to live). */
+  put(key: string, write: NewValue, consistency?: Consistency): Promise<Entry>;
   /**
    * The newest live entry, or undefined when the key is absent or deleted; at once (not a
    * promise) when this node is the key's only replica.
@@ -46,11 +46,18 @@ export interface Coordinator {
   /** Writes a tombstone if a live value is there; resolves to its version, or undefined when none was. */
   delete(key: string, consistency?: Consistency): Promise<Version | undefined>;
   /** Stores the value (or, for `"delete"`, a tombstone) only if `condition` holds: consensus on the key's owners (lib/cas). */
-  conditional(key: string, condition: Condition, write: { value: Uint8Array; contentType: string } | "delete"): Promise<CasOutcome>;
+  conditional(key: string, condition: Condition, write: NewValue | "delete"): Promise<CasOutcome>;
   /** The error an operation on `key` failed with, saying so when the key's range lost a quorum of its owners. */
   explain(err: unknown, key: string): unknown;
   /** What each owner of the key holds, asked one by one (no quorum, no repair). */
   inspect(key: string): Promise<{ epoch: number; copies: ReplicaCopy[] }>;
+}
+
+/** A value to write: its bytes and content type, and how long it lives (absent: for ever). */
+export interface NewValue {
+  value: Uint8Array;
+  contentType: string;
+  ttlMs?: number;
 }
 
 export interface CoordinatorOptions {
@@ -63,7 +70,8 @@ export interface CoordinatorOptions {
   acceptor: Acceptor;
   hlc: Hlc;
   env: Pick<Env, "clock" | "transport" | "random">;
-  config: QuorumConfig & { replicaTimeoutMs: number };
+  /** `expirySkewMs`: how far behind the clock of the node that wrote an expiring value this node's may run (0 unless given). */
+  config: QuorumConfig & { replicaTimeoutMs: number; expirySkewMs?: number };
   /** Told of every batch of replica messages: how many it carried, and its round trip when answered. */
   batches?: BatchObserver;
   /** Told of conditional writes' attempts, wins, failed conditions and lost rounds. */
@@ -76,7 +84,14 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
   const { self, placer, replica, acceptor, hlc, env, config, hints, batches } = options;
   const client = new ReplicaClient({ self, replica, acceptor, hints, env, replicaTimeoutMs: config.replicaTimeoutMs, batches });
   const placements = new Placements(placer, client);
-  const ctx: QuorumContext = { self, config, client, placements, replica, hlc };
+  const horizon = () => env.clock.now() + (config.expirySkewMs ?? 0);
+  const ctx: QuorumContext = { self, config, client, placements, replica, hlc, horizon };
+  /** The entry a write stores, its expiry counted from this node's clock now (whole ms: an integer on the wire). */
+  const stored = ({ value, contentType, ttlMs }: NewValue, version: Version): Entry => {
+    const entry: Entry = { value, contentType, version, tombstone: false };
+    if (ttlMs !== undefined) entry.expires = Math.floor(env.clock.now()) + ttlMs;
+    return entry;
+  };
   const casCtx: CasContext = { ...ctx, clock: env.clock, random: env.random, observer: options.cas };
 
   return {
@@ -97,14 +112,16 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
       }
       return delivered;
     },
-    async put(key, value, contentType, consistency = "quorum") {
-      return write(ctx, key, placer.place(ringPosition(key)), consistency, (version) => ({ value, contentType, version, tombstone: false }));
+    async put(key, value, consistency = "quorum") {
+      let entry: Entry | undefined;
+      await write(ctx, key, placer.place(ringPosition(key)), consistency, (version) => (entry = stored(value, version)));
+      return entry!;
     },
     get(key, consistency = "quorum") {
       const p = placer.place(ringPosition(key));
       // A key only this node holds (a lone node) is answered without a promise: the
       // awaits would be most of such a read's cost.
-      if (onlyHere(self, p)) return live(replica.get(key, p.epoch).entry);
+      if (onlyHere(self, p)) return live(replica.get(key, p.epoch).entry, horizon());
       const selfAt = p.read.indexOf(self);
       if (p.writes.length === 1 && selfAt >= 0) {
         const { w, r } = quorumSizes(config, p.read.length, consistency);
@@ -116,12 +133,11 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
       // Found or not follows the same quorum rule as a read; the tombstone goes above it.
       const position = ringPosition(key);
       const { value: latest, placement } = await placements.run(position, placer.place(position), (p) => read(ctx, key, consistency, p));
-      if (!latest || latest.tombstone) return undefined;
+      if (!latest || !live(latest, horizon())) return undefined;
       return write(ctx, key, placement, consistency, (version) => ({ value: EMPTY, contentType: "", version, tombstone: true }), latest.version);
     },
     conditional(key, condition, write) {
-      const make = (version: Version): Entry =>
-        write === "delete" ? { value: EMPTY, contentType: "", version, tombstone: true } : { ...write, version, tombstone: false };
+      const make = (version: Version): Entry => (write === "delete" ? { value: EMPTY, contentType: "", version, tombstone: true } : stored(write, version));
       return conditionalWrite(casCtx, key, placer.place(ringPosition(key)), condition, make);
     },
     explain(err, key) {

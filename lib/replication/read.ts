@@ -4,15 +4,15 @@
  * something older.
  */
 import { ringPosition } from "../ring/hash.ts";
-import type { Entry } from "../store/store.ts";
+import { type Entry, expiredBy } from "../store/store.ts";
 import type { Placement } from "../topology/placement.ts";
 import { onlyHere, type QuorumContext, writeNeeds } from "./context.ts";
 import { gather } from "./gather.ts";
 import { type Consistency, isStale, newest, QuorumError, quorumSizes } from "./quorum.ts";
 import { storeOn } from "./write.ts";
 
-/** An entry as clients see it: a tombstone is no entry. */
-export const live = (entry: Entry | undefined) => (entry && !entry.tombstone ? entry : undefined);
+/** An entry as clients see it at `horizon` (QuorumContext's): a tombstone, or an entry expired by then, is no entry. */
+export const live = (entry: Entry | undefined, horizon: number) => (entry && !entry.tombstone && !expiredBy(entry, horizon) ? entry : undefined);
 
 /**
  * The newest entry among the read owners (tombstones included), repaired first if they
@@ -41,7 +41,7 @@ export async function read(ctx: QuorumContext, key: string, consistency: Consist
 
 /** A client's read: the live entry, run again where the key lives now if its epoch is over. */
 export function readLive(ctx: QuorumContext, key: string, consistency: Consistency, p: Placement, askLast?: string): Promise<Entry | undefined> {
-  return read(ctx, key, consistency, p, askLast).then(live, (err) => retryRead(ctx, err, key, consistency, p));
+  return read(ctx, key, consistency, p, askLast).then((entry) => live(entry, ctx.horizon()), (err) => retryRead(ctx, err, key, consistency, p));
 }
 
 /**
@@ -60,7 +60,7 @@ export function readWithOnePeer(ctx: QuorumContext, key: string, consistency: Co
   }
   const peer = p.read[selfAt === 0 ? 1 : 0]!;
   return ctx.client.get(peer, key, p.epoch, own, true).then(
-    (reply) => (reply.entry === own ? live(own) : readLive(ctx, key, consistency, p)),
+    (reply) => (reply.entry === own ? live(own, ctx.horizon()) : readLive(ctx, key, consistency, p)),
     () => readLive(ctx, key, consistency, p, peer),
   );
 }
@@ -70,5 +70,5 @@ async function retryRead(ctx: QuorumContext, err: unknown, key: string, consiste
   const position = ringPosition(key);
   const again = await ctx.placements.replaced(err, position, p);
   if (!again) throw err;
-  return live((await ctx.placements.run(position, again, (q) => read(ctx, key, consistency, q))).value);
+  return live((await ctx.placements.run(position, again, (q) => read(ctx, key, consistency, q))).value, ctx.horizon());
 }

@@ -4,7 +4,9 @@
  * A replica accepts an entry only when its version is newer than what it holds, and says
  * what it holds when it refuses; that one rule is what lets the coordinator order writes
  * without trusting clocks. Deletes are tombstones: entries with no value that win over
- * older writes, and are purged once their grace period has passed.
+ * older writes, and are purged once their grace period has passed. An entry written with a
+ * time to live carries its expiry (`expires`, wall-clock ms): it is served by no one after
+ * that (replication/read.ts, `live`), and purged like a tombstone a grace period later.
  */
 import { compareVersions, isNewer, type Version } from "./version.ts";
 
@@ -13,7 +15,12 @@ export interface Entry {
   contentType: string;
   version: Version;
   tombstone: boolean;
+  /** When the value stops being served (ms since the epoch, the writing coordinator's clock); absent: never. */
+  expires?: number;
 }
+
+/** Whether `entry` has expired by `at` (a time already moved forward by the skew allowance). */
+export const expiredBy = (entry: Entry, at: number): boolean => entry.expires !== undefined && entry.expires <= at;
 
 export type ApplyResult = { applied: true } | { applied: false; current: Entry };
 
@@ -31,6 +38,8 @@ export class Store {
   readonly #entries = new Map<string, Entry>();
   /** Tombstoned keys → when this replica stored the tombstone, oldest first (insertion order). */
   readonly #tombstonedAt = new Map<string, number>();
+  /** Keys whose entry expires → when (not ordered: expiries are any time ahead). */
+  readonly #expiring = new Map<string, number>();
   #liveKeys = 0;
   #bytes = 0;
 
@@ -49,6 +58,8 @@ export class Store {
     this.#account(key, entry, +1);
     this.#tombstonedAt.delete(key);
     if (entry.tombstone) this.#tombstonedAt.set(key, this.now());
+    if (entry.expires !== undefined && !entry.tombstone) this.#expiring.set(key, entry.expires);
+    else this.#expiring.delete(key);
     return { applied: true };
   }
 
@@ -67,6 +78,7 @@ export class Store {
     if (!entry || compareVersions(entry.version, version) !== 0) return false;
     this.#entries.delete(key);
     this.#tombstonedAt.delete(key);
+    this.#expiring.delete(key);
     this.#account(key, entry, -1);
     return true;
   }
@@ -80,6 +92,25 @@ export class Store {
       const entry = this.#entries.get(key)!;
       this.#entries.delete(key);
       this.#tombstonedAt.delete(key);
+      this.#account(key, entry, -1);
+      purged++;
+    }
+    return purged;
+  }
+
+  /**
+   * Removes entries that expired at least `graceMs` ago by this replica's clock, as
+   * tombstones are purged (a replica that missed the write had that long to be repaired).
+   * Walks every expiring key: their expiries are in no order.
+   */
+  purgeExpired(graceMs: number): number {
+    const cutoff = this.now() - graceMs;
+    let purged = 0;
+    for (const [key, expires] of this.#expiring) {
+      if (expires > cutoff) continue;
+      const entry = this.#entries.get(key)!;
+      this.#entries.delete(key);
+      this.#expiring.delete(key);
       this.#account(key, entry, -1);
       purged++;
     }

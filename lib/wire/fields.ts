@@ -111,11 +111,12 @@ export function tuple(v: unknown, length: number, what: string): unknown[] {
 /** A plain write's version; a conditional write's adds its step and ballot. */
 export type WireVersion = [wall: number, logical: number, node: string] | [wall: number, logical: number, node: string, step: number, ...WireBallot];
 export type WireBallot = [epoch: number, wall: number, logical: number, node: string];
-export type WireEntry = [value: Uint8Array, contentType: string, version: WireVersion, tombstone: boolean];
+export type WireEntry = [value: Uint8Array, contentType: string, version: WireVersion, tombstone: boolean, expires?: number];
 
 export const ballotToWire = (b: Ballot): WireBallot => [b.epoch, b.wall, b.logical, b.node];
 export const versionToWire = (v: Version): WireVersion => (v.step ? [v.wall, v.logical, v.node, v.step, ...ballotToWire(v.ballot!)] : [v.wall, v.logical, v.node]);
-export const entryToWire = (e: Entry): WireEntry => [e.value, e.contentType, versionToWire(e.version), e.tombstone];
+export const entryToWire = (e: Entry): WireEntry =>
+  e.expires === undefined ? [e.value, e.contentType, versionToWire(e.version), e.tombstone] : [e.value, e.contentType, versionToWire(e.version), e.tombstone, e.expires];
 
 export function version(v: unknown): Version {
   if (!Array.isArray(v) || (v.length !== 3 && v.length !== 8)) throw new MessageError("a version must be a list of 3 or 8");
@@ -138,14 +139,18 @@ function positive(v: unknown, field: string): number {
   return v;
 }
 
-/** An entry from its fields: value bytes, content type, version, tombstone. */
-export function entryOf(value: unknown, contentType: unknown, v: unknown, tombstone: unknown): Entry {
+/** An entry from its fields: value bytes, content type, version, tombstone, and its expiry if it has one. */
+export function entryOf(value: unknown, contentType: unknown, v: unknown, tombstone: unknown, expires?: unknown): Entry {
   if (!(value instanceof Uint8Array)) throw new MessageError("value must be bytes");
   if (typeof contentType !== "string" || contentType.length > MAX_CONTENT_TYPE) throw new MessageError("contentType must be a short string");
-  return { value, contentType, version: version(v), tombstone: bool(tombstone, "tombstone") };
+  const e: Entry = { value, contentType, version: version(v), tombstone: bool(tombstone, "tombstone") };
+  if (expires != null) e.expires = count(expires, "expires");
+  return e;
 }
 
+/** An entry: `[value, contentType, version, tombstone]`, and `expires` (ms since the epoch) after them when it has one. */
 export function entry(v: unknown): Entry {
-  const [value, contentType, ver, tombstone] = tuple(v, 4, "an entry");
-  return entryOf(value, contentType, ver, tombstone);
+  if (!Array.isArray(v) || (v.length !== 4 && v.length !== 5)) throw new MessageError("an entry must be a list of 4 or 5");
+  const [value, contentType, ver, tombstone, expires] = v;
+  return entryOf(value, contentType, ver, tombstone, expires);
 }

@@ -58,7 +58,10 @@ export const encodePushRequest = (m: PushRequest) =>
   encode({
     from: m.from,
     reason: m.reason,
-    entries: m.entries.map(([k, e]) => [k, e.value, e.contentType, versionToWire(e.version), e.tombstone]),
+    entries: m.entries.map(([k, e]) => {
+      const fields = [k, e.value, e.contentType, versionToWire(e.version), e.tombstone];
+      return e.expires === undefined ? fields : [...fields, e.expires];
+    }),
   });
 export const encodePushReply = (m: PushReply) => encode({ applied: m.applied });
 
@@ -117,8 +120,9 @@ export function decodePushRequest(bytes: Uint8Array): PushRequest {
   const m = map(bytes);
   if (m.reason !== "handoff" && m.reason !== "repair") throw new MessageError("reason must be handoff or repair");
   const entries = list(m.entries, "entries", MAX_OFFER_KEYS).map((e): [string, Entry] => {
-    const [key, value, contentType, v, tombstone] = tuple(e, 5, "a pushed entry");
-    return [text(key, "key", MAX_KEY_LENGTH), entryOf(value, contentType, v, tombstone)];
+    if (!Array.isArray(e) || (e.length !== 5 && e.length !== 6)) throw new MessageError("a pushed entry must be a list of 5 or 6");
+    const [key, value, contentType, v, tombstone, expires] = e;
+    return [text(key, "key", MAX_KEY_LENGTH), entryOf(value, contentType, v, tombstone, expires)];
   });
   return { from: id(m.from, "from"), reason: m.reason, entries };
 }

@@ -13,9 +13,9 @@ export const readThenWrite: NonNullable<NodeOptions["conditional"]> = (coordinat
   if (!conditionHolds(condition, current)) return { won: false, current };
   if (write === "delete") {
     const version = await coordinator.delete(key);
-    return version ? { won: true, version } : { won: false, current: undefined };
+    return version ? { won: true, entry: { value: new Uint8Array(0), contentType: "", version, tombstone: true } } : { won: false, current: undefined };
   }
-  return { won: true, version: await coordinator.put(key, write.value, write.contentType) };
+  return { won: true, entry: await coordinator.put(key, write) };
 };
 
 /** What a GET found: the value and its version, or nothing (null); undefined when it got no answer. */

@@ -36,6 +36,7 @@ test("a bare port gives the documented defaults", () => {
     vnodes: 128,
     maxValueBytes: 1048576,
     tombstoneGraceMs: 3600000,
+    expirySkewMs: 1000,
     syncIntervalMs: 10000,
     syncBytesPerSec: 67108864,
     leaveTimeoutMs: 30000,

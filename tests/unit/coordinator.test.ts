@@ -56,7 +56,7 @@ test("a replica that already holds the very version being written counts as havi
   // As when a concurrent read found the write on this node and repaired it onto the peers
   // before the write's own messages reached them.
   const { coordinator, store } = coordinatorWithPeers((entry) => ({ applied: false, current: entry.version }));
-  const version = await coordinator.put("k", bytes("v"), "text/plain");
+  const { version } = await coordinator.put("k", { value: bytes("v"), contentType: "text/plain" });
   assert.deepEqual(store.get("k")?.version, version);
   await coordinator.delete("k");
   assert.equal(store.get("k")?.tombstone, true);
@@ -64,9 +64,9 @@ test("a replica that already holds the very version being written counts as havi
 
 test("a refusal citing a newer version acknowledges; one citing an older version (no honest replica sends it) does not", async () => {
   const newer = coordinatorWithPeers((entry) => ({ applied: false, current: later(entry.version) }));
-  await newer.coordinator.put("k", bytes("v"), "text/plain");
+  await newer.coordinator.put("k", { value: bytes("v"), contentType: "text/plain" });
   const older = coordinatorWithPeers((entry) => ({ applied: false, current: { ...entry.version, wall: entry.version.wall - 1 } }));
-  await assert.rejects(older.coordinator.put("k", bytes("v"), "text/plain"), { name: "QuorumError" });
+  await assert.rejects(older.coordinator.put("k", { value: bytes("v"), contentType: "text/plain" }), { name: "QuorumError" });
 });
 
 test("a write refused by replicas at a later epoch is stored again on the new placement as the same version, never a new one", async () => {
@@ -110,7 +110,7 @@ test("a write refused by replicas at a later epoch is stored again on the new pl
     env: { clock: env.clock, transport, random: seededRandom(1) },
     config: { replicas: 3, writeQuorum: 2, readQuorum: 2, replicaTimeoutMs: 300 },
   });
-  const version = await coordinator.put("k", bytes("v"), "text/plain");
+  const { version } = await coordinator.put("k", { value: bytes("v"), contentType: "text/plain" });
   const attempts = new Map<number, Set<string>>();
   for (const [epoch, v] of putVersions) attempts.set(epoch, (attempts.get(epoch) ?? new Set()).add(v));
   assert.deepEqual([...attempts.keys()].sort(), [1, 2], "refused at epoch 1, stored at epoch 2");

@@ -102,3 +102,16 @@ test("compare-and-set with an unknown outcome may take effect, but only where it
   assert.ok(linearizable([put("a", 0, 1), cas("a", "b", undefined, 2), get("a", 10, 11)]));
   assert.ok(!linearizable([put("a", 0, 1), put("z", 2, 3), cas("a", "b", undefined, 4), get("b", 10, 11)]), "its condition no longer held");
 });
+
+const ttlPut = (value: string, call: number, ret: number | undefined, from: number, to: number): Operation => ({ kind: "put", key: "k", value, call, ret, expires: { from, to } });
+
+test("expiry: a value with a ttl becomes absent once, within its window, unless overwritten first", () => {
+  assert.ok(linearizable([ttlPut("a", 0, 1, 10, 12), get("a", 5, 6), get(null, 13, 14)]));
+  assert.ok(!linearizable([ttlPut("a", 0, 1, 10, 12), get(null, 5, 6)]), "gone before its window");
+  assert.ok(!linearizable([ttlPut("a", 0, 1, 10, 12), get("a", 13, 14)]), "still served after its window");
+  assert.ok(!linearizable([ttlPut("a", 0, 1, 10, 12), get(null, 10, 11), get("a", 11.5, 11.8)]), "expired, then back");
+  assert.ok(linearizable([ttlPut("a", 0, 1, 10, 12), put("b", 3, 4), get("b", 20, 21)]), "an overwrite is not expired by the old value's ttl");
+  assert.ok(linearizable([ttlPut("a", 0, 1, 10, 12), cas(null, "c", true, 13, 14)]), "create-only over an expired value");
+  assert.ok(!linearizable([ttlPut("a", 0, 1, 10, 12), cas(null, "c", true, 5, 6)]), "create-only over a live one");
+  assert.ok(linearizable([ttlPut("a", 0, undefined, 10, 12), get(null, 20, 21)]), "an unknown write may never have happened");
+});
