@@ -18,6 +18,9 @@ import { Swim } from "./membership/swim.ts";
 import { Metrics } from "./metrics.ts";
 import { casObserver, nodeGauges, replicationObservers } from "./node_metrics.ts";
 import { CasAcceptor } from "./cas/acceptor.ts";
+import { answerList } from "./listing/answer.ts";
+import { lister, type ListingOptions } from "./listing/list.ts";
+import { decodeListRequest, encodeListReply, type ListRequest } from "./wire/listing.ts";
 import { NodeState } from "./node_state.ts";
 import { peerTable } from "./peer/table.ts";
 import { type Coordinator, type Placer, quorumCoordinator } from "./replication/coordinator.ts";
@@ -97,6 +100,12 @@ function ringAndMembership(config: Config, env: Env, options: NodeOptions, metri
   return { topology, swim, driver };
 }
 
+/** Listings: the coordinator's pages, and this node's answer to another's (`/_kv/list`). */
+function listingEnds(store: Store, gate: (epoch: number) => void, o: Omit<ListingOptions, "local">) {
+  const local = (request: ListRequest) => answerList(store, gate, request);
+  return { list: lister({ ...o, local }), listing: (body: Uint8Array) => encodeListReply(local(decodeListRequest(body))) };
+}
+
 export function createNode(config: Config, env: Env, options: NodeOptions = {}): DhtNode {
   const { clock } = env;
   const now = () => clock.now();
@@ -128,11 +137,12 @@ export function createNode(config: Config, env: Env, options: NodeOptions = {}):
 
   // Node-to-node messages, one table for every carrier.
   const status = () => syncStatus({ id, runtime: info.runtime, topology, store, syncer, awareness: () => swim.awarenessScore, hints: () => hints.perPeer() });
-  const peers = peerTable({ swim, topology, replica: replicaMessages(replica, acceptor), sync: syncer.receiver, syncStatus: status, maxValueBytes: config.maxValueBytes });
+  const { list, listing } = listingEnds(store, gate, { self: id, placer, config, env });
+  const peers = peerTable({ swim, topology, replica: replicaMessages(replica, acceptor), sync: syncer.receiver, syncStatus: status, listing, maxValueBytes: config.maxValueBytes });
   const answerFrame = streamResponder(peers, frameCounter(metrics));
 
   const router = nodeRouter({
-    coordinator, peers, acceptStream: options.acceptStream, info, store, swim, topology, driver, metrics, now, config,
+    coordinator, list, peers, acceptStream: options.acceptStream, info, store, swim, topology, driver, metrics, now, config,
     sync: { env, peers: () => [...aliveIds()].filter((m) => m !== id), status },
     recover: { env, tokens: syncer.tokens },
   });

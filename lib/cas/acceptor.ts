@@ -17,7 +17,7 @@ import { type Ballot, compareBallots, compareVersions, successor, type Version }
 import type { EpochGate } from "../replication/replica.ts";
 import { LeavingError } from "../replication/replica.ts";
 import { MessageError } from "../wire/fields.ts";
-import { type AcceptReply, CHOSEN_KEPT, type Pending, type PrepareReply } from "../wire/cas.ts";
+import { type AcceptReply, type CasState, CHOSEN_KEPT, type Pending, type PrepareReply } from "../wire/cas.ts";
 
 export type { AcceptReply, Pending, PrepareReply } from "../wire/cas.ts";
 
@@ -29,6 +29,8 @@ export interface Acceptor {
   pending(key: string): Pending | undefined;
   /** A conditional version reached this replica's store: it was chosen. */
   chose(key: string, version: Version): void;
+  /** The promise and unstored proposal for a key, changing nothing (for operators). */
+  state(key: string, epoch: number): CasState;
 }
 
 /**
@@ -82,6 +84,13 @@ export class CasAcceptor implements Acceptor {
     // What a proposal was conditioned on came from a store, which holds only chosen values.
     if (base?.step) this.chose(key, base);
     return { accepted: true };
+  }
+
+  state(key: string, epoch: number): CasState {
+    this.gate(epoch);
+    const state = this.#keys.get(key);
+    const pending = this.pending(key)?.entry.version;
+    return { ...(state ? { promised: state.promised } : {}), ...(pending ? { pending } : {}) };
   }
 
   pending(key: string): Pending | undefined {

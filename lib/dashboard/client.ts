@@ -169,8 +169,18 @@ async function lookup(event) {
   if (!key) return;
   const data = await get("/cluster/locate/" + encodeURIComponent(key) + "?versions");
   $("placement").textContent = "epoch " + data.epoch + ", position " + data.position + ", replicas in order:";
-  $("copies").replaceChildren(...data.copies.map((c) => h("li", { "data-replica": c.id },
-    c.id + "  " + (c.error ? "no answer: " + c.error : c.version === null ? "holds nothing" : c.version + (c.tombstone ? " (deleted)" : "")))));
+  $("copies").replaceChildren(...data.copies.map((c) => h("li", { "data-replica": c.id }, c.id + "  " + copyLine(c))));
+}
+
+/** One owner's copy: its version, whether deleted or expiring, and its Paxos state for conditional writes. */
+function copyLine(c) {
+  if (c.error) return "no answer: " + c.error;
+  let line = c.version === null ? "holds nothing" : c.version + (c.tombstone ? " (deleted)" : "");
+  // The node's clock (view.now), not the browser's, says whether it has expired.
+  if (c.expires !== undefined) line += (view.now && c.expires <= view.now ? ", expired " : ", expires ") + new Date(c.expires).toISOString();
+  if (c.promised) line += ", promised ballot " + c.promised;
+  if (c.pending) line += ", accepted (not yet stored) " + c.pending;
+  return line;
 }
 
 async function pollMembers() {

@@ -10,6 +10,8 @@ import { addDashboardRoutes } from "./dashboard_routes.ts";
 import { addClusterRoutes, type ClusterRouteOptions } from "./cluster_routes.ts";
 import { NotFoundError } from "./errors.ts";
 import { addKvRoutes } from "./kv_routes.ts";
+import { addListRoutes } from "./list_routes.ts";
+import type { Page, PageQuery } from "../listing/list.ts";
 import { type AcceptStream, addPeerRoutes } from "./peer_routes.ts";
 import { addRecoverRoutes, type RecoverRouteOptions } from "./recover_routes.ts";
 import { addRingRoutes } from "./ring_routes.ts";
@@ -17,6 +19,8 @@ import { addSyncRoutes } from "./sync_routes.ts";
 
 export interface RouterParts extends ClusterRouteOptions {
   coordinator: Coordinator;
+  /** One page of a listing (lib/listing). */
+  list: (query: PageQuery) => Promise<Page>;
   peers: PeerTable;
   acceptStream?: AcceptStream;
   config: Pick<Config, "maxValueBytes" | "replicas" | "writeQuorum" | "readQuorum" | "vnodes">;
@@ -27,6 +31,7 @@ export interface RouterParts extends ClusterRouteOptions {
 
 export function nodeRouter(p: RouterParts): RouterType {
   const router: RouterType = Router();
+  addListRoutes(router, p.list);
   addKvRoutes(router, { coordinator: p.coordinator, maxValueBytes: p.config.maxValueBytes });
   addPeerRoutes(router, p.peers, p.acceptStream);
   addClusterRoutes(router, p);

@@ -11,7 +11,7 @@ import type { ReplicaMessages } from "../replication/replica_messages.ts";
 import type { SyncReceiver } from "../sync/receiver.ts";
 import type { Topology } from "../topology/topology.ts";
 import { encodeMsgpack } from "../wire/msgpack.ts";
-import { BATCH_PATH, bodyLimits, type PeerPath, RING_KINDS, SWIM_KINDS } from "../wire/paths.ts";
+import { BATCH_PATH, bodyLimits, LIST_PATH, type PeerPath, RING_KINDS, SWIM_KINDS } from "../wire/paths.ts";
 import {
   decodeDigestRequest,
   decodeOfferRequest,
@@ -71,11 +71,13 @@ export interface PeerParts {
   sync: SyncReceiver;
   /** This node's stabilisation status, for a member gathering `/cluster/sync?all`. */
   syncStatus(): unknown;
+  /** This node's page of a listing (lib/listing/answer.ts). */
+  listing(body: Uint8Array): Uint8Array;
   maxValueBytes: number;
 }
 
 /** Every internal path this node answers, and what answers it. */
-export function peerTable({ swim, topology, replica, sync, syncStatus, maxValueBytes }: PeerParts): PeerTable {
+export function peerTable({ swim, topology, replica, sync, syncStatus, listing, maxValueBytes }: PeerParts): PeerTable {
   const limits = bodyLimits(maxValueBytes);
   const entry = (path: PeerPath, handle: PeerHandler["handle"]): [PeerPath, PeerHandler] => [path, { maxBytes: limits[path], handle }];
   // tests/unit/peer_table.test.ts checks that every path of the closed set has a handler.
@@ -96,6 +98,7 @@ export function peerTable({ swim, topology, replica, sync, syncStatus, maxValueB
       return encodePushReply(sync.push(m.reason, m.entries));
     }),
     entry("/_kv/status", () => encodeMsgpack(syncStatus())),
+    entry(LIST_PATH, listing),
   ]) as Record<PeerPath, PeerHandler>;
   return new PeerTable(handlers);
 }

@@ -16,6 +16,8 @@ export interface Placer {
   catchUp(epoch: number, peer?: string): Promise<void>;
   /** When the range holding `position` lost a quorum of its owners: what a 503 says of it. */
   lost?(position: bigint): QuorumErrorDetail | undefined;
+  /** Every range's placement in the latest epoch, each arrangement of owners once (for listings). */
+  ranges?(): Placement[];
 }
 
 /** Placements an operation is tried on at most: its first, and newer ones after refusals. */

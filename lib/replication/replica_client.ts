@@ -13,6 +13,7 @@ import type { HintStore } from "./hints.ts";
 import {
   decodeAcceptBody,
   decodeBatchReplies,
+  decodeCasStateBody,
   decodeGetReply,
   decodePrepareBody,
   decodePutReply,
@@ -25,7 +26,7 @@ import {
 import type { Replica } from "./replica.ts";
 import type { Acceptor } from "../cas/acceptor.ts";
 import type { Ballot, Version } from "../store/version.ts";
-import type { AcceptReply, PrepareReply } from "../wire/cas.ts";
+import type { AcceptReply, CasState, PrepareReply } from "../wire/cas.ts";
 import { BATCH_PATH } from "../wire/paths.ts";
 
 export interface BatchObserver {
@@ -107,6 +108,12 @@ export class ReplicaClient {
   accept(peer: string, key: string, ballot: Ballot, base: Version | undefined, entry: Entry, epoch: number): Promise<AcceptReply> {
     if (peer === this.self) return this.#locally(() => this.#o.acceptor.accept(key, ballot, base, entry, epoch));
     return this.#send(peer, encodeKvRequest({ type: "accept", key, epoch, ballot, base, entry }), decodeAcceptBody);
+  }
+
+  /** A replica's promise and unstored proposal for `key` (operators' view; changes nothing). */
+  casState(peer: string, key: string, epoch: number): Promise<CasState> {
+    if (peer === this.self) return this.#locally(() => this.#o.acceptor.state(key, epoch));
+    return this.#send(peer, encodeKvRequest({ type: "cas-state", key, epoch }), decodeCasStateBody);
   }
 
   /** This node's own entry, through the same epoch gate as a peer's. */

@@ -10,7 +10,7 @@ import { decodeBatch, decodeKvRequest, encodeBatchReplies, encodeGetReply, encod
 import { MAX_BATCH_MESSAGES } from "./batcher.ts";
 import type { Replica } from "./replica.ts";
 import type { Acceptor } from "../cas/acceptor.ts";
-import { encodeAcceptReply, encodePrepareReply } from "../wire/cas.ts";
+import { encodeAcceptReply, encodeCasState, encodePrepareReply } from "../wire/cas.ts";
 
 export interface ReplicaMessages {
   /** A batch's body → its replies' body; throws (a 4xx) if the batch itself is unreadable. */
@@ -29,6 +29,8 @@ export function replicaMessages(replica: Replica, acceptor: Acceptor): ReplicaMe
         return encodePrepareReply(acceptor.prepare(m.key, m.ballot, m.epoch));
       case "accept":
         return encodeAcceptReply(acceptor.accept(m.key, m.ballot, m.base, m.entry, m.epoch));
+      case "cas-state":
+        return encodeCasState(acceptor.state(m.key, m.epoch));
     }
   }
   return {

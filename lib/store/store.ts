@@ -8,6 +8,7 @@
  * time to live carries its expiry (`expires`, wall-clock ms): it is served by no one after
  * that (replication/read.ts, `live`), and purged like a tombstone a grace period later.
  */
+import { SortedKeys } from "./sorted_keys.ts";
 import { compareVersions, isNewer, type Version } from "./version.ts";
 
 export interface Entry {
@@ -20,7 +21,7 @@ export interface Entry {
 }
 
 /** Whether `entry` has expired by `at` (a time already moved forward by the skew allowance). */
-export const expiredBy = (entry: Entry, at: number): boolean => entry.expires !== undefined && entry.expires <= at;
+export const expiredBy = (entry: { expires?: number }, at: number): boolean => entry.expires !== undefined && entry.expires <= at;
 
 export type ApplyResult = { applied: true } | { applied: false; current: Entry };
 
@@ -36,6 +37,8 @@ const encoder = new TextEncoder();
 
 export class Store {
   readonly #entries = new Map<string, Entry>();
+  /** The same keys in order, for listings. */
+  readonly #sorted = new SortedKeys();
   /** Tombstoned keys → when this replica stored the tombstone, oldest first (insertion order). */
   readonly #tombstonedAt = new Map<string, number>();
   /** Keys whose entry expires → when (not ordered: expiries are any time ahead). */
@@ -54,6 +57,7 @@ export class Store {
     const current = this.#entries.get(key);
     if (current && !isNewer(entry.version, current.version)) return { applied: false, current };
     this.#entries.set(key, entry);
+    if (!current) this.#sorted.add(key);
     this.#account(key, current, -1);
     this.#account(key, entry, +1);
     this.#tombstonedAt.delete(key);
@@ -72,11 +76,23 @@ export class Store {
     return this.#entries.size;
   }
 
+  /** Up to `limit` entries (tombstones and expired ones included) whose keys start with `prefix`, after `after`, in key order. */
+  scan(prefix: string, after: string | undefined, limit: number): Array<[string, Entry]> {
+    const found: Array<[string, Entry]> = [];
+    if (limit <= 0) return found;
+    for (const key of this.#sorted.from(prefix, after)) {
+      found.push([key, this.#entries.get(key)!]);
+      if (found.length === limit) break;
+    }
+    return found;
+  }
+
   /** Removes `key` if it still holds exactly `version` (it was handed to its new owners). */
   dropIf(key: string, version: Version): boolean {
     const entry = this.#entries.get(key);
     if (!entry || compareVersions(entry.version, version) !== 0) return false;
     this.#entries.delete(key);
+    this.#sorted.delete(key);
     this.#tombstonedAt.delete(key);
     this.#expiring.delete(key);
     this.#account(key, entry, -1);
@@ -91,6 +107,7 @@ export class Store {
       if (storedAt > cutoff) break;
       const entry = this.#entries.get(key)!;
       this.#entries.delete(key);
+      this.#sorted.delete(key);
       this.#tombstonedAt.delete(key);
       this.#account(key, entry, -1);
       purged++;
@@ -110,6 +127,7 @@ export class Store {
       if (expires > cutoff) continue;
       const entry = this.#entries.get(key)!;
       this.#entries.delete(key);
+      this.#sorted.delete(key);
       this.#expiring.delete(key);
       this.#account(key, entry, -1);
       purged++;

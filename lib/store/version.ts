@@ -156,10 +156,11 @@ export class Hlc {
  */
 export function formatVersion(v: Version): string {
   const plain = `${v.wall}.${v.logical}@${v.node}`;
-  if (!v.step) return plain;
-  const b = v.ballot!;
-  return `${plain}+${v.step}:${b.epoch}.${b.wall}.${b.logical}@${b.node}`;
+  return v.step ? `${plain}+${v.step}:${formatBallot(v.ballot!)}` : plain;
 }
+
+/** `7.1732320000450.0@127.0.0.1:8001`: epoch, then the proposer's HLC time and id. */
+export const formatBallot = (b: Ballot): string => `${b.epoch}.${b.wall}.${b.logical}@${b.node}`;
 
 const VERSION_TEXT = /^(\d{1,16})\.(\d{1,16})@([^+@\s]{0,300})(?:\+(\d{1,16}):(\d{1,16})\.(\d{1,16})\.(\d{1,16})@([^+@\s]{1,300}))?$/;
 

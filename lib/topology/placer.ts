@@ -21,6 +21,7 @@ const CATCH_UP_WAIT_MS = 1_000;
  * `recover` command a 503 suggests is sent.
  */
 export function topologyPlacer(topology: Topology, quorum: QuorumConfig, self: string): Placer {
+  let rangesOf: { layout: Topology["layout"]; ranges: Placement[] } | undefined;
   return {
     place(position: bigint): Placement {
       if (topology.epoch === 0) throw new NoRingError();
@@ -36,5 +37,18 @@ export function topologyPlacer(topology: Topology, quorum: QuorumConfig, self: s
       const { range, dead, since } = lost;
       return { quorumLost: true, range, dead, since, recover: `npx tsx mod.ts recover ${self} --range ${range}` };
     },
+    ranges() {
+      if (topology.epoch === 0) throw new NoRingError();
+      const layout = topology.layout;
+      if (rangesOf?.layout !== layout) rangesOf = { layout, ranges: distinctPlacements(layout.arcEnds().map((end) => layout.placement(end))) };
+      return rangesOf.ranges;
+    },
   };
+}
+
+/** The placements of every range, each owner arrangement once. */
+function distinctPlacements(all: Placement[]): Placement[] {
+  const seen = new Map<string, Placement>();
+  for (const p of all) seen.set(`${p.read.join(",")}|${p.writes.map((w) => w.join(",")).join(";")}`, p);
+  return [...seen.values()];
 }

@@ -19,6 +19,7 @@ export interface Pending {
 
 export type CasRequest =
   | { type: "prepare"; key: string; epoch: number; ballot: Ballot }
+  | { type: "cas-state"; key: string; epoch: number }
   | { type: "accept"; key: string; epoch: number; ballot: Ballot; base: Version | undefined; entry: Entry };
 
 /**
@@ -31,13 +32,22 @@ export type PrepareReply = { promised: true; entry?: Entry; accepted?: Pending; 
 /** Accepted; or refused for a higher promise (`ballot`) or a newer stored version (`current`). */
 export type AcceptReply = { accepted: true } | { accepted: false; ballot?: Ballot; current?: Version };
 
+/** What an acceptor holds for a key, for operators (the dashboard's key lookup): read only. */
+export interface CasState {
+  promised?: Ballot;
+  /** An accepted proposal the store does not hold yet. */
+  pending?: Version;
+}
+
 export function encodeCasRequest(r: CasRequest): Uint8Array {
+  if (r.type === "cas-state") return encode({ type: "cas-state", key: r.key, e: r.epoch });
   if (r.type === "prepare") return encode({ type: "prepare", key: r.key, e: r.epoch, b: ballotToWire(r.ballot) });
   return encode({ type: "accept", key: r.key, e: r.epoch, b: ballotToWire(r.ballot), base: r.base ? versionToWire(r.base) : null, entry: entryToWire(r.entry) });
 }
 
 /** The fields of a prepare or accept beyond those every replica message has (`key`, `e`). */
 export function decodeCasFields(m: Record<string, unknown>, key: string, epoch: number): CasRequest {
+  if (m.type === "cas-state") return { type: "cas-state", key, epoch };
   const b = ballot(m.b);
   if (m.type === "prepare") return { type: "prepare", key, epoch, ballot: b };
   return { type: "accept", key, epoch, ballot: b, base: m.base == null ? undefined : version(m.base), entry: entry(m.entry) };
@@ -78,4 +88,13 @@ export function decodeAcceptReply(m: Record<string, unknown>): AcceptReply {
   if (m.b != null) reply.ballot = ballot(m.b);
   if (m.current != null) reply.current = version(m.current);
   return reply;
+}
+
+export const encodeCasState = (s: CasState) => encode({ promised: s.promised ? ballotToWire(s.promised) : null, pending: s.pending ? versionToWire(s.pending) : null });
+
+export function decodeCasState(m: Record<string, unknown>): CasState {
+  const state: CasState = {};
+  if (m.promised != null) state.promised = ballot(m.promised);
+  if (m.pending != null) state.pending = version(m.pending);
+  return state;
 }

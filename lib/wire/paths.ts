@@ -13,6 +13,8 @@ export const SYNC_KINDS = ["digest", "offer", "push", "status"] as const;
 
 /** Replica messages, several at a time (replication/batcher.ts). */
 export const BATCH_PATH = "/_kv/batch";
+/** One page of a listing from one node (lib/listing). */
+export const LIST_PATH = "/_kv/list";
 /** The WebSocket upgrade that opens a peer stream (lib/stream). */
 export const STREAM_PATH = "/_kv/stream";
 
@@ -20,7 +22,8 @@ export type PeerPath =
   | `/_swim/${typeof SWIM_KINDS[number]}`
   | `/_ring/${typeof RING_KINDS[number]}`
   | `/_kv/${typeof SYNC_KINDS[number]}`
-  | typeof BATCH_PATH;
+  | typeof BATCH_PATH
+  | typeof LIST_PATH;
 
 /** A batch holds at most 1 MiB of messages, or one larger message. */
 const BATCH_OVERHEAD_BYTES = 1024 * 1024 + 64 * 1024;
@@ -45,6 +48,7 @@ export function bodyLimits(maxValueBytes: number): Record<PeerPath, number> {
   limits["/_kv/offer"] = OFFER_BYTES;
   limits["/_kv/push"] = Math.max(PUSH_VALUES_BYTES, maxValueBytes) + PUSH_OVERHEAD_BYTES;
   limits["/_kv/status"] = DIGEST_BYTES;
+  limits[LIST_PATH] = DIGEST_BYTES;
   limits[BATCH_PATH] = batchBodyLimit(maxValueBytes);
   return limits;
 }

@@ -12,7 +12,7 @@ import { encodeMsgpack as encode, msgpackDecoder } from "./msgpack.ts";
 import { count, entry, entryToWire, MAX_KEY_LENGTH, mapDecoder, MessageError, text, version, versionToWire, decodeOrThrow } from "./fields.ts";
 import type { Entry } from "../store/store.ts";
 import { compareVersions, type Version } from "../store/version.ts";
-import { type AcceptReply, type CasRequest, CHOSEN_KEPT, decodeAcceptReply, decodeCasFields, decodePrepareReply, encodeCasRequest, type PrepareReply } from "./cas.ts";
+import { type AcceptReply, type CasRequest, CHOSEN_KEPT, decodeAcceptReply, decodeCasFields, decodeCasState, decodePrepareReply, encodeCasRequest, type CasState, type PrepareReply } from "./cas.ts";
 
 /** `epoch`: the ring epoch the coordinator placed the key in; a replica at a later one refuses. */
 export type KvRequest =
@@ -35,7 +35,7 @@ export interface GetReply {
 export const MAX_KV_MESSAGE_BYTES = 512 * 1024 * 1024 + 64 * 1024;
 
 export function encodeKvRequest(request: KvRequest): Uint8Array {
-  if (request.type === "prepare" || request.type === "accept") return encodeCasRequest(request);
+  if (request.type === "prepare" || request.type === "accept" || request.type === "cas-state") return encodeCasRequest(request);
   return request.type === "put"
     ? encode({ type: "put", key: request.key, e: request.epoch, entry: entryToWire(request.entry) })
     : request.have
@@ -61,7 +61,7 @@ export function decodeKvRequest(bytes: Uint8Array): KvRequest {
   const epoch = count(m.e, "e (the epoch)");
   if (m.type === "put") return { type: "put", key, epoch, entry: entry(m.entry) };
   if (m.type === "get") return m.have == null ? { type: "get", key, epoch } : { type: "get", key, epoch, have: version(m.have) };
-  if (m.type === "prepare" || m.type === "accept") return decodeCasFields(m, key, epoch);
+  if (m.type === "prepare" || m.type === "accept" || m.type === "cas-state") return decodeCasFields(m, key, epoch);
   throw new MessageError(`unknown message type ${JSON.stringify(m.type)}`);
 }
 
@@ -73,6 +73,7 @@ export function decodePutReply(bytes: Uint8Array): PutReply {
 
 export const decodePrepareBody = (bytes: Uint8Array): PrepareReply => decodePrepareReply(map(bytes));
 export const decodeAcceptBody = (bytes: Uint8Array): AcceptReply => decodeAcceptReply(map(bytes));
+export const decodeCasStateBody = (bytes: Uint8Array): CasState => decodeCasState(map(bytes));
 
 /** `have`: the entry the asker holds, which a `{same: true}` reply stands for. */
 export function decodeGetReply(bytes: Uint8Array, have?: Entry): GetReply {

@@ -76,6 +76,28 @@ export async function kvContract(t: KvTarget): Promise<void> {
         assert.equal(await (await t.send(other(0), "GET", enc(key))).text(), key, key);
       }
     }],
+    ["compare-and-set through one node is seen by another: create once, update only over the version read, 412 otherwise", async () => {
+      const created = await t.send(0, "PUT", enc("cas ✓"), "one", { "if-none-match": "*" });
+      assert.equal(created.status, 204);
+      const again = await t.send(other(0), "PUT", enc("cas ✓"), "two", { "if-none-match": "*" });
+      assert.equal(again.status, 412);
+      const got = await t.send(other(0), "GET", enc("cas ✓"));
+      assert.equal(await got.text(), "one");
+      const version = got.headers.get("x-dht-version")!;
+      assert.equal(version, created.headers.get("x-dht-version"));
+      assert.equal((await t.send(0, "PUT", enc("cas ✓"), "two", { "if-match": `"${version}"` })).status, 204);
+      const stale = await t.send(other(0), "DELETE", enc("cas ✓"), undefined, { "if-match": `"${version}"` });
+      assert.equal(stale.status, 412);
+      assert.notEqual((await stale.json()).current, version);
+    }],
+    ["GET /d?prefix= lists live keys in order through any node, paging with next", async () => {
+      for (const k of ["list/b", "list/a", "list/c", "list/d"]) assert.equal((await t.send(0, "PUT", enc(k), "v")).status, 204);
+      assert.equal((await t.send(other(0), "DELETE", enc("list/c"))).status, 204);
+      const first = await (await t.send(other(0), "GET", "/d?prefix=list%2F&limit=2")).json();
+      assert.deepEqual(first, { keys: ["list/a", "list/b"], next: "list/b" });
+      const rest = await (await t.send(0, "GET", `/d?prefix=list%2F&limit=2&after=${encodeURIComponent(first.next)}`)).json();
+      assert.deepEqual(rest.keys, ["list/d"]);
+    }],
     ["a 1024-byte key is accepted, 1025 is 414; empty keys and unencoded slashes are 400", async () => {
       assert.equal((await t.send(0, "PUT", enc("k".repeat(1024)), "v")).status, 204);
       const long = await t.send(0, "PUT", enc("k".repeat(1025)), "v");

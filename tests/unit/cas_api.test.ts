@@ -96,3 +96,14 @@ test("/metrics counts conditional writes: attempts, wins and 412s", async () => 
   assert.match(text, /^dht_cas_precondition_failed_total 1$/m);
   assert.doesNotMatch(text, /^dht_cas_ballot_retries_total [1-9]/m, "no contention, no retries");
 });
+
+test("where a key lives, with ?versions, shows each owner's expiry and its Paxos state", async () => {
+  const call = oneNode();
+  await call("PUT /d/lease?ttl=30", "me", { "if-none-match": "*" });
+  const located = await (await call("GET /cluster/locate/lease?versions")).json();
+  const [copy] = located.copies;
+  assert.match(copy.version, /\+1:/, "a conditional write's version");
+  assert.equal(typeof copy.expires, "number");
+  assert.match(copy.promised, /^\d+\.\d+\.\d+@127\.0\.0\.1:8000$/);
+  assert.equal(copy.pending, undefined, "committed: nothing pending");
+});

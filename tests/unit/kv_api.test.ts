@@ -115,7 +115,7 @@ test("empty keys, unencoded slashes and bad percent-encoding are 400 with a reas
   const { call } = oneNode();
   const table: Array<[string, RegExp]> = [
     ["PUT /d/", /key is empty/],
-    ["GET /d", /key is empty/],
+    ["DELETE /d", /key is empty/],
     ["PUT /d/a/b", /encode '\/' in a key as %2F/],
     ["GET /d/%E0%A4%A", /not valid percent-encoded/],
     ["GET /d/%FF", /not valid percent-encoded/],

@@ -1,0 +1,25 @@
+/**
+ * A node's side of a listing (`/_kv/list`): the entries its store holds for one page, in
+ * key order, through the same epoch gate as replica messages. Bounded by the page: the
+ * store's sorted keys (store/sorted_keys.ts) are walked from `after`, never in full.
+ */
+import type { Store } from "../store/store.ts";
+import type { EpochGate } from "../replication/replica.ts";
+import { type ListedEntry, type ListReply, type ListRequest, MAX_INLINE_BYTES, MAX_INLINE_VALUE_BYTES } from "../wire/listing.ts";
+
+export function answerList(store: Store, gate: EpochGate, request: ListRequest): ListReply {
+  gate(request.epoch);
+  const found = store.scan(request.prefix, request.after, request.limit + 1);
+  const more = found.length > request.limit;
+  let inline = 0;
+  const entries = found.slice(0, request.limit).map(([key, e]): ListedEntry => {
+    const listed: ListedEntry = { key, version: e.version, tombstone: e.tombstone };
+    if (e.expires !== undefined) listed.expires = e.expires;
+    if (request.values && !e.tombstone && e.value.byteLength <= MAX_INLINE_VALUE_BYTES && inline + e.value.byteLength <= MAX_INLINE_BYTES) {
+      listed.value = e.value;
+      inline += e.value.byteLength;
+    }
+    return listed;
+  });
+  return { entries, more };
+}
