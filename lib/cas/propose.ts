@@ -49,6 +49,18 @@ export interface CasContext extends QuorumContext {
 /** Won: the entry stored (its version, its expiry); or the live entry that failed the condition (undefined: none). */
 export type CasOutcome = { won: true; entry: Entry } | { won: false; current: Entry | undefined };
 
+/**
+ * A conditional write that ends without knowing its outcome: it lost every round to
+ * contention, or one of its proposals may have been chosen and then overwritten. A 503
+ * that says so (the write may or may not have taken effect).
+ */
+export class OutcomeUnknownError extends Error {
+  override name = "OutcomeUnknownError";
+  constructor(message: string, readonly detail: { epoch: number; owners: string[] }) {
+    super(message);
+  }
+}
+
 /** Rounds a conditional write may lose to contention before it answers 503. */
 export const MAX_ROUNDS = 24;
 const BACKOFF_FIRST_MS = 2;
@@ -84,7 +96,7 @@ export async function conditionalWrite(ctx: CasContext, key: string, first: Plac
     }
     if (!result.again) await sleep(ctx, round);
   }
-  throw new QuorumError("conditional write", 0, 1, { epoch: p.epoch, owners: distinctOwners(p) });
+  throw new OutcomeUnknownError(`conditional write: every one of ${MAX_ROUNDS} rounds was lost to contention`, { epoch: p.epoch, owners: distinctOwners(p) });
 }
 
 async function proposeOnce(ctx: CasContext, key: string, p: Placement, condition: Condition, make: (version: Version) => Entry, mine: Entry[]): Promise<Round> {
@@ -111,7 +123,7 @@ async function proposeOnce(ctx: CasContext, key: string, p: Placement, condition
   // One of this write's proposals may have been chosen and then overwritten: whether it
   // took effect cannot be told any more, so neither a 412 nor another write is honest.
   if (base && mine.some((m) => compareVersions(base.version, m.version) > 0 && !isSibling(base.version, m.version))) {
-    throw new QuorumError("conditional write (its outcome is unknown: an earlier round may have taken effect)", 0, 0, { epoch: p.epoch, owners });
+    throw new OutcomeUnknownError("conditional write: an earlier round of it may have taken effect and been overwritten since", { epoch: p.epoch, owners });
   }
   // Proposals behind the stored version were not chosen (or the check above would have
   // thrown): forget them, so a later round does not ask after them again.

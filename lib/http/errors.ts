@@ -1,6 +1,7 @@
 import { MessageError } from "../wire/fields.ts";
 import { MisdirectedError } from "../membership/swim_core.ts";
 import { QuorumError } from "../replication/quorum.ts";
+import { OutcomeUnknownError } from "../cas/propose.ts";
 import { LeavingError } from "../replication/replica.ts";
 import { NoRingError } from "../topology/placer.ts";
 import { NotOwnerError, StaleEpochError } from "../topology/topology.ts";
@@ -83,6 +84,7 @@ export function errorAnswer(err: unknown): ErrorAnswer {
   if (err instanceof StaleEpochError) return { status: 409, body: { error: err.message, epoch: err.epoch } };
   if (err instanceof NotOwnerError) return { status: 421, body: { error: err.message } };
   if (err instanceof NoRingError) return { status: 503, body: { error: err.message, epoch: 0 } };
+  if (err instanceof OutcomeUnknownError) return { status: 503, body: { error: err.message, outcomeUnknown: true, ...err.detail } };
   if (err instanceof QuorumError) return { status: 503, body: { error: err.message, answered: err.answered, needed: err.needed, ...err.detail } };
   return { status: 500, body: { error: "internal error" } };
 }
