@@ -15,6 +15,7 @@ import { ringPosition } from "../ring/hash.ts";
 import { expiredBy } from "../store/store.ts";
 import { compareVersions } from "../store/version.ts";
 import { isGhost, type Placement } from "../topology/placement.ts";
+import { StaleEpochError } from "../topology/topology.ts";
 import type { Placer } from "../replication/placed.ts";
 import { QuorumError, quorumSizes } from "../replication/quorum.ts";
 import { refusedEpoch } from "../wire/replica.ts";
@@ -45,7 +46,8 @@ const MAX_EPOCHS = 4;
 export function lister(o: ListingOptions): (query: PageQuery) => Promise<Page> {
   return async (query) => {
     for (let attempt = 1; ; attempt++) {
-      const ranges = o.placer.ranges!();
+      if (!o.placer.ranges) throw new Error("listing needs a placer that can enumerate its ranges (the agreed ring's)");
+      const ranges = o.placer.ranges();
       const epoch = ranges[0]?.epoch ?? 0;
       const replies = await askOwners(o, ranges, { ...query, epoch });
       if (replies.stale > epoch && attempt < MAX_EPOCHS) {
@@ -78,8 +80,7 @@ async function askOwners(o: ListingOptions, ranges: Placement[], request: ListRe
       }
       if (reply.status === 200) byOwner.set(m, decodeListReply(reply.body));
     } catch (err) {
-      const epoch = (err as { epoch?: unknown }).epoch;
-      if (typeof epoch === "number" && epoch > stale) stale = epoch; // this node's own gate refused
+      if (err instanceof StaleEpochError && err.epoch > stale) stale = err.epoch; // this node's own gate refused
     }
   }));
   return { byOwner, stale, stalePeer };
