@@ -7,7 +7,7 @@
  *
  *   npx tsx bench/cas.ts [seconds=10] [runtime=bun] [-- node options]
  */
-import { type RunningNode, startCluster, type Runtime } from "../tests/support/processes.ts";
+import { startCluster, type Runtime } from "../tests/support/processes.ts";
 
 const argv = process.argv.slice(2);
 const dash = argv.indexOf("--");
@@ -19,7 +19,7 @@ const CLIENTS = 8;
 
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
 
-async function phase(name: string, nodes: RunningNode[], op: (client: number, i: number) => Promise<string>): Promise<void> {
+async function phase(name: string, op: (client: number, i: number) => Promise<string>): Promise<void> {
   const latencies: number[] = [];
   const outcomes = new Map<string, number>();
   const until = Date.now() + seconds * 1000;
@@ -34,27 +34,26 @@ async function phase(name: string, nodes: RunningNode[], op: (client: number, i:
   latencies.sort((a, b) => a - b);
   const rate = (latencies.length / seconds).toFixed(0);
   console.log(`${name.padEnd(34)} ${rate.padStart(7)}/s  p50 ${pct(latencies, 0.5).toFixed(2)} ms  p99 ${pct(latencies, 0.99).toFixed(2)} ms  ${JSON.stringify(Object.fromEntries(outcomes))}`);
-  void nodes;
 }
 
 const nodes = await startCluster([runtime, runtime, runtime], extra);
 try {
   const via = (i: number) => nodes[i % nodes.length]!.url;
   console.log(`3 ${runtime} nodes, ${CLIENTS} clients, ${seconds} s per phase`);
-  await phase("plain PUT (distinct keys)", nodes, async (c, i) => {
+  await phase("plain PUT (distinct keys)", async (c, i) => {
     const res = await fetch(`${via(i)}/d/plain-${c}-${i}`, { method: "PUT", body: "x".repeat(100) });
     await res.arrayBuffer();
     return String(res.status);
   });
   const versions = new Map<number, string>();
-  await phase("CAS, uncontended (If-Match)", nodes, async (c, i) => {
+  await phase("CAS, uncontended (If-Match)", async (c, i) => {
     const headers: Record<string, string> = versions.has(c) ? { "if-match": `"${versions.get(c)}"` } : { "if-none-match": "*" };
     const res = await fetch(`${via(i)}/d/own-${c}`, { method: "PUT", body: String(i), headers });
     await res.arrayBuffer();
     if (res.status === 204) versions.set(c, res.headers.get("x-dht-version")!);
     return String(res.status);
   });
-  await phase("CAS, 8 contending on one counter", nodes, async (_c, i) => {
+  await phase("CAS, 8 contending on one counter", async (_c, i) => {
     const got = await fetch(`${via(i)}/d/counter`);
     const text = await got.text();
     const headers: Record<string, string> = got.status === 200 ? { "if-match": `"${got.headers.get("x-dht-version")}"` } : { "if-none-match": "*" };

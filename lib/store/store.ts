@@ -91,11 +91,7 @@ export class Store {
   dropIf(key: string, version: Version): boolean {
     const entry = this.#entries.get(key);
     if (!entry || compareVersions(entry.version, version) !== 0) return false;
-    this.#entries.delete(key);
-    this.#sorted.delete(key);
-    this.#tombstonedAt.delete(key);
-    this.#expiring.delete(key);
-    this.#account(key, entry, -1);
+    this.#remove(key, entry);
     return true;
   }
 
@@ -105,11 +101,7 @@ export class Store {
     let purged = 0;
     for (const [key, storedAt] of this.#tombstonedAt) {
       if (storedAt > cutoff) break;
-      const entry = this.#entries.get(key)!;
-      this.#entries.delete(key);
-      this.#sorted.delete(key);
-      this.#tombstonedAt.delete(key);
-      this.#account(key, entry, -1);
+      this.#remove(key, this.#entries.get(key)!);
       purged++;
     }
     return purged;
@@ -125,11 +117,7 @@ export class Store {
     let purged = 0;
     for (const [key, expires] of this.#expiring) {
       if (expires > cutoff) continue;
-      const entry = this.#entries.get(key)!;
-      this.#entries.delete(key);
-      this.#sorted.delete(key);
-      this.#expiring.delete(key);
-      this.#account(key, entry, -1);
+      this.#remove(key, this.#entries.get(key)!);
       purged++;
     }
     return purged;
@@ -137,6 +125,15 @@ export class Store {
 
   stats(): StoreStats {
     return { liveKeys: this.#liveKeys, tombstones: this.#tombstonedAt.size, bytes: this.#bytes };
+  }
+
+  /** Forgets `key` everywhere this store indexes it (deleting from a Map while iterating it is safe). */
+  #remove(key: string, entry: Entry): void {
+    this.#entries.delete(key);
+    this.#sorted.delete(key);
+    this.#tombstonedAt.delete(key);
+    this.#expiring.delete(key);
+    this.#account(key, entry, -1);
   }
 
   #account(key: string, entry: Entry | undefined, sign: 1 | -1): void {
