@@ -28,7 +28,7 @@ import type { Placement } from "../topology/placement.ts";
 import { type QuorumContext, writeNeeds } from "../replication/context.ts";
 import { firstQuorums, newest, QuorumError } from "../replication/quorum.ts";
 import { live } from "../replication/read.ts";
-import { storeOn } from "../replication/write.ts";
+import { storeOn, writeBack } from "../replication/write.ts";
 import type { AcceptReply, Pending, PrepareReply } from "../wire/cas.ts";
 import { casQuorum, type Condition, conditionHolds } from "./condition.ts";
 
@@ -130,7 +130,11 @@ async function proposeOnce(ctx: CasContext, key: string, p: Placement, condition
   if (base) forget(mine, (m) => compareVersions(m.version, base.version) < 0);
   const current = live(base, ctx.horizon());
   if (!conditionHolds(condition, current)) {
-    if (base) await writeBack(ctx, key, p, base, owners.filter((_, i) => promised[i]?.entry && compareVersions(promised[i]!.entry!.version, base.version) === 0));
+    // A failed condition's answer is a read: what it names must stay visible.
+    if (base) {
+      const holding = new Set(owners.filter((_, i) => promised[i]?.entry && compareVersions(promised[i]!.entry!.version, base.version) === 0));
+      await writeBack(ctx, key, p, base, holding, "quorum", "conditional write's read");
+    }
     return { done: { won: false, current } };
   }
   const entry = make(successor(base?.version, ballot));
@@ -171,14 +175,6 @@ function highestPending(promised: ReadonlyArray<{ accepted?: Pending } | undefin
     if (!best || compareBallots(accepted.ballot, best.ballot) > 0) best = accepted;
   }
   return best;
-}
-
-/** A failed condition's answer is a read: the entry it names goes back to W of every write set first, unless `holding` make it. */
-async function writeBack(ctx: CasContext, key: string, p: Placement, base: Entry, holding: string[]): Promise<void> {
-  const needs = writeNeeds(ctx.config, p, "quorum");
-  const current = new Set(holding);
-  if (p.writes.every((set, i) => set.filter((m) => current.has(m)).length >= needs[i]!)) return;
-  await storeOn(ctx, key, p, base, needs, current, false, "conditional write's read");
 }
 
 interface Collected<T> {

@@ -66,7 +66,7 @@ export function addKvRoutes(router: RouterType, { coordinator, maxValueBytes }: 
     const key = decodeKey(request.params.key);
     const condition = conditionOf(request.headers);
     const consistency = consistencyOf(request, condition);
-    ttlOf(request.query, request.method);
+    ttlOf(request.query, request.method); // a ttl on DELETE is a 400, before anything is read
     if (condition) return written(wonOr412(await coordinator.conditional(key, condition, "delete").catch(explained(key))));
     const version = await coordinator.delete(key, consistency).catch(explained(key));
     if (!version) throw new NotFoundError(`key '${key}' not found`);

@@ -6,10 +6,10 @@
 import { ringPosition } from "../ring/hash.ts";
 import { type Entry, expiredBy } from "../store/store.ts";
 import type { Placement } from "../topology/placement.ts";
-import { onlyHere, type QuorumContext, writeNeeds } from "./context.ts";
+import { onlyHere, type QuorumContext } from "./context.ts";
 import { gather } from "./gather.ts";
 import { type Consistency, isStale, newest, QuorumError, quorumSizes } from "./quorum.ts";
-import { storeOn } from "./write.ts";
+import { writeBack } from "./write.ts";
 
 /** An entry as clients see it at `horizon` (QuorumContext's): a tombstone, or an entry expired by then, is no entry. */
 export const live = (entry: Entry | undefined, horizon: number) => (entry && !entry.tombstone && !expiredBy(entry, horizon) ? entry : undefined);
@@ -32,9 +32,7 @@ export async function read(ctx: QuorumContext, key: string, consistency: Consist
   if (successes < needed) throw new QuorumError("read", successes, needed, { epoch: p.epoch, owners: p.read, answeredBy: p.read.filter((_, i) => results[i]) });
   if (latest) {
     const current = new Set(p.read.filter((_, i) => results[i] !== undefined && !isStale(entries[i], latest)));
-    const needs = writeNeeds(ctx.config, p, consistency);
-    const met = p.writes.every((set, i) => set.filter((m) => current.has(m)).length >= needs[i]!);
-    if (!met) await storeOn(ctx, key, p, latest, needs, current, false, "read repair");
+    await writeBack(ctx, key, p, latest, current, consistency, "read repair");
   }
   return latest;
 }

@@ -36,6 +36,16 @@ export async function storeOn(
 }
 
 /**
+ * A read's answer made durable: `entry` goes back to W of every write set, unless the owners
+ * in `holding` (those that answered with exactly it) already make that.
+ */
+export async function writeBack(ctx: QuorumContext, key: string, p: Placement, entry: Entry, holding: ReadonlySet<string>, consistency: Consistency, operation: string): Promise<void> {
+  const needs = writeNeeds(ctx.config, p, consistency);
+  if (p.writes.every((set, i) => set.filter((m) => holding.has(m)).length >= needs[i]!)) return;
+  await storeOn(ctx, key, p, entry, needs, holding, false, operation);
+}
+
+/**
  * A write as ABD does it. `floor`: a version the caller has just read from a quorum
  * (DELETE), which stands for the first phase.
  *
