@@ -6,6 +6,7 @@
  * If-Match), counting wins, 412s and 503s. Then a listing of every key in pages.
  *
  *   npx tsx bench/cas.ts [seconds=10] [runtime=bun] [-- node options]
+ *   CLIENTS=1 npx tsx bench/cas.ts 5 bun      # one client: latency without queueing
  */
 import { startCluster, type Runtime } from "../tests/support/processes.ts";
 
@@ -15,7 +16,7 @@ const positional = dash < 0 ? argv : argv.slice(0, dash);
 const seconds = Number(positional[0] ?? 10);
 const runtime = (positional[1] ?? "bun") as Runtime;
 const extra = dash < 0 ? [] : argv.slice(dash + 1);
-const CLIENTS = 8;
+const CLIENTS = Number(process.env.CLIENTS ?? 8);
 
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
 
@@ -53,7 +54,7 @@ try {
     if (res.status === 204) versions.set(c, res.headers.get("x-dht-version")!);
     return String(res.status);
   });
-  await phase("CAS, 8 contending on one counter", async (_c, i) => {
+  await phase(`CAS, ${CLIENTS} contending on one counter`, async (_c, i) => {
     const got = await fetch(`${via(i)}/d/counter`);
     const text = await got.text();
     const headers: Record<string, string> = got.status === 200 ? { "if-match": `"${got.headers.get("x-dht-version")}"` } : { "if-none-match": "*" };

@@ -23,13 +23,13 @@ import { lister, type ListingOptions } from "./listing/list.ts";
 import { decodeListRequest, encodeListReply, type ListRequest } from "./wire/listing.ts";
 import { NodeState } from "./node_state.ts";
 import { peerTable } from "./peer/table.ts";
-import { type Coordinator, type Placer, quorumCoordinator } from "./replication/coordinator.ts";
+import { type CasFaults, type Coordinator, type Placer, quorumCoordinator } from "./replication/coordinator.ts";
 import { HintStore } from "./replication/hints.ts";
 import { localReplica } from "./replication/replica.ts";
 import { replicaMessages } from "./replication/replica_messages.ts";
 import type { Ring } from "./ring/ring.ts";
 import { Store } from "./store/store.ts";
-import { Hlc } from "./store/version.ts";
+import { Hlc, type Version } from "./store/version.ts";
 import { frameCounter, streamResponder, type StreamResponder } from "./stream/responder.ts";
 import { Syncer } from "./sync/syncer.ts";
 import { type DriverOptions, TopologyDriver } from "./topology/driver.ts";
@@ -81,6 +81,8 @@ export interface NodeOptions {
   plan?: DriverOptions["plan"];
   /** Conditional writes; lib/cas's Paxos unless given (tests give a read-then-write, to show what consensus prevents). */
   conditional?: (coordinator: Coordinator) => Coordinator["conditional"];
+  /** Faults for tests: proposers that never commit, and the controls that ignore accepted proposals. */
+  casFaults?: CasFaults;
 }
 
 /** A fresh process nonce: 12 hex digits from the Web Crypto API. */
@@ -101,9 +103,38 @@ function ringAndMembership(config: Config, env: Env, options: NodeOptions, metri
 }
 
 /** Listings: the coordinator's pages, and this node's answer to another's (`/_kv/list`). */
-function listingEnds(store: Store, gate: (epoch: number) => void, o: Omit<ListingOptions, "local">) {
-  const local = (request: ListRequest) => answerList(store, gate, request);
+function listingEnds(store: Store, unstored: () => Array<[string, Version]>, gate: (epoch: number) => void, o: Omit<ListingOptions, "local">) {
+  const local = (request: ListRequest) => answerList(store, unstored, gate, request);
   return { list: lister({ ...o, local }), listing: (body: Uint8Array) => encodeListReply(local(decodeListRequest(body))) };
+}
+
+interface Parts {
+  config: Config;
+  env: Env;
+  options: NodeOptions;
+  metrics: Metrics;
+  store: Store;
+  hlc: Hlc;
+  state: NodeState;
+  topology: Topology;
+  swim: Swim;
+  gate: (epoch: number) => void;
+}
+
+/** A replica and its acceptor, the coordinator over them, and stabilisation, which moves what they hold. */
+function replication({ config, env, options, metrics, store, hlc, state, topology, swim, gate }: Parts) {
+  const id = config.advertise;
+  const now = () => env.clock.now();
+  const acceptor = new CasAcceptor(store, now, () => state.leaving, gate);
+  const replica = localReplica(store, hlc, () => state.leaving, gate, acceptor);
+  const hints = new HintStore();
+  // What an old owner must settle before its keys move away: conditional writes it accepted but does not store (sync/stream.ts).
+  const accepted = options.casFaults?.streamIgnoresPending ? undefined : { keys: () => acceptor.unstored().map(([key]) => key), finish: (key: string) => quorum.finishPending(key) };
+  const syncer = new Syncer({ self: id, store, topology, replica, state, env, config, metrics, accepted });
+  const placer = options.placer?.({ topology, swim, config }) ?? topologyPlacer(topology, config, id);
+  const quorum = quorumCoordinator({ self: id, placer, replica, acceptor, hlc, env, config, hints, batches: replicationObservers(metrics), cas: casObserver(metrics), casFaults: options.casFaults });
+  const coordinator = options.conditional ? { ...quorum, conditional: options.conditional(quorum) } : quorum;
+  return { acceptor, replica, hints, syncer, placer, coordinator };
 }
 
 export function createNode(config: Config, env: Env, options: NodeOptions = {}): DhtNode {
@@ -122,22 +153,17 @@ export function createNode(config: Config, env: Env, options: NodeOptions = {}):
 
   // Replication and stabilisation.
   const gate = (epoch: number) => topology.admit(epoch);
-  const acceptor = new CasAcceptor(store, now, () => state.leaving, gate);
-  const replica = localReplica(store, hlc, () => state.leaving, gate, acceptor);
-  const hints = new HintStore();
-  const syncer = new Syncer({ self: id, store, topology, replica, state, env, config, metrics });
+  const { acceptor, replica, hints, syncer, placer, coordinator } = replication({ config, env, options, metrics, store, hlc, state, topology, swim, gate });
   topology.onChange(() => syncer.ringChanged());
   topology.onChange((next, previous) => recordRingChange(swim.events, next, previous));
-  const placer = options.placer?.({ topology, swim, config }) ?? topologyPlacer(topology, config, id);
-  const quorum = quorumCoordinator({ self: id, placer, replica, acceptor, hlc, env, config, hints, batches: replicationObservers(metrics), cas: casObserver(metrics) });
-  const coordinator = options.conditional ? { ...quorum, conditional: options.conditional(quorum) } : quorum;
   const maintenance = new Maintenance({ store, acceptor, hints, coordinator, alive: aliveIds, env, tombstoneGraceMs: config.tombstoneGraceMs, metrics });
   swim.onChange((member, previous) => maintenance.memberChanged(member, previous));
   nodeGauges(metrics, { store, topology, hints });
 
   // Node-to-node messages, one table for every carrier.
   const status = () => syncStatus({ id, runtime: info.runtime, topology, store, syncer, awareness: () => swim.awarenessScore, hints: () => hints.perPeer() });
-  const { list, listing } = listingEnds(store, gate, { self: id, placer, config, env });
+  const unstored = options.casFaults?.readsIgnorePending ? () => [] : () => acceptor.unstored();
+  const { list, listing } = listingEnds(store, unstored, gate, { self: id, placer, config, env, read: async (key) => await coordinator.get(key) });
   const peers = peerTable({ swim, topology, replica: replicaMessages(replica, acceptor), sync: syncer.receiver, syncStatus: status, listing, maxValueBytes: config.maxValueBytes });
   const answerFrame = streamResponder(peers, frameCounter(metrics));
 

@@ -34,5 +34,7 @@ export function casObserver(metrics: Metrics): CasObserver {
   const wins = metrics.counter("dht_cas_wins_total", "Conditional writes that took effect");
   const failed = metrics.counter("dht_cas_precondition_failed_total", "Conditional writes answered 412: the condition did not hold");
   const retries = metrics.counter("dht_cas_ballot_retries_total", "Rounds of conditional writes lost to another proposer or a concurrent write, then tried again");
-  return { attempted: () => attempts.inc(), won: () => wins.inc(), preconditionFailed: () => failed.inc(), retried: () => retries.inc() };
+  const finishing = metrics.counter("dht_cas_finishing_total", "Reads and ring transitions that met a conditional write accepted above every stored version and ran Paxos to settle it");
+  const short = metrics.counter("dht_cas_commits_short_total", "Conditional writes whose commit, sent after the answer, fell short of W (reads and transitions finish them)");
+  return { attempted: () => attempts.inc(), won: () => wins.inc(), preconditionFailed: () => failed.inc(), retried: () => retries.inc(), finishing: () => finishing.inc(), commitShort: () => short.inc() };
 }

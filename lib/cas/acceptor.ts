@@ -6,7 +6,8 @@
  * holds only values that were chosen (plain writes, and conditional writes once a quorum
  * accepted them), so last-writer-wins between replicas can never bring back a proposal
  * that lost its ballot. An accepted proposal reaches the store when its proposer commits
- * it (an ordinary put of the chosen entry), or when a later proposer finishes it.
+ * it (an ordinary put of the chosen entry, sent as the write is answered), or when a later
+ * proposer, a read or a ring transition finishes it; until then gets name it (`pending`).
  *
  * An acceptor takes a proposal only while its store holds nothing newer than the version
  * the proposal was conditioned on: a plain write that landed between a proposer's read and
@@ -51,6 +52,8 @@ interface KeyState {
 
 export class CasAcceptor implements Acceptor {
   readonly #keys = new Map<string, KeyState>();
+  /** Keys whose accepted proposal may not be stored yet (pruned as `unstored` finds them stored). */
+  readonly #unstored = new Set<string>();
 
   constructor(
     private readonly store: Store,
@@ -81,6 +84,7 @@ export class CasAcceptor implements Acceptor {
     if (held && compareVersions(held, entry.version) === 0) return { accepted: true }; // already committed here
     if (held && (!base || compareVersions(held, base) > 0)) return { accepted: false, current: held };
     this.#keys.set(key, { promised: ballot, accepted: { ballot, base, entry }, chosen: state?.chosen ?? [], at: this.now() });
+    this.#unstored.add(key);
     // What a proposal was conditioned on came from a store, which holds only chosen values.
     if (base?.step) this.chose(key, base);
     return { accepted: true };
@@ -98,8 +102,24 @@ export class CasAcceptor implements Acceptor {
     return state && this.#live(state.accepted, this.store.get(key));
   }
 
+  /**
+   * Keys with an accepted proposal the store does not hold, and its version: what a ring
+   * transition settles before the keys move, and what a listing reads through Paxos. Only
+   * writes in flight, or whose proposers died between accept and commit.
+   */
+  unstored(): Array<[string, Version]> {
+    const found: Array<[string, Version]> = [];
+    for (const key of this.#unstored) {
+      const pending = this.pending(key);
+      if (pending) found.push([key, pending.entry.version]);
+      else this.#unstored.delete(key);
+    }
+    return found;
+  }
+
   chose(key: string, version: Version): void {
     const state = this.#keys.get(key);
+    if (this.#unstored.has(key) && !this.pending(key)) this.#unstored.delete(key);
     if (!state || state.chosen.some((c) => compareVersions(c.version, version) === 0)) return;
     state.chosen.push({ version, at: this.now() });
     if (state.chosen.length > CHOSEN_KEPT) state.chosen.shift();
@@ -123,6 +143,7 @@ export class CasAcceptor implements Acceptor {
     for (const [key, state] of this.#keys) {
       if (state.at > cutoff || this.#live(state.accepted, this.store.get(key))) continue;
       this.#keys.delete(key);
+      this.#unstored.delete(key);
       purged++;
     }
     return purged;

@@ -10,8 +10,11 @@
  * 3. The condition is checked against the newest stored entry. When it fails, that entry
  *    is written back to W if the quorum disagreed (as a read would), and the answer is 412.
  * 4. Accept the new entry (its version the successor of the one checked); once a quorum
- *    accepted, commit it: store it on W of every write set, as a plain write stores. Only
- *    then is it acknowledged, so every later read and every ring transition finds it.
+ *    accepted, it is chosen and acknowledged: two round trips. The commit (storing it on W
+ *    of every write set, as a plain write stores) goes out as the answer does. Until it
+ *    lands, reads and plain writes meet the proposal in the owners' replies and reckon
+ *    with it (`finishPending`, replication/read.ts and write.ts), and an old owner finishes
+ *    it before a ring transition moves its key away (sync/stream.ts).
  *
  * A refusal (a higher promise, or a store that moved on) starts a new round after a random
  * backoff that doubles each time, so contending proposers all finish. A round that left
@@ -38,13 +41,22 @@ export interface CasObserver {
   preconditionFailed(): void;
   /** A round lost to another proposer or a concurrent write, tried again. */
   retried(): void;
+  /** A read or a ring transition met an accepted proposal above the stored versions and ran Paxos to settle it. */
+  finishing(): void;
+  /** A chosen entry's commit, sent after the answer, fell short of W (the owners' accepted proposals still carry it). */
+  commitShort(): void;
 }
 
 export interface CasContext extends QuorumContext {
   clock: Clock;
   random: Random;
   observer?: CasObserver;
+  /** False: a proposer that dies right after its answer, never committing (tests). */
+  commit?: boolean;
 }
+
+/** What a round asks: a client's condition, or (`"read"`) only what was chosen, finishing any proposal that may have been. */
+type Ask = Condition | "read";
 
 /** Won: the entry stored (its version, its expiry); or the live entry that failed the condition (undefined: none). */
 export type CasOutcome = { won: true; entry: Entry } | { won: false; current: Entry | undefined };
@@ -71,21 +83,44 @@ const BACKOFF_MAX_MS = 200;
 type Round = { done: CasOutcome } | { lost: true; above?: Ballot; again?: boolean };
 
 export async function conditionalWrite(ctx: CasContext, key: string, first: Placement, condition: Condition, make: (version: Version) => Entry): Promise<CasOutcome> {
-  const position = ringPosition(key);
   ctx.observer?.attempted();
+  const done = await rounds(ctx, key, first, condition, make);
+  if (done.won) ctx.observer?.won();
+  else ctx.observer?.preconditionFailed();
+  return done;
+}
+
+/**
+ * What was chosen for `key`, for a read that met an accepted proposal above every stored
+ * version: a Paxos round that finishes the proposal if it may have been chosen (a later
+ * ballot re-accepts it and commits it), and resolves to the newest entry, tombstones
+ * included, once it is on W of every write set. A proposal no promised owner holds was
+ * not chosen and, behind this round's promises, never can be at its own ballot.
+ */
+export async function finishPending(ctx: CasContext, key: string, first: Placement): Promise<Entry | undefined> {
+  ctx.observer?.finishing();
+  try {
+    const done = await rounds(ctx, key, first, "read", () => {
+      throw new Error("a read proposes nothing");
+    });
+    return done.won ? done.entry : done.current;
+  } catch (err) {
+    if (!(err instanceof OutcomeUnknownError)) throw err;
+    throw new QuorumError(`read (every round of finishing a conditional write was lost to contention)`, 0, 1, err.detail);
+  }
+}
+
+async function rounds(ctx: CasContext, key: string, first: Placement, ask: Ask, make: (version: Version) => Entry): Promise<CasOutcome> {
+  const position = ringPosition(key);
   let p = first;
   // Versions this write proposed: a later round may find one chosen (finished by itself or
   // by another proposer), and then this write took effect.
   const mine: Entry[] = [];
   for (let round = 1; round <= MAX_ROUNDS; round++) {
-    const ran = await ctx.placements.run(position, p, (q) => proposeOnce(ctx, key, q, condition, make, mine));
+    const ran = await ctx.placements.run(position, p, (q) => proposeOnce(ctx, key, q, ask, make, mine));
     p = ran.placement;
     const result = ran.value;
-    if ("done" in result) {
-      if (result.done.won) ctx.observer?.won();
-      else ctx.observer?.preconditionFailed();
-      return result.done;
-    }
+    if ("done" in result) return result.done;
     ctx.observer?.retried();
     if (result.above) {
       ctx.hlc.observe(result.above);
@@ -99,7 +134,7 @@ export async function conditionalWrite(ctx: CasContext, key: string, first: Plac
   throw new OutcomeUnknownError(`conditional write: every one of ${MAX_ROUNDS} rounds was lost to contention`, { epoch: p.epoch, owners: distinctOwners(p) });
 }
 
-async function proposeOnce(ctx: CasContext, key: string, p: Placement, condition: Condition, make: (version: Version) => Entry, mine: Entry[]): Promise<Round> {
+async function proposeOnce(ctx: CasContext, key: string, p: Placement, ask: Ask, make: (version: Version) => Entry, mine: Entry[]): Promise<Round> {
   const ballot: Ballot = { epoch: p.epoch, ...ctx.hlc.next() };
   const owners = distinctOwners(p);
   const needs = p.writes.map((set) => casQuorum(ctx.config, set.length));
@@ -115,8 +150,11 @@ async function proposeOnce(ctx: CasContext, key: string, p: Placement, condition
   const base = newest(promised.map((r) => r?.entry));
   const unfinished = highestPending(promised, base);
   if (unfinished) {
-    const done = await acceptAndCommit(ctx, key, p, owners, needs, ballot, unfinished.base, unfinished.entry);
+    // Committed before the next round, which would otherwise find it unstored again.
+    const done = await acceptAndCommit(ctx, key, p, owners, needs, ballot, unfinished.base, unfinished.entry, true);
     if ("lost" in done) return done;
+    // A read's answer is what it just finished: newer than anything acknowledged before it began.
+    if (ask === "read") return { done: { won: false, current: unfinished.entry } };
     return ownEntry(unfinished.entry.version) ? { done: { won: true, entry: unfinished.entry } } : { lost: true, again: true };
   }
   if (base && ownEntry(base.version)) return { done: { won: true, entry: base } };
@@ -129,17 +167,18 @@ async function proposeOnce(ctx: CasContext, key: string, p: Placement, condition
   // thrown): forget them, so a later round does not ask after them again.
   if (base) forget(mine, (m) => compareVersions(m.version, base.version) < 0);
   const current = live(base, ctx.horizon());
-  if (!conditionHolds(condition, current)) {
+  if (ask === "read" || !conditionHolds(ask, current)) {
     // A failed condition's answer is a read: what it names must stay visible.
     if (base) {
       const holding = new Set(owners.filter((_, i) => promised[i]?.entry && compareVersions(promised[i]!.entry!.version, base.version) === 0));
       await writeBack(ctx, key, p, base, holding, "quorum", "conditional write's read");
     }
-    return { done: { won: false, current } };
+    // A read answers the newest entry as stored, tombstone or expired value included.
+    return { done: { won: false, current: ask === "read" ? base : current } };
   }
   const entry = make(successor(base?.version, ballot));
   mine.push(entry);
-  const done = await acceptAndCommit(ctx, key, p, owners, needs, ballot, base?.version, entry);
+  const done = await acceptAndCommit(ctx, key, p, owners, needs, ballot, base?.version, entry, false);
   if (!("lost" in done)) return { done: { won: true, entry } };
   if (done.untouched) {
     mine.pop(); // every owner refused it: it can never be chosen
@@ -150,15 +189,22 @@ async function proposeOnce(ctx: CasContext, key: string, p: Placement, condition
   return { ...done, again: true };
 }
 
-/** Phase 2 and the commit; `{}` once the entry is on W of every write set. */
-async function acceptAndCommit(ctx: CasContext, key: string, p: Placement, owners: string[], needs: number[], ballot: Ballot, base: Version | undefined, entry: Entry): Promise<{ lost: true; above?: Ballot; untouched: boolean } | { committed: true }> {
+/**
+ * Phase 2, then the commit: `chosen` once a quorum accepted. `awaitCommit`: resolve only
+ * once the entry is on W of every write set (finishing another's proposal, or a read's);
+ * otherwise the commit runs on after the answer, leaving hints where owners do not answer.
+ */
+async function acceptAndCommit(ctx: CasContext, key: string, p: Placement, owners: string[], needs: number[], ballot: Ballot, base: Version | undefined, entry: Entry, awaitCommit: boolean): Promise<{ lost: true; above?: Ballot; untouched: boolean } | { chosen: true }> {
   const accepts = await collect(owners, p, needs, (m) => ctx.client.accept(m, key, ballot, base, entry, p.epoch), (r) => r.accepted);
   if (!accepts.met) {
     const untouched = accepts.replies.every((r) => r !== undefined && !r.accepted);
     return { ...lostOrShort(accepts.replies, "accept", accepts, p, owners), untouched };
   }
-  await storeOn(ctx, key, p, entry, writeNeeds(ctx.config, p, "quorum"), new Set(), true, "conditional write");
-  return { committed: true };
+  if (ctx.commit === false && !awaitCommit) return { chosen: true };
+  const commit = storeOn(ctx, key, p, entry, writeNeeds(ctx.config, p, "quorum"), new Set(), true, "conditional write");
+  if (awaitCommit) await commit;
+  else commit.catch(() => ctx.observer?.commitShort());
+  return { chosen: true };
 }
 
 /**

@@ -4,13 +4,25 @@
  * store's sorted keys (store/sorted_keys.ts) are walked from `after`, never in full.
  */
 import type { Store } from "../store/store.ts";
+import type { Version } from "../store/version.ts";
 import type { EpochGate } from "../replication/replica.ts";
 import { type ListedEntry, type ListReply, type ListRequest, MAX_INLINE_BYTES, MAX_INLINE_VALUE_BYTES } from "../wire/listing.ts";
 
-export function answerList(store: Store, gate: EpochGate, request: ListRequest): ListReply {
+/**
+ * `accepted`: keys with a conditional write accepted here above what the store holds, and
+ * its version (the acceptor's, a handful while writes are in flight): those in the page are
+ * named beside the entries.
+ */
+export function answerList(store: Store, accepted: () => Iterable<[string, Version]>, gate: EpochGate, request: ListRequest): ListReply {
   gate(request.epoch);
   const found = store.scan(request.prefix, request.after, request.limit + 1);
   const more = found.length > request.limit;
+  const last = more ? found[request.limit - 1]![0] : undefined;
+  const pending: Array<[string, Version]> = [];
+  for (const [key, v] of accepted()) {
+    if (key.startsWith(request.prefix) && (request.after === undefined || key > request.after) && (last === undefined || key <= last)) pending.push([key, v]);
+  }
+  pending.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).splice(request.limit);
   let inline = 0;
   const entries = found.slice(0, request.limit).map(([key, e]): ListedEntry => {
     const listed: ListedEntry = { key, version: e.version, tombstone: e.tombstone };
@@ -21,5 +33,5 @@ export function answerList(store: Store, gate: EpochGate, request: ListRequest):
     }
     return listed;
   });
-  return { entries, more };
+  return pending.length > 0 ? { entries, more, pending } : { entries, more };
 }

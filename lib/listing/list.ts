@@ -6,20 +6,22 @@
  * once R of its read owners answered (else 503, as a read would), which is what makes a key
  * whose write was acknowledged before the listing began appear: W of its owners hold it and
  * R answered. An entry counts only from an owner of its key, newest version first, and a
- * key is listed only if that entry is live (not a tombstone, not expired). An owner that
+ * key is listed only if that entry is live (not a tombstone, not expired). A key an owner
+ * names with a conditional write accepted above what it stores (acknowledged, perhaps,
+ * before its commit landed) is read through the quorum path, which settles it. An owner that
  * had more than `limit` bounds the page: nothing after its last key is known yet, so the
  * page ends there and `next` says where to go on. No node ever holds more than a page.
  */
 import { type Env, sendWithTimeout } from "../env.ts";
 import { ringPosition } from "../ring/hash.ts";
-import { expiredBy } from "../store/store.ts";
+import { type Entry, expiredBy } from "../store/store.ts";
 import { compareVersions } from "../store/version.ts";
 import { isGhost, type Placement } from "../topology/placement.ts";
 import { StaleEpochError } from "../topology/topology.ts";
 import type { Placer } from "../replication/placed.ts";
 import { QuorumError, quorumSizes } from "../replication/quorum.ts";
 import { refusedEpoch } from "../wire/replica.ts";
-import { decodeListReply, encodeListRequest, LIST_PATH, type ListedEntry, type ListReply, type ListRequest } from "../wire/listing.ts";
+import { decodeListReply, encodeListRequest, LIST_PATH, type ListedEntry, type ListReply, type ListRequest, MAX_INLINE_VALUE_BYTES } from "../wire/listing.ts";
 
 export interface ListingOptions {
   self: string;
@@ -28,6 +30,8 @@ export interface ListingOptions {
   env: Pick<Env, "clock" | "transport">;
   /** This node's own answer (answer.ts over its store). */
   local(request: ListRequest): ListReply;
+  /** A quorum read of one key (the coordinator's): for keys an owner named with a conditional write accepted above what it stores. */
+  read(key: string): Promise<Entry | undefined>;
 }
 
 export type PageQuery = Omit<ListRequest, "epoch">;
@@ -59,7 +63,7 @@ export function lister(o: ListingOptions): (query: PageQuery) => Promise<Page> {
         const answered = p.read.filter((m) => replies.byOwner.has(m)).length;
         if (answered < r) throw new QuorumError("list", answered, r, { epoch, owners: p.read, answeredBy: p.read.filter((m) => replies.byOwner.has(m)) });
       }
-      return merge(o, replies.byOwner, query);
+      return merge(o, replies.byOwner, query, await readPending(o, replies.byOwner));
     }
   };
 }
@@ -86,7 +90,23 @@ async function askOwners(o: ListingOptions, ranges: Placement[], request: ListRe
   return { byOwner, stale, stalePeer };
 }
 
-function merge(o: ListingOptions, byOwner: ReadonlyMap<string, ListReply>, query: PageQuery): Page {
+/**
+ * Keys an owner named with a conditional write accepted above what it stores: it may be
+ * chosen and answered before its commit lands, so each is read through the quorum path,
+ * which settles it by Paxos. Their entries as the read found them (undefined: absent).
+ */
+async function readPending(o: ListingOptions, byOwner: ReadonlyMap<string, ListReply>): Promise<Map<string, ListedEntry | undefined>> {
+  const keys = new Set<string>();
+  for (const [owner, reply] of byOwner) for (const [key] of reply.pending ?? []) if (holds(o.placer, owner, key)) keys.add(key);
+  const found = new Map<string, ListedEntry | undefined>();
+  await Promise.all([...keys].map(async (key) => {
+    const entry = await o.read(key);
+    found.set(key, entry && { key, version: entry.version, tombstone: false, ...(entry.value.byteLength <= MAX_INLINE_VALUE_BYTES ? { value: entry.value } : {}) });
+  }));
+  return found;
+}
+
+function merge(o: ListingOptions, byOwner: ReadonlyMap<string, ListReply>, query: PageQuery, settled: ReadonlyMap<string, ListedEntry | undefined>): Page {
   let bound: string | undefined;
   for (const reply of byOwner.values()) {
     const last = reply.entries.at(-1)?.key;
@@ -100,6 +120,12 @@ function merge(o: ListingOptions, byOwner: ReadonlyMap<string, ListReply>, query
       const seen = newest.get(entry.key);
       if (!seen || compareVersions(entry.version, seen.version) > 0 || (compareVersions(entry.version, seen.version) === 0 && !seen.value)) newest.set(entry.key, entry);
     }
+  }
+  // A read that settled a key answers for it, being later than every owner's page.
+  for (const [key, entry] of settled) {
+    if (bound !== undefined && key > bound) continue;
+    if (entry) newest.set(key, entry);
+    else newest.delete(key);
   }
   const horizon = o.env.clock.now() + (o.config.expirySkewMs ?? 0);
   const keys: string[] = [];

@@ -1,4 +1,5 @@
 /** What the coordinator's read and write paths share. */
+import type { Entry } from "../store/store.ts";
 import type { Hlc } from "../store/version.ts";
 import type { Placement } from "../topology/placement.ts";
 import type { Placements } from "./placed.ts";
@@ -22,6 +23,13 @@ export interface QuorumContext {
   hlc: Hlc;
   /** The time past which expiring entries are not served: this node's clock plus the skew allowance (`--expiry-skew-ms`). */
   horizon(): number;
+  /**
+   * A read that met a conditional write accepted above every stored version: Paxos over the
+   * key's owners finishes it if it may have been chosen (lib/cas), and resolves to the
+   * newest chosen entry, stored on W of every write set. Absent: such proposals are
+   * ignored (the control in tests, which shows what finishing prevents).
+   */
+  finishPending?(key: string, p: Placement): Promise<Entry | undefined>;
 }
 
 /** A key whose only replica is this node: no quorum to gather, no message to send. */

@@ -28,7 +28,7 @@ import { write } from "./write.ts";
 import { inspectKey, type ReplicaCopy } from "./inspect.ts";
 import type { Acceptor } from "../cas/acceptor.ts";
 import type { Condition } from "../cas/condition.ts";
-import { type CasContext, type CasObserver, type CasOutcome, conditionalWrite } from "../cas/propose.ts";
+import { type CasContext, type CasObserver, type CasOutcome, conditionalWrite, finishPending } from "../cas/propose.ts";
 
 export type { Placer } from "./placed.ts";
 export type { BatchObserver } from "./replica_client.ts";
@@ -51,6 +51,11 @@ export interface Coordinator {
   explain(err: unknown, key: string): unknown;
   /** What each owner of the key holds, asked one by one (no quorum, no repair). */
   inspect(key: string): Promise<{ epoch: number; copies: ReplicaCopy[] }>;
+  /**
+   * Settles a conditional write accepted for `key` but perhaps not stored: Paxos over its
+   * owners now finishes it if it may have been chosen (before a ring transition moves it).
+   */
+  finishPending(key: string): Promise<void>;
 }
 
 /** A value to write: its bytes and content type, and how long it lives (absent: for ever). */
@@ -76,6 +81,16 @@ export interface CoordinatorOptions {
   batches?: BatchObserver;
   /** Told of conditional writes' attempts, wins, failed conditions and lost rounds. */
   cas?: CasObserver;
+  /** Faults for tests: a proposer that never commits (it died right after answering); reads that ignore accepted proposals (the control). */
+  casFaults?: CasFaults;
+}
+
+export interface CasFaults {
+  noCommit?: boolean;
+  /** Reads, plain writes and listings that ignore accepted proposals (the control). */
+  readsIgnorePending?: boolean;
+  /** A ring transition that moves keys without finishing the accepted proposals it moves away from (the control). */
+  streamIgnoresPending?: boolean;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -92,7 +107,9 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
     if (ttlMs !== undefined) entry.expires = Math.floor(env.clock.now()) + ttlMs;
     return entry;
   };
-  const casCtx: CasContext = { ...ctx, clock: env.clock, random: env.random, observer: options.cas };
+  const faults = options.casFaults ?? {};
+  const casCtx: CasContext = { ...ctx, clock: env.clock, random: env.random, observer: options.cas, commit: !faults.noCommit };
+  if (!faults.readsIgnorePending) ctx.finishPending = casCtx.finishPending = (key, p) => finishPending(casCtx, key, p);
 
   return {
     async replayHints(peer) {
@@ -121,7 +138,10 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
       const p = placer.place(ringPosition(key));
       // A key only this node holds (a lone node) is answered without a promise: the
       // awaits would be most of such a read's cost.
-      if (onlyHere(self, p)) return live(replica.get(key, p.epoch).entry, horizon());
+      if (onlyHere(self, p)) {
+        const own = replica.get(key, p.epoch);
+        if (!own.pending) return live(own.entry, horizon());
+      }
       const selfAt = p.read.indexOf(self);
       if (p.writes.length === 1 && selfAt >= 0) {
         const { w, r } = quorumSizes(config, p.read.length, consistency);
@@ -146,5 +166,8 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
       return lost ? new QuorumError(err.operation, err.answered, err.needed, { ...err.detail, ...lost }) : err;
     },
     inspect: (key) => inspectKey(placer, client, key),
+    async finishPending(key) {
+      await finishPending(casCtx, key, placer.place(ringPosition(key)));
+    },
   };
 }

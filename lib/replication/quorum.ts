@@ -1,6 +1,6 @@
 /** Quorum arithmetic and read resolution: pure functions over replies. */
 import type { Entry } from "../store/store.ts";
-import { compareVersions } from "../store/version.ts";
+import { compareVersions, type Version } from "../store/version.ts";
 
 export type Consistency = "one" | "quorum" | "all";
 
@@ -57,6 +57,20 @@ export function quorumSizes(
 export function newest(entries: ReadonlyArray<Entry | undefined>): Entry | undefined {
   let best: Entry | undefined;
   for (const e of entries) if (e && (!best || compareVersions(e.version, best.version) > 0)) best = e;
+  return best;
+}
+
+/**
+ * The highest conditional write some replica accepted above `latest` (the newest stored
+ * among the replies), if any: it may have been chosen and acknowledged before its commit
+ * reached any store (docs/cas.md).
+ */
+export function pendingAbove(replies: ReadonlyArray<{ pending?: Version } | undefined>, latest: Entry | undefined): Version | undefined {
+  let best: Version | undefined;
+  for (const r of replies) {
+    const v = r?.pending;
+    if (v && (!latest || compareVersions(v, latest.version) > 0) && (!best || compareVersions(v, best) > 0)) best = v;
+  }
   return best;
 }
 

@@ -8,7 +8,8 @@ import { type Entry, expiredBy } from "../store/store.ts";
 import type { Placement } from "../topology/placement.ts";
 import { onlyHere, type QuorumContext } from "./context.ts";
 import { gather } from "./gather.ts";
-import { type Consistency, isStale, newest, QuorumError, quorumSizes } from "./quorum.ts";
+import { type Consistency, isStale, newest, pendingAbove, QuorumError, quorumSizes } from "./quorum.ts";
+import type { GetReply } from "../wire/replica.ts";
 import { writeBack } from "./write.ts";
 
 /** An entry as clients see it at `horizon` (QuorumContext's): a tombstone, or an entry expired by then, is no entry. */
@@ -16,20 +17,26 @@ export const live = (entry: Entry | undefined, horizon: number) => (entry && !en
 
 /**
  * The newest entry among the read owners (tombstones included), repaired first if they
- * disagreed. It asks max(R, W) of them: when W answer alike nothing needs writing back, and
+ * disagreed; or, when one of them accepted a conditional write above every stored version
+ * (chosen, perhaps, and answered before its commit landed), what Paxos says was chosen. It asks max(R, W) of them: when W answer alike nothing needs writing back, and
  * a key found nowhere is absent only once max(R, W) said so. So every read that completes
  * involves max(R, W) owners, as every write does, which is what lets a fence of a majority
  * of each owner set end an epoch (topology/range_steps.ts).
  */
 export async function read(ctx: QuorumContext, key: string, consistency: Consistency, p: Placement, askLast?: string): Promise<Entry | undefined> {
-  if (onlyHere(ctx.self, p)) return ctx.replica.get(key, p.epoch).entry;
+  if (onlyHere(ctx.self, p)) {
+    const own = ctx.replica.get(key, p.epoch);
+    return own.pending && ctx.finishPending ? ctx.finishPending(key, p) : own.entry;
+  }
   const { r, w } = quorumSizes(ctx.config, p.read.length, consistency);
   const ask = Math.max(r, w);
   const { successes, results } = await gather(ctx.client, key, p.read, ask, p.epoch, askLast);
   const entries = results.map((reply) => reply?.entry);
   const latest = newest(entries);
-  const needed = latest ? r : ask;
+  const pending = pendingAbove(results, latest);
+  const needed = latest || pending ? r : ask;
   if (successes < needed) throw new QuorumError("read", successes, needed, { epoch: p.epoch, owners: p.read, answeredBy: p.read.filter((_, i) => results[i]) });
+  if (pending && ctx.finishPending) return ctx.finishPending(key, p);
   if (latest) {
     const current = new Set(p.read.filter((_, i) => results[i] !== undefined && !isStale(entries[i], latest)));
     await writeBack(ctx, key, p, latest, current, consistency, "read repair");
@@ -50,15 +57,16 @@ export function readLive(ctx: QuorumContext, key: string, consistency: Consisten
  * may be down.
  */
 export function readWithOnePeer(ctx: QuorumContext, key: string, consistency: Consistency, p: Placement, selfAt: number): Promise<Entry | undefined> {
-  let own: Entry | undefined;
+  let own: GetReply;
   try {
-    own = ctx.client.local(key, p.epoch).entry;
+    own = ctx.client.local(key, p.epoch);
   } catch {
     return readLive(ctx, key, consistency, p); // this node refused its own epoch: ask the others
   }
+  if (own.pending) return readLive(ctx, key, consistency, p);
   const peer = p.read[selfAt === 0 ? 1 : 0]!;
-  return ctx.client.get(peer, key, p.epoch, own, true).then(
-    (reply) => (reply.entry === own ? live(own, ctx.horizon()) : readLive(ctx, key, consistency, p)),
+  return ctx.client.get(peer, key, p.epoch, own.entry, true).then(
+    (reply) => (reply.entry === own.entry && !reply.pending ? live(own.entry, ctx.horizon()) : readLive(ctx, key, consistency, p)),
     () => readLive(ctx, key, consistency, p, peer),
   );
 }

@@ -36,7 +36,9 @@ export class LeavingError extends Error {
 /**
  * `cas`: this replica's acceptor (lib/cas/acceptor.ts). A plain write below a proposal it
  * accepted over an absent key is refused as if that were stored: it may be chosen, and it
- * saw no value (store/version.ts, `holds`). A conditional version stored is one chosen.
+ * saw no value (store/version.ts, `holds`). A conditional version stored is one chosen. A
+ * get names any accepted proposal above the store: it may be chosen and acknowledged before
+ * its commit lands, so reads and writes must reckon with it (docs/cas.md).
  */
 export function localReplica(
   store: Store,
@@ -60,6 +62,8 @@ export function localReplica(
     get(key, epoch) {
       if (epoch !== undefined) gate(epoch);
       const entry = store.get(key);
+      const pending = cas.pending(key)?.entry.version;
+      if (pending) return entry ? { entry, pending } : { pending };
       return entry ? { entry } : {};
     },
   };

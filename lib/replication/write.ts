@@ -10,7 +10,7 @@ import type { Placement } from "../topology/placement.ts";
 import { onlyHere, type QuorumContext, writeNeeds } from "./context.ts";
 import { gather } from "./gather.ts";
 import type { PutReply } from "../wire/replica.ts";
-import { type Consistency, firstQuorums, newest, QuorumError, quorumSizes } from "./quorum.ts";
+import { type Consistency, firstQuorums, newest, pendingAbove, QuorumError, quorumSizes } from "./quorum.ts";
 
 /**
  * Stores `entry` until W of every write set hold it (members of `current` already do).
@@ -70,7 +70,11 @@ export async function write(ctx: QuorumContext, key: string, first: Placement, c
       const { r } = quorumSizes(config, q.read.length, consistency);
       const { successes, results } = await gather(ctx.client, key, q.read, r, q.epoch);
       if (successes < r) throw new QuorumError("write", successes, r, { epoch: q.epoch, owners: q.read, answeredBy: q.read.filter((_, i) => results[i]) });
-      return newest(results.map((reply) => reply?.entry))?.version;
+      // A conditional write accepted above the stored versions may be chosen and answered
+      // already (its commit still on the way): this write goes above it too (unless this
+      // is the control that ignores such proposals, context.ts).
+      const stored = newest(results.map((reply) => reply?.entry));
+      return (ctx.finishPending && pendingAbove(results, stored)) || stored?.version;
     });
     floor = learned.value;
     p = learned.placement;

@@ -23,7 +23,7 @@ export interface SimOptions {
   /** How far node `index`'s wall clock is off (its timers still run on shared time). */
   skewMs?: (index: number) => number;
   /** Extra options for every node (a test's own placer, say). */
-  node?: Pick<NodeOptions, "placer" | "plan" | "conditional">;
+  node?: Pick<NodeOptions, "placer" | "plan" | "conditional" | "casFaults">;
 }
 
 export class SimCluster {

@@ -28,6 +28,13 @@ export interface SyncContext {
    * and new while it moves. A node handing off before it exits counts itself out.
    */
   owners(position: bigint): string[];
+  /** Conditional writes this node accepted but does not store, and the Paxos round that settles one (absent: tests' control). */
+  readonly accepted?: AcceptedProposals;
+}
+
+export interface AcceptedProposals {
+  keys(): string[];
+  finish(key: string): Promise<void>;
 }
 
 export type SyncCounters = ReturnType<typeof syncCounters>;

@@ -2,11 +2,13 @@
  * The data movement of a transition: every key this node holds as an old owner of a range
  * that changes owners is offered to each new owner (which takes what it lacks). This node
  * knows the epoch before it scans, so it already refuses older writes: what it
- * acknowledged before is in its store now.
+ * acknowledged before is in its store now, or among the conditional writes it accepted
+ * but does not store (chosen, perhaps, and answered before the commit landed). Those are
+ * settled first, by Paxos in this epoch, which stores what was chosen on the new owners too.
  */
 import { ringPosition } from "../ring/hash.ts";
 import { PAGE_KEYS, sleep, yieldToLoop } from "./context.ts";
-import { isGhost } from "../topology/placement.ts";
+import { isGhost, type Layout } from "../topology/placement.ts";
 import { type Candidate, PeerOffers, type Round } from "./round.ts";
 
 /** While ranges move: how often, and how many times, keys another owner was sending are offered again. */
@@ -30,6 +32,8 @@ export async function streamMovingRanges(round: Round): Promise<{ unreached: str
     const not = page.filter((_, i) => !held[i]);
     if (not.length > 0) waiting.set(peer, [...(waiting.get(peer) ?? []), ...not]);
   });
+  const unsettled = await finishAccepted(round, layout);
+  if (ctx.topology.layout !== layout) return undefined;
   let seen = 0;
   round.progress.begin("streaming", store.size, ctx.env.clock.monotonicMs());
   for (const [key, entry] of store.entries()) {
@@ -57,5 +61,33 @@ export async function streamMovingRanges(round: Round): Promise<{ unreached: str
     await Promise.all(again.map(([peer, list]) => (round.failed.has(peer) ? undefined : offers.offer(peer, list))));
   }
   if (ctx.topology.layout !== layout) return undefined;
-  return { unreached: [...targets].filter((peer) => round.failed.has(peer) || waiting.has(peer)).sort() };
+  const unreached = new Set([...targets].filter((peer) => round.failed.has(peer) || waiting.has(peer)));
+  for (const peer of unsettled) unreached.add(peer);
+  return { unreached: [...unreached].sort() };
+}
+
+/** Conditional writes settled at once: a handful is usual (those in flight as the epoch turned). */
+const FINISH_AT_ONCE = 16;
+
+/**
+ * Settles every conditional write this node accepted but does not store, for keys of the
+ * ranges it hands over; resolves to the new owners of those it could not settle (their
+ * ranges do not count as streamed by this node).
+ */
+async function finishAccepted(round: Round, layout: Layout): Promise<Set<string>> {
+  const { ctx } = round;
+  const unsettled = new Set<string>();
+  if (!ctx.accepted) return unsettled;
+  const moving = ctx.accepted.keys().filter((key) => {
+    const position = ringPosition(key);
+    return layout.changes(position) && layout.oldOwners(position).includes(ctx.self);
+  });
+  for (let i = 0; i < moving.length && ctx.topology.layout === layout; i += FINISH_AT_ONCE) {
+    await Promise.all(moving.slice(i, i + FINISH_AT_ONCE).map((key) =>
+      ctx.accepted!.finish(key).catch(() => {
+        for (const peer of layout.newOwners(ringPosition(key))) if (peer !== ctx.self) unsettled.add(peer);
+      })
+    ));
+  }
+  return unsettled;
 }

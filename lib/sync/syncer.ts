@@ -21,7 +21,7 @@ import { ringPosition } from "../ring/hash.ts";
 import type { Store } from "../store/store.ts";
 import type { Topology } from "../topology/topology.ts";
 import { compareDigests, type DigestTables, repair, scanStore } from "./antientropy.ts";
-import { PAGE_KEYS, sleep, type SyncConfig, type SyncContext, syncCounters } from "./context.ts";
+import { type AcceptedProposals, PAGE_KEYS, sleep, type SyncConfig, type SyncContext, syncCounters } from "./context.ts";
 import { handOffPage, type HandoffCandidate } from "./handoff.ts";
 import { SyncReceiver } from "./receiver.ts";
 import { emptyReport, quiet, Round, type RoundReport } from "./round.ts";
@@ -41,6 +41,7 @@ export interface SyncerOptions {
   env: Pick<Env, "clock" | "transport" | "log">;
   config: SyncConfig;
   metrics: Metrics;
+  accepted?: AcceptedProposals;
 }
 
 /** Ring changes arrive in bursts (a joiner learning everyone); one round follows the burst. */
@@ -85,6 +86,7 @@ export class Syncer {
       env,
       config,
       counters,
+      accepted: options.accepted,
       owners(position) {
         const holders = topology.layout.holders(position);
         return state.leaving ? holders.filter((m) => m !== self) : holders;
@@ -243,8 +245,8 @@ export class Syncer {
     const { clock } = this.#o.env;
     const { topology, store } = this.#o;
     const epoch = topology.epoch;
-    if (store.size === 0) {
-      // Nothing to hand off, stream or compare.
+    if (store.size === 0 && !this.#ctx.accepted?.keys().length) {
+      // Nothing to hand off, stream or compare (not even a conditional write accepted here, uncommitted).
       topology.markStreamed(epoch);
       this.#last = emptyReport(clock.now());
       this.#lastEpoch = EMPTY;

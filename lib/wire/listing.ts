@@ -36,6 +36,12 @@ export interface ListReply {
   entries: ListedEntry[];
   /** Whether the node holds more such keys after the last one. */
   more: boolean;
+  /**
+   * Keys of the page with a conditional write this node accepted above what it stores (or
+   * where it stores nothing), and that write's version: it may be chosen and answered
+   * before its commit lands, so the asker reads such keys through Paxos (lib/cas).
+   */
+  pending?: Array<[string, Version]>;
 }
 
 export const encodeListRequest = (r: ListRequest) => encode({ e: r.epoch, prefix: r.prefix, after: r.after ?? null, limit: r.limit, values: r.values });
@@ -53,6 +59,7 @@ export function encodeListReply(r: ListReply): Uint8Array {
   return encode({
     more: r.more,
     entries: r.entries.map((e) => [e.key, versionToWire(e.version), e.tombstone, e.expires ?? null, e.value ?? null]),
+    ...(r.pending?.length ? { pending: r.pending.map(([key, v]) => [key, versionToWire(v)]) } : {}),
   });
 }
 
@@ -72,7 +79,14 @@ export function decodeListReply(bytes: Uint8Array): ListReply {
     }
     return listed;
   });
-  return { entries, more: bool(m.more, "more") };
+  const reply: ListReply = { entries, more: bool(m.more, "more") };
+  if (m.pending != null) {
+    reply.pending = list(m.pending, "pending", MAX_LIST_LIMIT).map((p): [string, Version] => {
+      if (!Array.isArray(p) || p.length !== 2) throw new MessageError("a pending key is [key, version]");
+      return [text(p[0], "key", MAX_KEY_LENGTH), version(p[1])];
+    });
+  }
+  return reply;
 }
 
 const map = mapDecoder({ maxStrLength: 64 * 1024, maxArrayLength: MAX_LIST_LIMIT, maxMapLength: 8, maxBinLength: MAX_INLINE_VALUE_BYTES });

@@ -26,9 +26,14 @@ export interface PutReply {
   current?: Version;
 }
 
-/** A get's answer: the replica's entry for the key, tombstones included. */
+/**
+ * A get's answer: the replica's entry for the key, tombstones included; `pending`: the
+ * version of a conditional write this replica accepted above what it stores, which may have
+ * been chosen and answered without being committed yet (lib/cas, docs/cas.md).
+ */
 export interface GetReply {
   entry?: Entry;
+  pending?: Version;
 }
 
 /** A value of up to 512 MiB (the largest --max-value-bytes) plus its key and headers. */
@@ -51,7 +56,9 @@ const SAME = encode({ same: true });
 
 /** The reply to a get; just `{same: true}` when the entry's version is the asker's `have`. */
 export function encodeGetReply(reply: GetReply, have?: Version): Uint8Array {
-  if (have && reply.entry && compareVersions(reply.entry.version, have) === 0) return SAME;
+  const same = have && reply.entry && compareVersions(reply.entry.version, have) === 0;
+  if (reply.pending) return encode({ ...(same ? { same: true } : { entry: reply.entry ? entryToWire(reply.entry) : null }), p: versionToWire(reply.pending) });
+  if (same) return SAME;
   return encode({ entry: reply.entry ? entryToWire(reply.entry) : null });
 }
 
@@ -78,11 +85,15 @@ export const decodeCasStateBody = (bytes: Uint8Array): CasState => decodeCasStat
 /** `have`: the entry the asker holds, which a `{same: true}` reply stands for. */
 export function decodeGetReply(bytes: Uint8Array, have?: Entry): GetReply {
   const m = map(bytes);
+  const reply: GetReply = {};
   if (m.same === true) {
     if (!have) throw new MessageError("a replica answered 'same' to a get that held nothing");
-    return { entry: have };
+    reply.entry = have;
+  } else if (m.entry != null) {
+    reply.entry = entry(m.entry);
   }
-  return m.entry == null ? {} : { entry: entry(m.entry) };
+  if (m.p != null) reply.pending = version(m.p);
+  return reply;
 }
 
 // Lists within: versions and entries (at most 8 fields), a prepare's chosen versions (CHOSEN_KEPT).

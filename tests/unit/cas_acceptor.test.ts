@@ -110,3 +110,24 @@ test("casQuorum: a majority, and enough to meet every plain read, write and the 
   ];
   for (const [n, w, r, q] of table) assert.equal(casQuorum({ writeQuorum: w, readQuorum: r }, n), q, `n=${n} W=${w} R=${r}`);
 });
+
+test("a get names a proposal accepted above the store, until the store holds it or moves past it; unstored() lists such keys", () => {
+  const { a, store } = acceptor();
+  const replica = localReplica(store, new Hlc("10.0.0.9:7000", () => 0), () => false, () => {}, a);
+  store.apply("k", entryAt(plain(1)));
+  const proposal = entryAt(successor(plain(1), b(5)), "next");
+  assert.deepEqual(a.accept("k", b(5), plain(1), proposal, 1), { accepted: true });
+  assert.deepEqual(replica.get("k"), { entry: store.get("k"), pending: proposal.version });
+  assert.deepEqual(a.unstored(), [["k", proposal.version]]);
+  // The commit lands: a plain get again, and the key leaves the list.
+  replica.put("k", proposal);
+  assert.deepEqual(replica.get("k"), { entry: proposal });
+  assert.deepEqual(a.unstored(), []);
+  // Over an absent key, the get names the proposal alone; a plain write above overtakes it.
+  const fresh = entryAt(successor(undefined, b(7)));
+  assert.deepEqual(a.accept("j", b(7), undefined, fresh, 1), { accepted: true });
+  assert.deepEqual(replica.get("j"), { pending: fresh.version });
+  store.apply("j", entryAt({ ...plain(9), wall: fresh.version.wall + 10 }));
+  assert.equal(replica.get("j").pending, undefined);
+  assert.deepEqual(a.unstored(), []);
+});
