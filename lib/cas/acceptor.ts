@@ -83,9 +83,14 @@ export class CasAcceptor implements Acceptor {
     const held = this.store.get(key)?.version;
     if (held && compareVersions(held, entry.version) === 0) return { accepted: true }; // already committed here
     if (held && (!base || compareVersions(held, base) > 0)) return { accepted: false, current: held };
+    // A proposal's base is chosen: the proposal this replica accepted at that very version
+    // is stored before the new one takes its place (its commit, if still on the way, can only agree).
+    const prior = state?.accepted;
+    if (prior && base && compareVersions(prior.entry.version, base) === 0) this.store.apply(key, prior.entry);
     this.#keys.set(key, { promised: ballot, accepted: { ballot, base, entry }, chosen: state?.chosen ?? [], at: this.now() });
     this.#unstored.add(key);
-    // What a proposal was conditioned on came from a store, which holds only chosen values.
+    // What a proposal was conditioned on came from a store, which holds only chosen values,
+    // or was accepted by a quorum at one ballot (propose.ts): chosen either way.
     if (base?.step) this.chose(key, base);
     return { accepted: true };
   }

@@ -13,7 +13,7 @@
  *    accepted, it is chosen and acknowledged: two round trips. The commit (storing it on W
  *    of every write set, as a plain write stores) goes out as the answer does. Until it
  *    lands, reads and plain writes meet the proposal in the owners' replies and reckon
- *    with it (`finishPending`, replication/read.ts and write.ts), and an old owner finishes
+ *    with it (settle.ts, replication/read.ts and write.ts), and an old owner finishes
  *    it before a ring transition moves its key away (sync/stream.ts).
  *
  * A refusal (a higher promise, or a store that moved on) starts a new round after a random
@@ -33,7 +33,7 @@ import { firstQuorums, newest, QuorumError } from "../replication/quorum.ts";
 import { live } from "../replication/read.ts";
 import { storeOn, writeBack } from "../replication/write.ts";
 import type { AcceptReply, Pending, PrepareReply } from "../wire/cas.ts";
-import { casQuorum, type Condition, conditionHolds } from "./condition.ts";
+import { casQuorum, chosenAmong, type Condition, conditionHolds, sameProposal } from "./condition.ts";
 
 export interface CasObserver {
   attempted(): void;
@@ -56,7 +56,7 @@ export interface CasContext extends QuorumContext {
 }
 
 /** What a round asks: a client's condition, or (`"read"`) only what was chosen, finishing any proposal that may have been. */
-type Ask = Condition | "read";
+export type Ask = Condition | "read";
 
 /** Won: the entry stored (its version, its expiry); or the live entry that failed the condition (undefined: none). */
 export type CasOutcome = { won: true; entry: Entry } | { won: false; current: Entry | undefined };
@@ -90,48 +90,36 @@ export async function conditionalWrite(ctx: CasContext, key: string, first: Plac
   return done;
 }
 
-/**
- * What was chosen for `key`, for a read that met an accepted proposal above every stored
- * version: a Paxos round that finishes the proposal if it may have been chosen (a later
- * ballot re-accepts it and commits it), and resolves to the newest entry, tombstones
- * included, once it is on W of every write set. A proposal no promised owner holds was
- * not chosen and, behind this round's promises, never can be at its own ballot.
- */
-export async function finishPending(ctx: CasContext, key: string, first: Placement): Promise<Entry | undefined> {
-  ctx.observer?.finishing();
-  try {
-    const done = await rounds(ctx, key, first, "read", () => {
-      throw new Error("a read proposes nothing");
-    });
-    return done.won ? done.entry : done.current;
-  } catch (err) {
-    if (!(err instanceof OutcomeUnknownError)) throw err;
-    throw new QuorumError(`read (every round of finishing a conditional write was lost to contention)`, 0, 1, err.detail);
-  }
-}
-
 async function rounds(ctx: CasContext, key: string, first: Placement, ask: Ask, make: (version: Version) => Entry): Promise<CasOutcome> {
-  const position = ringPosition(key);
   let p = first;
   // Versions this write proposed: a later round may find one chosen (finished by itself or
   // by another proposer), and then this write took effect.
   const mine: Entry[] = [];
   for (let round = 1; round <= MAX_ROUNDS; round++) {
-    const ran = await ctx.placements.run(position, p, (q) => proposeOnce(ctx, key, q, ask, make, mine));
-    p = ran.placement;
-    const result = ran.value;
+    const result = await roundOnce(ctx, key, p, ask, make, mine, round);
     if ("done" in result) return result.done;
-    ctx.observer?.retried();
-    if (result.above) {
-      ctx.hlc.observe(result.above);
-      if (result.above.epoch > p.epoch) {
-        await ctx.placements.placer.catchUp(result.above.epoch);
-        p = ctx.placements.place(position);
-      }
-    }
-    if (!result.again) await sleep(ctx, round);
+    p = result.next;
   }
   throw new OutcomeUnknownError(`conditional write: every one of ${MAX_ROUNDS} rounds was lost to contention`, { epoch: p.epoch, owners: distinctOwners(p) });
+}
+
+/** One round, run again on a later epoch's placement if need be; a lost one is followed by a catch-up or a backoff, and says where the next goes. */
+export async function roundOnce(ctx: CasContext, key: string, p: Placement, ask: Ask, make: (version: Version) => Entry, mine: Entry[], round: number): Promise<{ done: CasOutcome } | { next: Placement }> {
+  const position = ringPosition(key);
+  const ran = await ctx.placements.run(position, p, (q) => proposeOnce(ctx, key, q, ask, make, mine));
+  const result = ran.value;
+  if ("done" in result) return result;
+  if (ask !== "read") ctx.observer?.retried();
+  let next = ran.placement;
+  if (result.above) {
+    ctx.hlc.observe(result.above);
+    if (result.above.epoch > next.epoch) {
+      await ctx.placements.placer.catchUp(result.above.epoch);
+      next = ctx.placements.place(position);
+    }
+  }
+  if (!result.again) await sleep(ctx, round);
+  return { next };
 }
 
 async function proposeOnce(ctx: CasContext, key: string, p: Placement, ask: Ask, make: (version: Version) => Entry, mine: Entry[]): Promise<Round> {
@@ -147,9 +135,15 @@ async function proposeOnce(ctx: CasContext, key: string, p: Placement, ask: Ask,
   forget(mine, (m) => chosen.some((v) => isSibling(v, m.version)));
   if (!promises.met) return lostOrShort(promises.replies, "prepare", promises, p, owners);
   const promised = promises.replies.map((r) => (r?.promised ? r : undefined));
-  const base = newest(promised.map((r) => r?.entry));
+  let base = newest(promised.map((r) => r?.entry));
   const unfinished = highestPending(promised, base);
-  if (unfinished) {
+  const accepted = new Map(owners.flatMap((m, i) => (promised[i]?.accepted ? [[m, promised[i]!.accepted!] as const] : [])));
+  if (unfinished && sameProposal(unfinished, chosenAmong(p.epoch, p.writes, needs, accepted))) {
+    // Accepted by a quorum at one ballot: chosen, its commit perhaps still on the way. It is
+    // what this round builds on; an owner that accepted it stores it once it takes a
+    // proposal over it (acceptor.ts).
+    base = unfinished.entry;
+  } else if (unfinished) {
     // Committed before the next round, which would otherwise find it unstored again.
     const done = await acceptAndCommit(ctx, key, p, owners, needs, ballot, unfinished.base, unfinished.entry, true);
     if ("lost" in done) return done;
@@ -266,7 +260,7 @@ function forget(mine: Entry[], settled: (m: Entry) => boolean): void {
   mine.splice(0, mine.length, ...mine.filter((m) => !settled(m)));
 }
 
-const distinctOwners = (p: Placement) => [...new Set(p.writes.flat())];
+export const distinctOwners = (p: Placement) => [...new Set(p.writes.flat())];
 
 function sleep(ctx: CasContext, round: number): Promise<void> {
   const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** (round - 1));

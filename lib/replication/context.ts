@@ -1,6 +1,7 @@
 /** What the coordinator's read and write paths share. */
 import type { Entry } from "../store/store.ts";
 import type { Hlc } from "../store/version.ts";
+import type { Pending } from "../wire/cas.ts";
 import type { Placement } from "../topology/placement.ts";
 import type { Placements } from "./placed.ts";
 import { type Consistency, quorumSizes } from "./quorum.ts";
@@ -24,12 +25,14 @@ export interface QuorumContext {
   /** The time past which expiring entries are not served: this node's clock plus the skew allowance (`--expiry-skew-ms`). */
   horizon(): number;
   /**
-   * A read that met a conditional write accepted above every stored version: Paxos over the
-   * key's owners finishes it if it may have been chosen (lib/cas), and resolves to the
-   * newest chosen entry, stored on W of every write set. Absent: such proposals are
-   * ignored (the control in tests, which shows what finishing prevents).
+   * A read that met a conditional write accepted above every stored version: one round of
+   * Paxos over the key's owners finishes it if it may have been chosen (lib/cas), and
+   * resolves to the newest chosen entry, stored on W of every write set; undefined when the
+   * round lost to contention (the read starts over). `seen`: the proposals the read's
+   * owners named, which may already show it chosen (then no round is needed). Absent: such
+   * proposals are ignored (the control in tests, which shows what finishing prevents).
    */
-  finishPending?(key: string, p: Placement): Promise<Entry | undefined>;
+  finishPending?(key: string, p: Placement, seen: ReadonlyMap<string, Pending>, round: number): Promise<{ entry: Entry | undefined } | undefined>;
 }
 
 /** A key whose only replica is this node: no quorum to gather, no message to send. */

@@ -28,7 +28,8 @@ import { write } from "./write.ts";
 import { inspectKey, type ReplicaCopy } from "./inspect.ts";
 import type { Acceptor } from "../cas/acceptor.ts";
 import type { Condition } from "../cas/condition.ts";
-import { type CasContext, type CasObserver, type CasOutcome, conditionalWrite, finishPending } from "../cas/propose.ts";
+import { type CasContext, type CasObserver, type CasOutcome, conditionalWrite } from "../cas/propose.ts";
+import { finishPending } from "../cas/settle.ts";
 
 export type { Placer } from "./placed.ts";
 export type { BatchObserver } from "./replica_client.ts";
@@ -109,7 +110,7 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
   };
   const faults = options.casFaults ?? {};
   const casCtx: CasContext = { ...ctx, clock: env.clock, random: env.random, observer: options.cas, commit: !faults.noCommit };
-  if (!faults.readsIgnorePending) ctx.finishPending = casCtx.finishPending = (key, p) => finishPending(casCtx, key, p);
+  if (!faults.readsIgnorePending) ctx.finishPending = casCtx.finishPending = (key, p, seen, round) => finishPending(casCtx, key, p, seen, round);
 
   return {
     async replayHints(peer) {
@@ -167,7 +168,7 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
     },
     inspect: (key) => inspectKey(placer, client, key),
     async finishPending(key) {
-      await finishPending(casCtx, key, placer.place(ringPosition(key)));
+      for (let round = 1; !(await finishPending(casCtx, key, placer.place(ringPosition(key)), undefined, round)); round++);
     },
   };
 }

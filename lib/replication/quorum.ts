@@ -65,10 +65,10 @@ export function newest(entries: ReadonlyArray<Entry | undefined>): Entry | undef
  * among the replies), if any: it may have been chosen and acknowledged before its commit
  * reached any store (docs/cas.md).
  */
-export function pendingAbove(replies: ReadonlyArray<{ pending?: Version } | undefined>, latest: Entry | undefined): Version | undefined {
+export function pendingAbove(replies: ReadonlyArray<{ pending?: { entry: Entry } } | undefined>, latest: Entry | undefined): Version | undefined {
   let best: Version | undefined;
   for (const r of replies) {
-    const v = r?.pending;
+    const v = r?.pending?.entry.version;
     if (v && (!latest || compareVersions(v, latest.version) > 0) && (!best || compareVersions(v, best) > 0)) best = v;
   }
   return best;

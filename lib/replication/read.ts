@@ -24,24 +24,27 @@ export const live = (entry: Entry | undefined, horizon: number) => (entry && !en
  * of each owner set end an epoch (topology/range_steps.ts).
  */
 export async function read(ctx: QuorumContext, key: string, consistency: Consistency, p: Placement, askLast?: string): Promise<Entry | undefined> {
-  if (onlyHere(ctx.self, p)) {
-    const own = ctx.replica.get(key, p.epoch);
-    return own.pending && ctx.finishPending ? ctx.finishPending(key, p) : own.entry;
-  }
   const { r, w } = quorumSizes(ctx.config, p.read.length, consistency);
   const ask = Math.max(r, w);
-  const { successes, results } = await gather(ctx.client, key, p.read, ask, p.epoch, askLast);
-  const entries = results.map((reply) => reply?.entry);
-  const latest = newest(entries);
-  const pending = pendingAbove(results, latest);
-  const needed = latest || pending ? r : ask;
-  if (successes < needed) throw new QuorumError("read", successes, needed, { epoch: p.epoch, owners: p.read, answeredBy: p.read.filter((_, i) => results[i]) });
-  if (pending && ctx.finishPending) return ctx.finishPending(key, p);
-  if (latest) {
-    const current = new Set(p.read.filter((_, i) => results[i] !== undefined && !isStale(entries[i], latest)));
-    await writeBack(ctx, key, p, latest, current, consistency, "read repair");
+  for (let round = 1; ; round++) {
+    const { successes, results } = onlyHere(ctx.self, p) ? { successes: 1, results: [ctx.replica.get(key, p.epoch)] } : await gather(ctx.client, key, p.read, ask, p.epoch, askLast);
+    const entries = results.map((reply) => reply?.entry);
+    const latest = newest(entries);
+    const pending = ctx.finishPending && pendingAbove(results, latest);
+    const needed = latest || pending ? r : ask;
+    if (successes < needed) throw new QuorumError("read", successes, needed, { epoch: p.epoch, owners: p.read, answeredBy: p.read.filter((_, i) => results[i]) });
+    if (pending) {
+      const seen = new Map(p.read.flatMap((m, i) => (results[i]?.pending ? [[m, results[i]!.pending!] as const] : [])));
+      const settled = await ctx.finishPending!(key, p, seen, round);
+      if (settled) return settled.entry;
+      continue; // lost to contention: read again, the commit has most likely landed by now
+    }
+    if (latest && !onlyHere(ctx.self, p)) {
+      const current = new Set(p.read.filter((_, i) => results[i] !== undefined && !isStale(entries[i], latest)));
+      await writeBack(ctx, key, p, latest, current, consistency, "read repair");
+    }
+    return latest;
   }
-  return latest;
 }
 
 /** A client's read: the live entry, run again where the key lives now if its epoch is over. */

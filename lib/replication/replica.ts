@@ -7,6 +7,7 @@
 import type { Entry, Store } from "../store/store.ts";
 import { compareVersions, type Hlc, isFresh, type Version } from "../store/version.ts";
 import type { GetReply, PutReply } from "../wire/replica.ts";
+import type { Pending } from "../wire/cas.ts";
 
 /**
  * `epoch`: the ring epoch a coordinator placed the key in, checked by the gate (the
@@ -45,7 +46,7 @@ export function localReplica(
   hlc: Hlc,
   leaving: () => boolean = () => false,
   gate: EpochGate = () => {},
-  cas: { pending(key: string): { entry: Entry } | undefined; chose(key: string, version: Version): void } = { pending: () => undefined, chose: () => {} },
+  cas: { pending(key: string): Pending | undefined; chose(key: string, version: Version): void } = { pending: () => undefined, chose: () => {} },
 ): Replica {
   return {
     put(key, entry, epoch) {
@@ -62,7 +63,7 @@ export function localReplica(
     get(key, epoch) {
       if (epoch !== undefined) gate(epoch);
       const entry = store.get(key);
-      const pending = cas.pending(key)?.entry.version;
+      const pending = cas.pending(key);
       if (pending) return entry ? { entry, pending } : { pending };
       return entry ? { entry } : {};
     },

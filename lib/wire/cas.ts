@@ -53,7 +53,13 @@ export function decodeCasFields(m: Record<string, unknown>, key: string, epoch: 
   return { type: "accept", key, epoch, ballot: b, base: m.base == null ? undefined : version(m.base), entry: entry(m.entry) };
 }
 
-const pendingToWire = (p: Pending) => [ballotToWire(p.ballot), p.base ? versionToWire(p.base) : null, entryToWire(p.entry)];
+export const pendingToWire = (p: Pending) => [ballotToWire(p.ballot), p.base ? versionToWire(p.base) : null, entryToWire(p.entry)];
+
+export function pendingFromWire(raw: unknown, field: string): Pending {
+  if (!Array.isArray(raw) || raw.length !== 3) throw new MessageError(`${field} must be [ballot, base, entry]`);
+  const [b, base, e] = raw;
+  return { ballot: ballot(b), base: base == null ? undefined : version(base), entry: entry(e) };
+}
 
 export function encodePrepareReply(r: PrepareReply): Uint8Array {
   const chosen = r.chosen?.length ? r.chosen.map(versionToWire) : null;
@@ -68,11 +74,7 @@ export function decodePrepareReply(m: Record<string, unknown>): PrepareReply {
   const reply: PrepareReply = { promised: true };
   if (chosen) reply.chosen = chosen;
   if (m.entry != null) reply.entry = entry(m.entry);
-  if (m.accepted != null) {
-    if (!Array.isArray(m.accepted) || m.accepted.length !== 3) throw new MessageError("accepted must be [ballot, base, entry]");
-    const [b, base, e] = m.accepted;
-    reply.accepted = { ballot: ballot(b), base: base == null ? undefined : version(base), entry: entry(e) };
-  }
+  if (m.accepted != null) reply.accepted = pendingFromWire(m.accepted, "accepted");
   return reply;
 }
 

@@ -12,7 +12,7 @@ import { encodeMsgpack as encode, msgpackDecoder } from "./msgpack.ts";
 import { count, entry, entryToWire, MAX_KEY_LENGTH, mapDecoder, MessageError, text, version, versionToWire, decodeOrThrow } from "./fields.ts";
 import type { Entry } from "../store/store.ts";
 import { compareVersions, type Version } from "../store/version.ts";
-import { type AcceptReply, type CasRequest, CHOSEN_KEPT, decodeAcceptReply, decodeCasFields, decodeCasState, decodePrepareReply, encodeCasRequest, type CasState, type PrepareReply } from "./cas.ts";
+import { type AcceptReply, type CasRequest, CHOSEN_KEPT, decodeAcceptReply, decodeCasFields, decodeCasState, decodePrepareReply, encodeCasRequest, type CasState, type Pending, pendingFromWire, pendingToWire, type PrepareReply } from "./cas.ts";
 
 /** `epoch`: the ring epoch the coordinator placed the key in; a replica at a later one refuses. */
 export type KvRequest =
@@ -27,13 +27,14 @@ export interface PutReply {
 }
 
 /**
- * A get's answer: the replica's entry for the key, tombstones included; `pending`: the
- * version of a conditional write this replica accepted above what it stores, which may have
- * been chosen and answered without being committed yet (lib/cas, docs/cas.md).
+ * A get's answer: the replica's entry for the key, tombstones included; `pending`: a
+ * conditional write this replica accepted above what it stores (its ballot, base and
+ * entry), which may have been chosen and answered without being committed yet (lib/cas,
+ * docs/cas.md).
  */
 export interface GetReply {
   entry?: Entry;
-  pending?: Version;
+  pending?: Pending;
 }
 
 /** A value of up to 512 MiB (the largest --max-value-bytes) plus its key and headers. */
@@ -57,7 +58,7 @@ const SAME = encode({ same: true });
 /** The reply to a get; just `{same: true}` when the entry's version is the asker's `have`. */
 export function encodeGetReply(reply: GetReply, have?: Version): Uint8Array {
   const same = have && reply.entry && compareVersions(reply.entry.version, have) === 0;
-  if (reply.pending) return encode({ ...(same ? { same: true } : { entry: reply.entry ? entryToWire(reply.entry) : null }), p: versionToWire(reply.pending) });
+  if (reply.pending) return encode({ ...(same ? { same: true } : { entry: reply.entry ? entryToWire(reply.entry) : null }), p: pendingToWire(reply.pending) });
   if (same) return SAME;
   return encode({ entry: reply.entry ? entryToWire(reply.entry) : null });
 }
@@ -92,7 +93,7 @@ export function decodeGetReply(bytes: Uint8Array, have?: Entry): GetReply {
   } else if (m.entry != null) {
     reply.entry = entry(m.entry);
   }
-  if (m.p != null) reply.pending = version(m.p);
+  if (m.p != null) reply.pending = pendingFromWire(m.p, "p");
   return reply;
 }
 

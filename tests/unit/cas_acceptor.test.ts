@@ -2,12 +2,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { CasAcceptor } from "../../lib/cas/acceptor.ts";
-import { casQuorum } from "../../lib/cas/condition.ts";
+import { casQuorum, chosenAmong } from "../../lib/cas/condition.ts";
 import { localReplica } from "../../lib/replication/replica.ts";
 import { Store, type Entry } from "../../lib/store/store.ts";
 import { type Ballot, Hlc, successor, type Version } from "../../lib/store/version.ts";
 import { decodeKvRequest, decodePrepareBody, decodeAcceptBody, encodeKvRequest } from "../../lib/wire/replica.ts";
-import { encodeAcceptReply, encodePrepareReply } from "../../lib/wire/cas.ts";
+import { encodeAcceptReply, encodePrepareReply, type Pending } from "../../lib/wire/cas.ts";
 
 const b = (wall: number, epoch = 1, node = "10.0.0.1:7000"): Ballot => ({ epoch, wall, logical: 0, node });
 const plain = (wall: number): Version => ({ wall, logical: 0, node: "10.0.0.2:7000" });
@@ -117,7 +117,7 @@ test("a get names a proposal accepted above the store, until the store holds it 
   store.apply("k", entryAt(plain(1)));
   const proposal = entryAt(successor(plain(1), b(5)), "next");
   assert.deepEqual(a.accept("k", b(5), plain(1), proposal, 1), { accepted: true });
-  assert.deepEqual(replica.get("k"), { entry: store.get("k"), pending: proposal.version });
+  assert.deepEqual(replica.get("k"), { entry: store.get("k"), pending: { ballot: b(5), base: plain(1), entry: proposal } });
   assert.deepEqual(a.unstored(), [["k", proposal.version]]);
   // The commit lands: a plain get again, and the key leaves the list.
   replica.put("k", proposal);
@@ -126,8 +126,36 @@ test("a get names a proposal accepted above the store, until the store holds it 
   // Over an absent key, the get names the proposal alone; a plain write above overtakes it.
   const fresh = entryAt(successor(undefined, b(7)));
   assert.deepEqual(a.accept("j", b(7), undefined, fresh, 1), { accepted: true });
-  assert.deepEqual(replica.get("j"), { pending: fresh.version });
+  assert.deepEqual(replica.get("j"), { pending: { ballot: b(7), base: undefined, entry: fresh } });
   store.apply("j", entryAt({ ...plain(9), wall: fresh.version.wall + 10 }));
   assert.equal(replica.get("j").pending, undefined);
   assert.deepEqual(a.unstored(), []);
+});
+
+test("a proposal counts as chosen only when a quorum of every write set accepted it at one ballot, in the placement's epoch", () => {
+  const version = successor(plain(1), b(5));
+  const at = (ballot: Ballot, v: Version = version): Pending => ({ ballot, base: plain(1), entry: entryAt(v) });
+  const one = [["a", "b", "c"]];
+  const cases: Array<[string, Array<[string, Pending]>, string[][], number[], boolean]> = [
+    ["two of three at one ballot", [["a", at(b(5))], ["b", at(b(5))]], one, [2], true],
+    ["one of three", [["a", at(b(5))]], one, [2], false],
+    ["two of three at different ballots (a later one re-accepted it)", [["a", at(b(5))], ["b", at(b(6))]], one, [2], false],
+    ["a ballot of an earlier epoch", [["a", at(b(5, 0))], ["b", at(b(5, 0))]], one, [2], false],
+    ["a quorum of the old owners but not of the new", [["a", at(b(5))], ["b", at(b(5))], ["e", at(b(6))]], [["a", "b", "c"], ["a", "d", "e"]], [2, 2], false],
+    ["a quorum of both sets", [["a", at(b(5))], ["b", at(b(5))], ["d", at(b(5))]], [["a", "b", "c"], ["a", "d", "e"]], [2, 2], true],
+  ];
+  for (const [name, accepted, writes, needs, chosen] of cases) {
+    assert.equal(chosenAmong(1, writes, needs, new Map(accepted)) !== undefined, chosen, name);
+  }
+});
+
+test("an acceptor taking a proposal over the very version it accepted stores that one first (a proposal's base is chosen)", () => {
+  const { a, store } = acceptor();
+  const first = entryAt(successor(undefined, b(5)), "first");
+  assert.deepEqual(a.accept("k", b(5), undefined, first, 1), { accepted: true });
+  assert.equal(store.get("k"), undefined);
+  const second = entryAt(successor(first.version, b(6)), "second");
+  assert.deepEqual(a.accept("k", b(6), first.version, second, 1), { accepted: true });
+  assert.equal(store.get("k"), first, "the base, accepted here and chosen, is stored");
+  assert.equal(a.pending("k")?.entry, second);
 });

@@ -67,7 +67,8 @@ test("replica messages round-trip, and hostile ones are refused", () => {
   assert.deepEqual(decodeGetReply(encodeGetReply({ entry: e })), { entry: e });
   assert.deepEqual(decodeGetReply(encodeGetReply({})), {});
   // A conditional write accepted above the store travels beside the entry, or alone, or with 'same'.
-  const pending = { ...e.version, step: 1, ballot: { epoch: 2, wall: 9, logical: 0, node: "10.0.0.3:7000" } };
+  const ballot = { epoch: 2, wall: 9, logical: 0, node: "10.0.0.3:7000" };
+  const pending = { ballot, base: e.version, entry: { ...e, version: { ...e.version, step: 1, ballot } } };
   assert.deepEqual(decodeGetReply(encodeGetReply({ entry: e, pending })), { entry: e, pending });
   assert.deepEqual(decodeGetReply(encodeGetReply({ pending })), { pending });
   assert.deepEqual(decodeGetReply(encodeGetReply({ entry: e, pending }, e.version), e), { entry: e, pending }, "'same' keeps the pending version");
