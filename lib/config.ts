@@ -40,6 +40,8 @@ export interface Config {
   removalDelayMs: number;
   log: LogFormat;
   logLevel: LogLevel;
+  /** Carried by every node-to-node message: nodes of different names never talk (peer/label.ts). */
+  clusterName: string;
 }
 
 export type ParseResult =
@@ -80,6 +82,7 @@ const opt = <T extends IntOption | ChoiceOption | StringOption>(flag: string, pl
 /** Every option, in the order `--help` lists them. */
 export const options: readonly Option[] = [
   opt("host", "ADDR", { key: "host", type: "string", default: "127.0.0.1", help: "address to bind" }),
+  opt("cluster-name", "NAME", { key: "clusterName", type: "string", default: "dht", help: "every node-to-node message carries it; nodes of another name are refused (1-64 of A-Z a-z 0-9 . _ -)" }),
   opt("advertise", "HOST:PORT", {
     key: "advertise", type: "string", default: "",
     help: "address other nodes use to reach this one, and its id (default: host:port)",
@@ -108,6 +111,7 @@ export const options: readonly Option[] = [
 ];
 
 export const PORT_ENV = "DHT_PORT";
+const CLUSTER_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 export const JOIN_ENV = "DHT_JOIN";
 
 export function usage(command = "mod.ts"): string {
@@ -219,6 +223,9 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
     advertise = parsed;
   }
 
+  if (!CLUSTER_NAME.test(values.clusterName as string)) {
+    return error(`--cluster-name must be 1 to 64 of the letters A-Z and a-z, digits, '.', '_' and '-': received '${values.clusterName}'`);
+  }
   const config = { ...values, port, advertise, introducers } as unknown as Config;
   if (config.writeQuorum > config.replicas) {
     return error(`--write-quorum (${config.writeQuorum}) cannot exceed --replicas (${config.replicas})`);

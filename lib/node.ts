@@ -16,7 +16,7 @@ import { recordRingChange } from "./explain/events.ts";
 import { Maintenance } from "./maintenance.ts";
 import { Swim } from "./membership/swim.ts";
 import { Metrics } from "./metrics.ts";
-import { casObserver, nodeGauges, replicationObservers } from "./node_metrics.ts";
+import { casObserver, foreignClusterLog, nodeGauges, replicationObservers } from "./node_metrics.ts";
 import { CasAcceptor } from "./cas/acceptor.ts";
 import { answerList } from "./listing/answer.ts";
 import { lister, type ListingOptions } from "./listing/list.ts";
@@ -30,6 +30,7 @@ import { replicaMessages } from "./replication/replica_messages.ts";
 import type { Ring } from "./ring/ring.ts";
 import { Store } from "./store/store.ts";
 import { Hlc, type Version } from "./store/version.ts";
+import { labelledTransport } from "./peer/label.ts";
 import { frameCounter, streamResponder, type StreamResponder } from "./stream/responder.ts";
 import { Syncer } from "./sync/syncer.ts";
 import { type DriverOptions, TopologyDriver } from "./topology/driver.ts";
@@ -137,7 +138,9 @@ function replication({ config, env, options, metrics, store, hlc, state, topolog
   return { acceptor, replica, hints, syncer, placer, coordinator };
 }
 
-export function createNode(config: Config, env: Env, options: NodeOptions = {}): DhtNode {
+export function createNode(config: Config, runtimeEnv: Env, options: NodeOptions = {}): DhtNode {
+  // Every message this node sends carries its cluster name (peer/label.ts).
+  const env: Env = { ...runtimeEnv, transport: labelledTransport(runtimeEnv.transport, config.clusterName) };
   const { clock } = env;
   const now = () => clock.now();
   const id = config.advertise;
@@ -164,7 +167,8 @@ export function createNode(config: Config, env: Env, options: NodeOptions = {}):
   const status = () => syncStatus({ id, runtime: info.runtime, topology, store, syncer, awareness: () => swim.awarenessScore, hints: () => hints.perPeer() });
   const unstored = options.casFaults?.readsIgnorePending ? () => [] : () => acceptor.unstored();
   const { list, listing } = listingEnds(store, unstored, gate, { self: id, placer, config, env, read: async (key) => await coordinator.get(key) });
-  const peers = peerTable({ swim, topology, replica: replicaMessages(replica, acceptor), sync: syncer.receiver, syncStatus: status, listing, maxValueBytes: config.maxValueBytes });
+  const refused = foreignClusterLog(env.log, metrics, config.clusterName);
+  const peers = peerTable({ swim, topology, replica: replicaMessages(replica, acceptor), sync: syncer.receiver, syncStatus: status, listing, maxValueBytes: config.maxValueBytes, clusterName: config.clusterName, refused });
   const answerFrame = streamResponder(peers, frameCounter(metrics));
 
   const router = nodeRouter({

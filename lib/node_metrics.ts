@@ -1,4 +1,4 @@
-/** Gauges over a node's data and ring, and the observers of its replica batches. */
+/** Gauges over a node's data and ring, the observers of its replica batches and conditional writes, and refused messages. */
 import { latencyBuckets, type Metrics } from "./metrics.ts";
 import { BATCH_SIZE_BUCKETS } from "./replication/batcher.ts";
 import type { HintStore } from "./replication/hints.ts";
@@ -6,6 +6,7 @@ import type { BatchObserver } from "./replication/replica_client.ts";
 import type { CasObserver } from "./cas/propose.ts";
 import type { Store } from "./store/store.ts";
 import type { Topology } from "./topology/topology.ts";
+import type { Logger } from "./log.ts";
 
 export function nodeGauges(metrics: Metrics, { store, topology, hints }: { store: Store; topology: Topology; hints: HintStore }): void {
   metrics.gauge("dht_keys", "Keys holding a value on this replica", () => store.stats().liveKeys);
@@ -37,4 +38,16 @@ export function casObserver(metrics: Metrics): CasObserver {
   const finishing = metrics.counter("dht_cas_finishing_total", "Reads and ring transitions that met a conditional write accepted above every stored version and ran Paxos to settle it");
   const short = metrics.counter("dht_cas_commits_short_total", "Conditional writes whose commit, sent after the answer, fell short of W (reads and transitions finish them)");
   return { attempted: () => attempts.inc(), won: () => wins.inc(), preconditionFailed: () => failed.inc(), retried: () => retries.inc(), finishing: () => finishing.inc(), commitShort: () => short.inc() };
+}
+
+/** Messages refused for another cluster's name: counted, and logged once per name (a bounded few), naming both. */
+export function foreignClusterLog(log: Logger, metrics: Metrics, ours: string): (theirs: string, path: string) => void {
+  const refused = metrics.counter("dht_peer_refused_total", "Node-to-node messages refused, by reason", ["reason"]);
+  const logged = new Set<string>();
+  return (theirs, path) => {
+    refused.inc(["cluster-name"]);
+    if (logged.has(theirs) || logged.size >= 16) return;
+    logged.add(theirs);
+    log.warn("refused a message from another cluster", { ours, theirs, path, fix: "check --cluster-name and the introducer of the node sending it" });
+  };
 }

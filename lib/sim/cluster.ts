@@ -47,10 +47,10 @@ export class SimCluster {
     return `10.0.${Math.floor(index / 250)}.${(index % 250) + 1}:7000`;
   }
 
-  /** Starts a node that joins through `introducers` (default: the first node, if any). */
-  add(introducers?: string[]): DhtNode {
+  /** Starts a node that joins through `introducers` (default: the first node, if any); `config`: its own settings over the cluster's. */
+  add(introducers?: string[], config?: Partial<Config>): DhtNode {
     const index = this.#created++;
-    return this.#start(SimCluster.id(index), index, introducers);
+    return this.#start(SimCluster.id(index), index, introducers, undefined, config);
   }
 
   /**
@@ -58,20 +58,21 @@ export class SimCluster {
    * new nonce (`sameNonce`: the old one, as a process that forgot it was restarted would
    * claim, for tests that show what the nonce prevents).
    */
-  restart(id: string, { sameNonce = false } = {}): DhtNode {
+  restart(id: string, { sameNonce = false, config }: { sameNonce?: boolean; config?: Partial<Config> } = {}): DhtNode {
     if (this.nodes.has(id)) throw new Error(`${id} is still running`);
     const old = this.#nonces.get(id);
-    return this.#start(id, this.#created++, undefined, sameNonce ? old : undefined);
+    return this.#start(id, this.#created++, undefined, sameNonce ? old : undefined, config);
   }
 
   readonly #nonces = new Map<string, string>();
 
-  #start(id: string, index: number, introducers?: string[], nonce = `p${index}`): DhtNode {
+  #start(id: string, index: number, introducers?: string[], nonce = `p${index}`, own?: Partial<Config>): DhtNode {
     this.#nonces.set(id, nonce);
     const first = SimCluster.id(0);
     const config = defaultConfig({
       port: 7000,
       ...this.#options.config,
+      ...own,
       advertise: id,
       introducers: introducers ?? (id === first ? [] : [first]),
     });

@@ -11,6 +11,7 @@ import { encode } from "@msgpack/msgpack";
 import { detectRuntime } from "../../adapters/mod.ts";
 import { encodeMessage } from "../../lib/wire/swim.ts";
 import { type RunningNode, startCluster, startNode } from "../support/processes.ts";
+import { labelled } from "../support/label.ts";
 
 const runtime = detectRuntime();
 const FAST = ["--protocol-period-ms", "300", "--ping-timeout-ms", "150", "--removal-delay-ms", "1000"];
@@ -21,11 +22,11 @@ test(`${runtime}: a hello and a ping from a garbled member id are refused with 4
   const node = await startNode(runtime, FAST);
   try {
     const before = await ring(node);
-    const hello = await fetch(`${node.url}/_ring/hello`, { method: "POST", body: encode({ type: "hello", from: ["127.0.0C1:18000", "n"], leaving: false }) });
+    const hello = await fetch(`${node.url}/_ring/hello`, { method: "POST", body: labelled(encode({ type: "hello", from: ["127.0.0C1:18000", "n"], leaving: false })) });
     assert.equal(hello.status, 400);
     assert.match((await hello.json()).error, /member id \(host:port\)/);
     const ping = encodeMessage({ type: "ping", from: "127.\u{6ec2e}1:18000", incarnation: 0, epoch: 0, target: `127.0.0.1:${node.port}`, updates: [] });
-    assert.equal((await fetch(`${node.url}/_swim/ping`, { method: "POST", body: ping as Uint8Array<ArrayBuffer> })).status, 400);
+    assert.equal((await fetch(`${node.url}/_swim/ping`, { method: "POST", body: labelled(ping) })).status, 400);
     await new Promise((r) => setTimeout(r, 1_500)); // a few driver ticks
     const after = await ring(node);
     assert.deepEqual([after.epoch, after.phase, after.members], [before.epoch, before.phase, before.members]);

@@ -22,6 +22,7 @@ import { overFrames, type SimCluster } from "../../lib/sim/cluster.ts";
 import { decodeMessage } from "../../lib/wire/swim.ts";
 import { stateChecksum } from "../../lib/topology/state.ts";
 import { formRing, ringFormed, seeds, simCluster, waitFor, withSeed } from "../support/sim.ts";
+import { readLabel } from "../../lib/wire/label.ts";
 
 const T = 1000;
 
@@ -120,7 +121,7 @@ test("a ping to a suspect carries its suspicion, so it can refute after the goss
       const carrier = overFrames(node);
       c.network.attach(paused, async (path, body) => {
         if (path === "/_swim/ping" && !c.network.isDown(paused)) {
-          const message = decodeMessage(body);
+          const message = decodeMessage(readLabel(body).body);
           if (message.type === "ping") {
             const senderSuspects = c.nodes.get(message.from)!.swim.members().find((m) => m.id === paused)?.state === "suspect";
             pings.push({ from: message.from, senderSuspects, toldSuspect: message.updates.some((u) => u.id === paused && u.state === "suspect") });

@@ -7,6 +7,7 @@ import { defaultConfig } from "../../lib/config.ts";
 import { createNode } from "../../lib/node.ts";
 import { decodeBatchReplies, decodeGetReply, decodePutReply, encodeBatch, encodeKvRequest } from "../../lib/wire/replica.ts";
 import { testEnv } from "../support/env.ts";
+import { labelled, unlabelled } from "../support/label.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -186,18 +187,18 @@ test("nothing is held at low load, or after a round with a write in it", async (
 
 test("POST /_kv/batch answers each message as its own route would, and refuses a bad batch whole", async () => {
   const node = createNode(defaultConfig({ port: 7000 }), testEnv(), { runtime: "test" });
-  const post = (body: BodyInit) => node.fetch(new Request("http://n/_kv/batch", { method: "POST", body }));
+  const post = (body: Uint8Array) => node.fetch(new Request("http://n/_kv/batch", { method: "POST", body: labelled(body) }));
   const entry = { value: bytes("v"), contentType: "text/plain", version: { wall: 5, logical: 0, node: "a:1" }, tombstone: false };
   const batch = encodeBatch([encodeKvRequest({ type: "put", epoch: 1, key: "k", entry }), bytes("garbage"), encodeKvRequest({ type: "get", epoch: 1, key: "k" })]);
-  const res = await post(batch as Uint8Array<ArrayBuffer>);
+  const res = await post(batch);
   assert.equal(res.status, 200);
-  const replies = decodeBatchReplies(new Uint8Array(await res.arrayBuffer()), 128);
+  const replies = decodeBatchReplies(unlabelled(new Uint8Array(await res.arrayBuffer())), 128);
   assert.deepEqual(replies.map((r) => r.status), [200, 400, 200]);
   assert.deepEqual(decodePutReply(replies[0]!.body), { applied: true });
   assert.equal(text(decodeGetReply(replies[2]!.body).entry!.value), "v");
   assert.match(JSON.parse(text(replies[1]!.body)).error, /bad message/);
-  for (const bad of ["not msgpack", encode({ a: 1 }), encode([1, 2]), encode(Array.from({ length: 129 }, () => new Uint8Array(1)))]) {
-    const r = await post(bad as BodyInit);
+  for (const bad of [bytes("not msgpack"), encode({ a: 1 }), encode([1, 2]), encode(Array.from({ length: 129 }, () => new Uint8Array(1)))]) {
+    const r = await post(bad);
     assert.equal(r.status, 400);
   }
   await node.stop();

@@ -20,6 +20,7 @@ test("a bare port gives the documented defaults", () => {
   assert.deepEqual(c, {
     port: 8000,
     host: "127.0.0.1",
+    clusterName: "dht",
     advertise: "127.0.0.1:8000",
     introducers: [],
     replicas: 3,
@@ -135,4 +136,14 @@ test("defaultConfig gives a complete config for tests", () => {
   assert.equal(c.advertise, "127.0.0.1:7000");
   assert.equal(c.replicas, 1);
   assert.equal(c.maxValueBytes, 1048576);
+});
+
+test("--cluster-name: letters, digits, '.', '_' and '-', 1 to 64 of them; anything else is one clear line", () => {
+  assert.equal(ok(["8000", "--cluster-name", "prod-eu_1.a"]).clusterName, "prod-eu_1.a");
+  assert.equal(ok(["8000"], { DHT_CLUSTER_NAME: "staging" }).clusterName, "staging");
+  for (const bad of ["", "a b", "ä", "x".repeat(65), "a/b"]) {
+    const result = parseConfig(["8000", `--cluster-name=${bad}`], {});
+    assert.equal(result.kind, "error", JSON.stringify(bad));
+    assert.match((result as { message: string }).message, /--cluster-name/);
+  }
 });

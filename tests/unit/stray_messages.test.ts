@@ -10,6 +10,7 @@ import { createNode } from "../../lib/node.ts";
 import { isMemberId } from "../../lib/wire/fields.ts";
 import { encodeMessage } from "../../lib/wire/swim.ts";
 import { testEnv } from "../support/env.ts";
+import { labelled } from "../support/label.ts";
 
 test("a member id is host:port: a DNS name, a dotted quad or [IPv6], and a port 1-65535", () => {
   const good = ["127.0.0.1:8000", "a:1", "node-1.example.com:80", "my_service:9000", "[::1]:8000", "3com.net:1", "10.213.7.2:18000"];
@@ -27,7 +28,7 @@ function node() {
   return { n, env };
 }
 
-const post = (path: string, body: Uint8Array) => new Request(`http://10.0.0.1:7000${path}`, { method: "POST", body: body as Uint8Array<ArrayBuffer> });
+const post = (path: string, body: Uint8Array) => new Request(`http://10.0.0.1:7000${path}`, { method: "POST", body: labelled(body) });
 
 test("a hello and a ping from a garbled id are refused with 400, and change nothing", async () => {
   const { n } = node();

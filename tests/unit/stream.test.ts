@@ -12,6 +12,7 @@ import { decodeReplyFrame, decodeRequestFrame, encodeReplyFrame, encodeRequestFr
 import { maxFrameBytes } from "../../lib/stream/responder.ts";
 import { STALL_ABORTS, type StreamSocket, streamTransport } from "../../lib/stream/transport.ts";
 import { req, testEnv } from "../support/env.ts";
+import { labelled, unlabelled } from "../support/label.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -53,17 +54,17 @@ async function loneNode(maxValueBytes?: number) {
 test("a node answers a batch frame as /_kv/batch answers the POST, and counts it", async () => {
   const node = await loneNode();
   const batch = encodeBatch([encodeKvRequest({ type: "get", epoch: 1, key: "k" }), bytes("garbage"), encodeKvRequest({ type: "get", epoch: 1, key: "absent" })]);
-  const reply = decodeReplyFrame(await node.answerFrame(encodeRequestFrame(3, "/_kv/batch", batch)));
+  const reply = decodeReplyFrame(await node.answerFrame(encodeRequestFrame(3, "/_kv/batch", labelled(batch))));
   assert.equal(reply.id, 3);
   assert.equal(reply.status, 200);
-  const replies = decodeBatchReplies(reply.body, 3);
+  const replies = decodeBatchReplies(unlabelled(reply.body), 3);
   assert.deepEqual(replies.map((r) => r.status), [200, 400, 200]);
   assert.equal(text(decodeGetReply(replies[0]!.body).entry!.value), "v");
   assert.match(JSON.parse(text(replies[1]!.body)).error, /msgpack/);
-  const viaHttp = await node.fetch(req("POST /_kv/batch", batch as Uint8Array<ArrayBuffer>));
+  const viaHttp = await node.fetch(req("POST /_kv/batch", labelled(batch)));
   assert.deepEqual(new Uint8Array(await viaHttp.arrayBuffer()), reply.body, "the same bytes as over HTTP");
 
-  const garbage = decodeReplyFrame(await node.answerFrame(encodeRequestFrame(5, "/_kv/batch", bytes("not msgpack"))));
+  const garbage = decodeReplyFrame(await node.answerFrame(encodeRequestFrame(5, "/_kv/batch", labelled(bytes("not msgpack")))));
   assert.equal(garbage.status, 400);
   assert.match(JSON.parse(text(garbage.body)).error, /msgpack/);
   const metrics = await (await node.fetch(req("GET /metrics"))).text();

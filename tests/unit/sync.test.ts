@@ -23,6 +23,7 @@ import {
 import { Throttle } from "../../lib/sync/throttle.ts";
 import { decodeBatchReplies, encodeBatch, encodeKvRequest } from "../../lib/wire/replica.ts";
 import { testEnv } from "../support/env.ts";
+import { labelled, unlabelled } from "../support/label.ts";
 
 const v = (wall: number, logical = 0, node = "a:1") => ({ wall, logical, node });
 const entry = (text: string, wall: number, tombstone = false) => ({ value: new TextEncoder().encode(text), contentType: "text/plain", version: v(wall), tombstone });
@@ -84,9 +85,9 @@ test("malformed and hostile stabilisation messages are refused with a MessageErr
 test("the node answers hostile /_kv/ stabilisation bodies with a 4xx and keeps its data", async () => {
   const node = createNode(defaultConfig({ port: 7000 }), testEnv(), { runtime: "test" });
   node.store.apply("k", entry("kept", 100));
-  const post = (path: string, body: BodyInit) => node.fetch(new Request(`http://n${path}`, { method: "POST", body }));
+  const post = (path: string, body: Uint8Array) => node.fetch(new Request(`http://n${path}`, { method: "POST", body: labelled(body) }));
   for (const path of ["/_kv/digest", "/_kv/offer", "/_kv/push"]) {
-    for (const body of ["not msgpack", new Uint8Array([0xdf, 0xff, 0xff, 0xff, 0xff])]) {
+    for (const body of [new TextEncoder().encode("not msgpack"), new Uint8Array([0xdf, 0xff, 0xff, 0xff, 0xff])]) {
       const res = await post(path, body);
       assert.equal(res.status, 400, path);
       assert.equal(typeof (await res.json()).error, "string");
@@ -95,9 +96,9 @@ test("the node answers hostile /_kv/ stabilisation bodies with a 4xx and keeps i
   assert.equal((await post("/_kv/digest", new Uint8Array(70 * 1024))).status, 413);
   // A real push of an older version is refused; a newer one lands; an offer names what is wanted.
   const older = encodePushRequest({ from: "a:1", reason: "repair", entries: [["k", entry("old", 50)], ["new", entry("n", 1)]] });
-  assert.deepEqual(decodePushReply(new Uint8Array(await (await post("/_kv/push", older as Uint8Array<ArrayBuffer>)).arrayBuffer())), { applied: 1 });
+  assert.deepEqual(decodePushReply(unlabelled(new Uint8Array(await (await post("/_kv/push", older)).arrayBuffer()))), { applied: 1 });
   assert.equal(new TextDecoder().decode(node.store.get("k")!.value), "kept");
-  const offered = async (from: string) => decodeOfferReply(new Uint8Array(await (await post("/_kv/offer", encodeOfferRequest({ from, keys: [["k", v(100)], ["k", v(101)], ["absent", v(1)]] }) as Uint8Array<ArrayBuffer>)).arrayBuffer()));
+  const offered = async (from: string) => decodeOfferReply(unlabelled(new Uint8Array(await (await post("/_kv/offer", encodeOfferRequest({ from, keys: [["k", v(100)], ["k", v(101)], ["absent", v(1)]] }))).arrayBuffer())));
   assert.deepEqual(await offered("a:1"), { want: [1, 2], pending: [] });
   assert.deepEqual(await offered("b:1"), { want: [], pending: [1, 2] }, "a second owner offering the same is told they are on their way");
   assert.deepEqual(await offered("a:1"), { want: [1, 2], pending: [] }, "the first may offer again (its push may have failed)");
@@ -124,12 +125,12 @@ test("a leaving node refuses writes, offers and pushes with a 503, and still ans
   node.store.apply("k", entry("kept", 100));
   node.start();
   assert.deepEqual(await node.syncer.leave(0), { handedOff: false, remaining: 1 }, "alone: nobody to hand its key to, and it says so");
-  const post = (path: string, body: Uint8Array) => node.fetch(new Request(`http://n${path}`, { method: "POST", body: body as Uint8Array<ArrayBuffer> }));
+  const post = (path: string, body: Uint8Array) => node.fetch(new Request(`http://n${path}`, { method: "POST", body: labelled(body) }));
   // Replica messages travel in batches; each is answered as it would be alone.
   const inBatch = async (message: Uint8Array) => {
     const res = await post("/_kv/batch", encodeBatch([message]));
     assert.equal(res.status, 200);
-    const [reply] = decodeBatchReplies(new Uint8Array(await res.arrayBuffer()), 128);
+    const [reply] = decodeBatchReplies(unlabelled(new Uint8Array(await res.arrayBuffer())), 128);
     return { status: reply!.status, body: () => JSON.parse(new TextDecoder().decode(reply!.body)) };
   };
   const put = await inBatch(encodeKvRequest({ type: "put", epoch: 1, key: "k2", entry: entry("x", 200) }));

@@ -14,6 +14,7 @@ import {
 import { beginTransition, founding, type MemberRef, NO_RING, type TopologyState } from "../../lib/topology/state.ts";
 import { NotOwnerError, StaleEpochError, Topology } from "../../lib/topology/topology.ts";
 import { testEnv } from "../support/env.ts";
+import { labelled } from "../support/label.ts";
 
 const A: MemberRef = { id: "a:1", nonce: "n1" };
 const B: MemberRef = { id: "b:1", nonce: "n2" };
@@ -85,7 +86,7 @@ test("hostile bodies to /_ring/ routes get a 400 and change nothing", async () =
   const before = node.topology.epoch;
   const bodies = [new Uint8Array(0), new Uint8Array([0xc1]), encode({ type: "prepare" }), encode({ type: "status", from: ["a:1", "n"], state: { c: "x", e: 99, p: 7, m: [], n: [], r: [] } }), encode({ type: "hello", from: ["a:1", "n"], leaving: "yes" })];
   for (const body of bodies) {
-    const res = await node.fetch(new Request("http://n/_ring/status", { method: "POST", body }));
+    const res = await node.fetch(new Request("http://n/_ring/status", { method: "POST", body: labelled(body) }));
     assert.equal(res.status, 400, await res.clone().text());
     assert.match((await res.json()).error, /bad message/);
   }
