@@ -14,16 +14,37 @@
  */
 import { hostname, userInfo } from "node:os";
 import process from "node:process";
+import { readFile } from "node:fs/promises";
 import { createInterface } from "node:readline/promises";
 import { ListenError } from "./adapters/types.ts";
+import { nodeCryptoAead } from "./adapters/aead.ts";
 import { detectRuntime, loadAdapter } from "./adapters/mod.ts";
-import { parseAddress, parseConfig, PORT_ENV, usage } from "./lib/config.ts";
+import { parseAddress } from "./lib/address.ts";
+import { parseConfig, PORT_ENV, usage } from "./lib/config.ts";
 import { consoleSink, realClock, realRandom } from "./lib/env.ts";
 import { createLogger } from "./lib/log.ts";
 import { createNode, VERSION } from "./lib/node.ts";
+import { Keyring, parseClusterKeys } from "./lib/peer/keyring.ts";
 import { maxFrameBytes } from "./lib/stream/responder.ts";
 import { clusterStatus, statusReport } from "./lib/status.ts";
 import { listRecoverable, parseRecoverArgs, recover, RECOVER_USAGE, recoverPlan, recoverResult } from "./lib/recover_command.ts";
+
+/** The cluster keys: --cluster-key-file's, else DHT_CLUSTER_KEY's, else none; an error saying what is wrong with them. */
+async function clusterKeyring(): Promise<Keyring | undefined> {
+  const file = config.clusterKeyFile;
+  let text: string | undefined = process.env.DHT_CLUSTER_KEY;
+  let source = "DHT_CLUSTER_KEY";
+  if (file) {
+    source = `--cluster-key-file ${file}`;
+    text = await readFile(file, "utf8").catch((err: Error) => {
+      throw new Error(`${source}: cannot be read (${err.message})`);
+    });
+  }
+  if (text === undefined || (!file && text === "")) return undefined;
+  const keys = parseClusterKeys(text);
+  if (typeof keys === "string") throw new Error(`${source}: ${keys}`);
+  return Keyring.of(keys, nodeCryptoAead);
+}
 
 function fail(message: string): never {
   process.stderr.write(`dht-node: ${message}\n`);
@@ -129,9 +150,11 @@ const log = createLogger({
   base: { node: config.advertise },
 });
 let server: Awaited<ReturnType<typeof adapter.serve>> | undefined;
+const keyring = await clusterKeyring().catch((err: Error) => fail(err.message));
 const node = createNode(config, { clock: realClock, random: realRandom, transport: adapter.transport(), log }, {
   runtime,
   acceptStream: (request) => server?.acceptStream?.(request),
+  keyring,
 });
 
 try {
@@ -158,4 +181,17 @@ leave = async () => {
 };
 node.start();
 log.info("listening", { runtime, host: config.host, port: config.port, replicas: config.replicas });
+if (keyring) log.info("node-to-node messages sealed", { cluster: config.clusterName, keys: keyring.ids().join(",") });
+else log.warn("no cluster key: node-to-node messages are neither authenticated nor encrypted (set DHT_CLUSTER_KEY or --cluster-key-file)", { cluster: config.clusterName });
+// A rotation step without a restart: the key file is read again, and what it holds is in force at once.
+process.on("SIGHUP", () => {
+  if (!config.clusterKeyFile) return log.warn("SIGHUP: no --cluster-key-file to read again");
+  clusterKeyring().then(
+    (next) => {
+      node.useKeyring(next);
+      log.info("cluster keys read again", { keys: next?.ids().join(",") ?? "" });
+    },
+    (err: Error) => log.error("SIGHUP: the cluster keys in force are kept", { error: err.message }),
+  );
+});
 if (stopSignal) void leave();

@@ -5,7 +5,7 @@
  * Every option is a long flag (`--name value` or `--name=value`) and an environment
  * variable (`DHT_NAME`); a flag wins over the environment, which wins over the default.
  */
-import { isMemberId } from "./wire/fields.ts";
+import { isWildcard, joinHostPort, parseAddress, parseInteger } from "./address.ts";
 import type { LogFormat, LogLevel } from "./log.ts";
 
 export interface Config {
@@ -40,8 +40,10 @@ export interface Config {
   removalDelayMs: number;
   log: LogFormat;
   logLevel: LogLevel;
-  /** Carried by every node-to-node message: nodes of different names never talk (peer/label.ts). */
+  /** Carried by every node-to-node message: nodes of different names never talk (peer/envelope.ts). */
   clusterName: string;
+  /** Where the cluster keys are ("" for none; mod.ts reads it, and again on SIGHUP). */
+  clusterKeyFile: string;
 }
 
 export type ParseResult =
@@ -82,6 +84,7 @@ const opt = <T extends IntOption | ChoiceOption | StringOption>(flag: string, pl
 /** Every option, in the order `--help` lists them. */
 export const options: readonly Option[] = [
   opt("host", "ADDR", { key: "host", type: "string", default: "127.0.0.1", help: "address to bind" }),
+  opt("cluster-key-file", "PATH", { key: "clusterKeyFile", type: "string", default: "", help: "file of cluster keys (base64, 16 or 32 bytes, comma-separated; the first seals): every node-to-node message sealed with AES-GCM; re-read on SIGHUP; wins over DHT_CLUSTER_KEY" }),
   opt("cluster-name", "NAME", { key: "clusterName", type: "string", default: "dht", help: "every node-to-node message carries it; nodes of another name are refused (1-64 of A-Z a-z 0-9 . _ -)" }),
   opt("advertise", "HOST:PORT", {
     key: "advertise", type: "string", default: "",
@@ -255,45 +258,4 @@ export function isStronglyConsistent(c: Pick<Config, "replicas" | "writeQuorum" 
 
 function error(message: string): ParseResult {
   return { kind: "error", message };
-}
-
-function parseInteger(text: string, min: number, max: number): number | undefined {
-  if (!/^\d+$/.test(text)) return undefined;
-  const n = Number(text);
-  return n >= min && n <= max ? n : undefined;
-}
-
-/**
- * `PORT` (with `defaultHost`), `HOST` (with `defaultPort`), `HOST:PORT` or `[V6]:PORT`
- * → normalised `host:port`, or undefined when malformed.
- */
-export function parseAddress(text: string, defaultHost?: string, defaultPort?: number): string | undefined {
-  let host: string;
-  let portText: string | undefined;
-  const v6 = /^\[([0-9a-fA-F:.]+)\](?::(.*))?$/.exec(text);
-  if (v6) {
-    host = v6[1]!;
-    portText = v6[2];
-  } else if (/^\d+$/.test(text) && defaultHost !== undefined) {
-    host = defaultHost;
-    portText = text;
-  } else {
-    const colon = text.lastIndexOf(":");
-    host = colon === -1 ? text : text.slice(0, colon);
-    portText = colon === -1 ? undefined : text.slice(colon + 1);
-    if (!/^[A-Za-z0-9.-]+$/.test(host)) return undefined;
-  }
-  const port = portText === undefined ? defaultPort : parseInteger(portText, 1, 65535);
-  if (port === undefined || host === "") return undefined;
-  const address = joinHostPort(host, port);
-  // The id other nodes will know this one by: refused here if they would refuse it.
-  return isMemberId(address) ? address : undefined;
-}
-
-export function joinHostPort(host: string, port: number): string {
-  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
-function isWildcard(host: string): boolean {
-  return host === "0.0.0.0" || host === "::" || host === "[::]";
 }

@@ -16,7 +16,7 @@ import { recordRingChange } from "./explain/events.ts";
 import { Maintenance } from "./maintenance.ts";
 import { Swim } from "./membership/swim.ts";
 import { Metrics } from "./metrics.ts";
-import { casObserver, foreignClusterLog, nodeGauges, replicationObservers } from "./node_metrics.ts";
+import { casObserver, nodeGauges, peerRefusals, replicationObservers } from "./node_metrics.ts";
 import { CasAcceptor } from "./cas/acceptor.ts";
 import { answerList } from "./listing/answer.ts";
 import { lister, type ListingOptions } from "./listing/list.ts";
@@ -29,8 +29,9 @@ import { localReplica } from "./replication/replica.ts";
 import { replicaMessages } from "./replication/replica_messages.ts";
 import type { Ring } from "./ring/ring.ts";
 import { Store } from "./store/store.ts";
-import { Hlc, type Version } from "./store/version.ts";
-import { labelledTransport } from "./peer/label.ts";
+import { Hlc } from "./store/version.ts";
+import { envelopeTransport, type KeyringHolder } from "./peer/envelope.ts";
+import type { Keyring } from "./peer/keyring.ts";
 import { frameCounter, streamResponder, type StreamResponder } from "./stream/responder.ts";
 import { Syncer } from "./sync/syncer.ts";
 import { type DriverOptions, TopologyDriver } from "./topology/driver.ts";
@@ -62,6 +63,8 @@ export interface DhtNode {
   start(): void;
   /** Graceful leave: hand every key to its new owners (bounded by --leave-timeout-ms), announce `left`, stop. */
   leave(): Promise<void>;
+  /** Seals what it sends, and opens what it receives, under `keyring` from now on (a rotation step); none: unsealed. */
+  useKeyring(keyring?: Keyring): void;
   /** Stops timers and closes peer connections. Idempotent. */
   stop(): Promise<void>;
 }
@@ -84,6 +87,8 @@ export interface NodeOptions {
   conditional?: (coordinator: Coordinator) => Coordinator["conditional"];
   /** Faults for tests: proposers that never commit, and the controls that ignore accepted proposals. */
   casFaults?: CasFaults;
+  /** The cluster keyring (DHT_CLUSTER_KEY, --cluster-key-file): every internal message sealed under it. Absent: unsealed. */
+  keyring?: Keyring;
 }
 
 /** A fresh process nonce: 12 hex digits from the Web Crypto API. */
@@ -104,7 +109,9 @@ function ringAndMembership(config: Config, env: Env, options: NodeOptions, metri
 }
 
 /** Listings: the coordinator's pages, and this node's answer to another's (`/_kv/list`). */
-function listingEnds(store: Store, unstored: () => Array<[string, Version]>, gate: (epoch: number) => void, o: Omit<ListingOptions, "local">) {
+function listingEnds(store: Store, acceptor: CasAcceptor, options: NodeOptions, gate: (epoch: number) => void, o: Omit<ListingOptions, "local">) {
+  // Keys with a conditional write accepted but not stored are named beside the page (unless this is the control that ignores them).
+  const unstored = options.casFaults?.readsIgnorePending ? () => [] : () => acceptor.unstored();
   const local = (request: ListRequest) => answerList(store, unstored, gate, request);
   return { list: lister({ ...o, local }), listing: (body: Uint8Array) => encodeListReply(local(decodeListRequest(body))) };
 }
@@ -138,9 +145,14 @@ function replication({ config, env, options, metrics, store, hlc, state, topolog
   return { acceptor, replica, hints, syncer, placer, coordinator };
 }
 
+/** The runtime's environment with every message it sends wrapped: the cluster name, and the seal of the keyring in force (peer/envelope.ts). */
+function enveloped(runtimeEnv: Env, config: Config, keyring: Keyring | undefined): { env: Env; keys: KeyringHolder } {
+  const keys: KeyringHolder = { keyring };
+  return { env: { ...runtimeEnv, transport: envelopeTransport(runtimeEnv.transport, config.clusterName, keys) }, keys };
+}
+
 export function createNode(config: Config, runtimeEnv: Env, options: NodeOptions = {}): DhtNode {
-  // Every message this node sends carries its cluster name (peer/label.ts).
-  const env: Env = { ...runtimeEnv, transport: labelledTransport(runtimeEnv.transport, config.clusterName) };
+  const { env, keys } = enveloped(runtimeEnv, config, options.keyring);
   const { clock } = env;
   const now = () => clock.now();
   const id = config.advertise;
@@ -165,10 +177,9 @@ export function createNode(config: Config, runtimeEnv: Env, options: NodeOptions
 
   // Node-to-node messages, one table for every carrier.
   const status = () => syncStatus({ id, runtime: info.runtime, topology, store, syncer, awareness: () => swim.awarenessScore, hints: () => hints.perPeer() });
-  const unstored = options.casFaults?.readsIgnorePending ? () => [] : () => acceptor.unstored();
-  const { list, listing } = listingEnds(store, unstored, gate, { self: id, placer, config, env, read: async (key) => await coordinator.get(key) });
-  const refused = foreignClusterLog(env.log, metrics, config.clusterName);
-  const peers = peerTable({ swim, topology, replica: replicaMessages(replica, acceptor), sync: syncer.receiver, syncStatus: status, listing, maxValueBytes: config.maxValueBytes, clusterName: config.clusterName, refused });
+  const { list, listing } = listingEnds(store, acceptor, options, gate, { self: id, placer, config, env, read: async (key) => await coordinator.get(key) });
+  const refused = peerRefusals(env.log, metrics, config.clusterName);
+  const peers = peerTable({ swim, topology, replica: replicaMessages(replica, acceptor), sync: syncer.receiver, syncStatus: status, listing, maxValueBytes: config.maxValueBytes, clusterName: config.clusterName, keys, refused });
   const answerFrame = streamResponder(peers, frameCounter(metrics));
 
   const router = nodeRouter({
@@ -212,6 +223,9 @@ export function createNode(config: Config, runtimeEnv: Env, options: NodeOptions
       if (stopped) return;
       await leaveGracefully({ swim, topology, syncer, env, leaveTimeoutMs: config.leaveTimeoutMs, keys: () => store.size });
       await stop();
+    },
+    useKeyring(keyring) {
+      keys.keyring = keyring;
     },
     stop,
   };

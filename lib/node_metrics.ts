@@ -7,6 +7,7 @@ import type { CasObserver } from "./cas/propose.ts";
 import type { Store } from "./store/store.ts";
 import type { Topology } from "./topology/topology.ts";
 import type { Logger } from "./log.ts";
+import type { Refusals } from "./peer/envelope.ts";
 
 export function nodeGauges(metrics: Metrics, { store, topology, hints }: { store: Store; topology: Topology; hints: HintStore }): void {
   metrics.gauge("dht_keys", "Keys holding a value on this replica", () => store.stats().liveKeys);
@@ -40,14 +41,23 @@ export function casObserver(metrics: Metrics): CasObserver {
   return { attempted: () => attempts.inc(), won: () => wins.inc(), preconditionFailed: () => failed.inc(), retried: () => retries.inc(), finishing: () => finishing.inc(), commitShort: () => short.inc() };
 }
 
-/** Messages refused for another cluster's name: counted, and logged once per name (a bounded few), naming both. */
-export function foreignClusterLog(log: Logger, metrics: Metrics, ours: string): (theirs: string, path: string) => void {
+/** Messages refused for another cluster's name or for not opening under the keyring: counted, and logged once per name or reason (a bounded few). */
+export function peerRefusals(log: Logger, metrics: Metrics, ours: string): Refusals {
   const refused = metrics.counter("dht_peer_refused_total", "Node-to-node messages refused, by reason", ["reason"]);
   const logged = new Set<string>();
-  return (theirs, path) => {
-    refused.inc(["cluster-name"]);
-    if (logged.has(theirs) || logged.size >= 16) return;
-    logged.add(theirs);
-    log.warn("refused a message from another cluster", { ours, theirs, path, fix: "check --cluster-name and the introducer of the node sending it" });
+  const once = (what: string, line: () => void) => {
+    if (logged.has(what) || logged.size >= 32) return;
+    logged.add(what);
+    line();
+  };
+  return {
+    foreign(theirs, path) {
+      refused.inc(["cluster-name"]);
+      once(`name:${theirs}`, () => log.warn("refused a message from another cluster", { ours, theirs, path, fix: "check --cluster-name and the introducer of the node sending it" }));
+    },
+    unopened(err, path) {
+      refused.inc(["key"]);
+      once(`key:${err.message}`, () => log.warn("refused a message that does not open under the cluster key", { path, why: err.message }));
+    },
   };
 }

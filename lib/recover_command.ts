@@ -5,7 +5,7 @@
  * the argument parsing are pure; mod.ts does the prompting and the exit codes.
  */
 import type { FetchLike } from "./env.ts";
-import { parseAddress } from "./config.ts";
+import { parseAddress } from "./address.ts";
 import { isPinName } from "./topology/pins.ts";
 
 export interface RecoverArgs {

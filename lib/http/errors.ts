@@ -1,5 +1,6 @@
 import { MessageError } from "../wire/fields.ts";
 import { ForeignClusterError } from "../wire/label.ts";
+import { SealError } from "../peer/keyring.ts";
 import { MisdirectedError } from "../membership/swim_core.ts";
 import { QuorumError } from "../replication/quorum.ts";
 import { OutcomeUnknownError } from "../cas/propose.ts";
@@ -81,6 +82,7 @@ export function errorAnswer(err: unknown): ErrorAnswer {
   if (err instanceof MethodNotAllowedError) return { status: 405, body: { error: err.message }, headers: { allow: err.allow.join(", ") } };
   if (err instanceof MessageError) return { status: 400, body: { error: `bad message: ${err.message}` } };
   if (err instanceof ForeignClusterError) return { status: 403, body: { error: err.message, clusterName: err.ours } };
+  if (err instanceof SealError) return { status: 401, body: { error: err.message } };
   if (err instanceof MisdirectedError) return { status: 421, body: { error: err.message } };
   if (err instanceof LeavingError) return { status: 503, body: { error: err.message, leaving: true } };
   if (err instanceof StaleEpochError) return { status: 409, body: { error: err.message, epoch: err.epoch } };

@@ -5,7 +5,7 @@
  * dispatch through it, so every carrier runs the same checks, limits and code.
  */
 import type { PeerReply } from "../env.ts";
-import { labelledHandler } from "./label.ts";
+import { envelopeHandler, type KeyringHolder, type Refusals } from "./envelope.ts";
 import { errorReply, NotFoundError, ValueTooLargeError } from "../http/errors.ts";
 import type { Swim } from "../membership/swim.ts";
 import type { ReplicaMessages } from "../replication/replica_messages.ts";
@@ -75,15 +75,16 @@ export interface PeerParts {
   /** This node's page of a listing (lib/listing/answer.ts). */
   listing(body: Uint8Array): Uint8Array;
   maxValueBytes: number;
-  /** This node's `--cluster-name`, which every message must carry (label.ts); and who is told of one that carries another. */
+  /** This node's `--cluster-name` and keyring, which every message must carry and open under (envelope.ts); and who is told of one that does not. */
   clusterName: string;
-  refused(theirs: string, path: string): void;
+  keys: KeyringHolder;
+  refused: Refusals;
 }
 
 /** Every internal path this node answers, and what answers it. */
-export function peerTable({ swim, topology, replica, sync, syncStatus, listing, maxValueBytes, clusterName, refused }: PeerParts): PeerTable {
+export function peerTable({ swim, topology, replica, sync, syncStatus, listing, maxValueBytes, clusterName, keys, refused }: PeerParts): PeerTable {
   const limits = bodyLimits(maxValueBytes);
-  const entry = (path: PeerPath, handle: PeerHandler["handle"]): [PeerPath, PeerHandler] => [path, labelledHandler({ maxBytes: limits[path], handle }, clusterName, path, refused)];
+  const entry = (path: PeerPath, handle: PeerHandler["handle"]): [PeerPath, PeerHandler] => [path, envelopeHandler({ maxBytes: limits[path], handle }, clusterName, path, keys, refused)];
   // tests/unit/peer_table.test.ts checks that every path of the closed set has a handler.
   const handlers: Record<PeerPath, PeerHandler> = Object.fromEntries([
     ...SWIM_KINDS.map((kind) => entry(`/_swim/${kind}`, (body) => swim.handle(kind, body))),

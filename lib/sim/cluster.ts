@@ -48,9 +48,9 @@ export class SimCluster {
   }
 
   /** Starts a node that joins through `introducers` (default: the first node, if any); `config`: its own settings over the cluster's. */
-  add(introducers?: string[], config?: Partial<Config>): DhtNode {
+  add(introducers?: string[], config?: Partial<Config>, options?: Pick<NodeOptions, "keyring">): DhtNode {
     const index = this.#created++;
-    return this.#start(SimCluster.id(index), index, introducers, undefined, config);
+    return this.#start(SimCluster.id(index), index, introducers, undefined, config, options);
   }
 
   /**
@@ -66,7 +66,7 @@ export class SimCluster {
 
   readonly #nonces = new Map<string, string>();
 
-  #start(id: string, index: number, introducers?: string[], nonce = `p${index}`, own?: Partial<Config>): DhtNode {
+  #start(id: string, index: number, introducers?: string[], nonce = `p${index}`, own?: Partial<Config>, options?: Pick<NodeOptions, "keyring">): DhtNode {
     this.#nonces.set(id, nonce);
     const first = SimCluster.id(0);
     const config = defaultConfig({
@@ -88,7 +88,7 @@ export class SimCluster {
       random: seededRandom(this.#options.seed * 1_000_003 + index),
       transport: this.network.transport(id),
       log: this.#logger(id),
-    }, { runtime: "sim", nonce, ...this.#options.node });
+    }, { runtime: "sim", nonce, ...this.#options.node, ...options });
     this.nodes.set(id, node);
     this.network.attach(id, overFrames(node));
     node.start();

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { type Config, defaultConfig, isStronglyConsistent, options, parseAddress, parseConfig, usage } from "../../lib/config.ts";
+import { parseAddress } from "../../lib/address.ts";
+import { type Config, defaultConfig, isStronglyConsistent, options, parseConfig, usage } from "../../lib/config.ts";
 
 function ok(argv: string[], env: Record<string, string> = {}): Config {
   const result = parseConfig(argv, env);
@@ -21,6 +22,7 @@ test("a bare port gives the documented defaults", () => {
     port: 8000,
     host: "127.0.0.1",
     clusterName: "dht",
+    clusterKeyFile: "",
     advertise: "127.0.0.1:8000",
     introducers: [],
     replicas: 3,

@@ -5,7 +5,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { encode } from "@msgpack/msgpack";
-import { defaultConfig, parseAddress } from "../../lib/config.ts";
+import { parseAddress } from "../../lib/address.ts";
+import { defaultConfig } from "../../lib/config.ts";
 import { createNode } from "../../lib/node.ts";
 import { isMemberId } from "../../lib/wire/fields.ts";
 import { encodeMessage } from "../../lib/wire/swim.ts";

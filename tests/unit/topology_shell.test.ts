@@ -84,7 +84,7 @@ test("an acceptor votes only as the process the ring names, and points a propose
 test("hostile bodies to /_ring/ routes get a 400 and change nothing", async () => {
   const node = createNode(defaultConfig({ port: 7000 }), testEnv(), { runtime: "test", nonce: "n" });
   const before = node.topology.epoch;
-  const bodies = [new Uint8Array(0), new Uint8Array([0xc1]), encode({ type: "prepare" }), encode({ type: "status", from: ["a:1", "n"], state: { c: "x", e: 99, p: 7, m: [], n: [], r: [] } }), encode({ type: "hello", from: ["a:1", "n"], leaving: "yes" })];
+  const bodies = [new Uint8Array(0), new Uint8Array([0xdc]), encode({ type: "prepare" }), encode({ type: "status", from: ["a:1", "n"], state: { c: "x", e: 99, p: 7, m: [], n: [], r: [] } }), encode({ type: "hello", from: ["a:1", "n"], leaving: "yes" })];
   for (const body of bodies) {
     const res = await node.fetch(new Request("http://n/_ring/status", { method: "POST", body: labelled(body) }));
     assert.equal(res.status, 400, await res.clone().text());
