@@ -6,7 +6,7 @@ import type { RouterType } from "itty-router";
 import type { Clock } from "../env.ts";
 import type { Logger } from "../log.ts";
 import { type CounterSeries, type HistogramSeries, latencyBuckets, type Metrics } from "../metrics.ts";
-import { errorResponse } from "./errors.ts";
+import { BadRequestError, errorResponse } from "./errors.ts";
 
 /** Methods counted by name; any other a client sends is counted as "other", so clients cannot mint series. */
 const METHODS = new Set(["GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS", "PATCH"]);
@@ -50,7 +50,8 @@ export function instrumentedFetch(router: RouterType, metrics: Metrics, clock: C
     try {
       response = await router.fetch(request);
     } catch (err) {
-      response = errorResponse(err);
+      // A Host header that makes no URL (Bun and Deno pass it on; the router's URL parse throws).
+      response = errorResponse(unreadableUrl(request) ? new BadRequestError(`the request's Host header and path do not form a URL: ${JSON.stringify(request.headers.get("host"))}`) : err);
       // Only the unexpected is an error worth a line each; a 503 (too few replicas) is an
       // expected answer under failure or overload, counted in dht_http_requests_total.
       if (response.status === 500) log.error("request failed", { method: request.method, url: request.url, error: String(err) });
@@ -61,4 +62,13 @@ export function instrumentedFetch(router: RouterType, metrics: Metrics, clock: C
     series.answered(request.method, response.status).value++;
     return response;
   };
+}
+
+function unreadableUrl(request: Request): boolean {
+  try {
+    new URL(request.url);
+    return false;
+  } catch {
+    return true;
+  }
 }

@@ -14,6 +14,7 @@ import { conditionOf } from "./conditions.ts";
 import { EXPIRES_HEADER, ttlOf } from "./ttl.ts";
 import type { Condition } from "../cas/condition.ts";
 import type { CasOutcome } from "../cas/propose.ts";
+import { MAX_CONTENT_TYPE } from "../wire/fields.ts";
 
 export const MAX_KEY_BYTES = 1024;
 export const DEFAULT_CONTENT_TYPE = "application/octet-stream";
@@ -45,8 +46,10 @@ export function addKvRoutes(router: RouterType, { coordinator, maxValueBytes }: 
     const key = decodeKey(request.params.key);
     const condition = conditionOf(request.headers);
     const consistency = consistencyOf(request, condition);
-    const value = await readBodyLimited(request, maxValueBytes);
     const contentType = request.headers.get("content-type") || DEFAULT_CONTENT_TYPE;
+    // Replicas refuse a longer one: refused here, before anything is read or sent.
+    if (contentType.length > MAX_CONTENT_TYPE) throw new BadRequestError(`content-type is ${contentType.length} characters; at most ${MAX_CONTENT_TYPE}`);
+    const value = await readBodyLimited(request, maxValueBytes);
     const ttlMs = ttlOf(request.query, request.method);
     const stored = condition
       ? wonOr412(await coordinator.conditional(key, condition, { value, contentType, ttlMs }).catch(explained(key)))

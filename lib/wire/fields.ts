@@ -17,7 +17,8 @@ export class MessageError extends Error {
 export const MAX_ID_LENGTH = 300;
 /** Longest key on the wire (the public API allows less). */
 export const MAX_KEY_LENGTH = 4096;
-const MAX_CONTENT_TYPE = 1024;
+/** The longest content type a value may carry (characters). */
+export const MAX_CONTENT_TYPE = 1024;
 
 /**
  * A decoder of bodies that must be one msgpack map, within `limits` and `maxBytes`;

@@ -46,6 +46,17 @@ export async function kvContract(t: KvTarget): Promise<void> {
       assert.equal(await got.text(), "value");
       assert.match(got.headers.get("content-type") ?? "", /^(application\/octet-stream|text\/plain)/);
     }],
+    ["a content-type of 1024 characters is stored; 1025 is 400 through any node, and nothing is written", async () => {
+      const longest = `text/x-${"a".repeat(1017)}`;
+      assert.equal((await t.send(0, "PUT", enc("typed"), "v", { "content-type": longest })).status, 204);
+      assert.equal((await t.send(other(0), "GET", enc("typed"))).headers.get("content-type"), longest);
+      for (let i = 0; i < t.nodes; i++) {
+        const res = await t.send(i, "PUT", enc("typed"), "w", { "content-type": longest + "b" });
+        assert.equal(res.status, 400, `through node ${i}`);
+        assert.match(await errorOf(res), /content-type is 1025 characters/);
+      }
+      assert.equal(await (await t.send(0, "GET", enc("typed"))).text(), "v");
+    }],
     ["an absent key is a 404 with a JSON error", async () => {
       const res = await t.send(0, "GET", enc("never written"));
       assert.equal(res.status, 404);
