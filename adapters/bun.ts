@@ -2,7 +2,7 @@
 import { fetchTransport } from "../lib/env.ts";
 import { STREAM_PATH } from "../lib/wire/paths.ts";
 import { type StreamSocket, streamTransport } from "../lib/stream/transport.ts";
-import { type Adapter, type FetchHandler, isWebSocketUpgrade, listenError, type ServeOptions } from "./types.ts";
+import { type Adapter, type FetchHandler, handshakeProblem, isWebSocketUpgrade, jsonRefusal, listenError, type ServeOptions } from "./types.ts";
 
 async function serve(fetch: FetchHandler, options: ServeOptions) {
   const { stream } = options;
@@ -16,7 +16,11 @@ async function serve(fetch: FetchHandler, options: ServeOptions) {
       // Bun's own router takes the stream path, so no other request pays for the check.
       routes: {
         [STREAM_PATH]: (request, server) => {
-          if (stream && isWebSocketUpgrade(request) && server.upgrade(request, { data: undefined })) return undefined;
+          if (stream && isWebSocketUpgrade(request)) {
+            const problem = handshakeProblem((name) => request.headers.get(name));
+            if (problem) return jsonRefusal(400, problem);
+            if (server.upgrade(request, { data: undefined })) return undefined;
+          }
           // A route's request has a read-only `params`, which the router sets: hand it a plain copy.
           return fetch(new Request(request));
         },

@@ -2,7 +2,7 @@
 import { fetchTransport } from "../lib/env.ts";
 import { streamTransport } from "../lib/stream/transport.ts";
 import { openWsStream } from "./ws_client.ts";
-import { type Adapter, type FetchHandler, isWebSocketUpgrade, listenError, type ServeOptions } from "./types.ts";
+import { type Adapter, type FetchHandler, handshakeProblem, isWebSocketUpgrade, jsonRefusal, listenError, type ServeOptions } from "./types.ts";
 
 /** The slice of Deno's API used here, typed locally so `tsc` needs no Deno type package. */
 interface DenoApi {
@@ -19,6 +19,8 @@ async function serve(fetch: FetchHandler, options: ServeOptions) {
   const sockets = new Set<WebSocket>();
 
   function accept(request: Request, respond: NonNullable<ServeOptions["stream"]>): Response {
+    const problem = handshakeProblem((name) => request.headers.get(name));
+    if (problem) return jsonRefusal(400, problem); // Deno.upgradeWebSocket would complete it
     const { socket, response } = deno.upgradeWebSocket(request);
     socket.binaryType = "arraybuffer";
     sockets.add(socket);

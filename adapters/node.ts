@@ -12,7 +12,7 @@ import { WebSocketServer } from "ws";
 import type { Transport } from "../lib/env.ts";
 import { STREAM_PATH } from "../lib/wire/paths.ts";
 import { streamTransport } from "../lib/stream/transport.ts";
-import { type Adapter, type FetchHandler, listenError, type ServeOptions } from "./types.ts";
+import { type Adapter, type FetchHandler, handshakeProblem, listenError, type ServeOptions } from "./types.ts";
 import { openWsStream } from "./ws_client.ts";
 
 async function serve(fetch: FetchHandler, options: ServeOptions) {
@@ -21,10 +21,9 @@ async function serve(fetch: FetchHandler, options: ServeOptions) {
   const { stream } = options;
   const streams = stream ? new WebSocketServer({ noServer: true, maxPayload: stream.maxFrameBytes, perMessageDeflate: false }) : undefined;
   server.on("upgrade", (request, socket, head) => {
-    if (!stream || !streams || request.url !== STREAM_PATH) {
-      socket.end("HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
-      return;
-    }
+    if (!stream || !streams || request.url !== STREAM_PATH) return refuse(socket, 404, "Not Found", `no WebSocket route ${JSON.stringify(request.url)}: peer streams open at ${STREAM_PATH}`);
+    const problem = handshakeProblem((name) => request.headers[name] as string | undefined);
+    if (problem) return refuse(socket, 400, "Bad Request", problem); // ws would answer an HTML page
     streams.handleUpgrade(request, socket, head, (ws) => {
       ws.on("error", () => ws.terminate());
       ws.on("message", (data, isBinary) => {
@@ -48,6 +47,12 @@ async function serve(fetch: FetchHandler, options: ServeOptions) {
         server.closeAllConnections();
       }),
   };
+}
+
+/** An upgrade refused before it is taken: the same JSON error as the node's routes give, on the raw socket. */
+function refuse(socket: { end(data: string): void }, status: number, reason: string, error: string): void {
+  const body = JSON.stringify({ error });
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
 }
 
 /** One keep-alive pool per peer; each request is a msgpack POST to an internal route. */

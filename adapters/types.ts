@@ -55,3 +55,17 @@ export function listenError(err: unknown, { hostname, port }: ServeOptions): Err
 export function isWebSocketUpgrade(request: Request): boolean {
   return request.method === "GET" && request.headers.get("upgrade")?.toLowerCase() === "websocket";
 }
+
+/**
+ * What is wrong with a WebSocket handshake's key and version (RFC 6455, 4.2.1), if anything:
+ * every runtime answers such an upgrade with the same JSON 400, where Deno completed it and
+ * Node's `ws` answered an HTML page.
+ */
+export function handshakeProblem(header: (name: string) => string | null | undefined): string | undefined {
+  if (!/^[+/0-9A-Za-z]{21}[AQgw]==$/.test(header("sec-websocket-key") ?? "")) return "a peer stream's Sec-WebSocket-Key must be 16 bytes in base64";
+  if (header("sec-websocket-version") !== "13") return "a peer stream needs Sec-WebSocket-Version 13";
+  return undefined;
+}
+
+/** A refusal as the node's own routes answer: a status and a JSON error. */
+export const jsonRefusal = (status: number, error: string) => new Response(JSON.stringify({ error }), { status, headers: { "content-type": "application/json" } });

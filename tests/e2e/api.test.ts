@@ -5,15 +5,24 @@ import { connect } from "node:net";
 import { runtimes, startNode } from "../support/processes.ts";
 
 /** A GET written by hand, so the Host header can be one no HTTP client would send. */
-function rawGet(port: number, path: string, host: string): Promise<string> {
+function rawGet(port: number, path: string, host: string, headers: Record<string, string> = { connection: "close" }): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = connect(port, "127.0.0.1", () => socket.write(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`));
+    const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join("");
+    const socket = connect(port, "127.0.0.1", () => socket.write(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\n${lines}\r\n`));
     let reply = "";
-    socket.on("data", (chunk) => (reply += chunk));
-    socket.on("end", () => resolve(reply));
+    socket.on("data", (chunk) => {
+      reply += chunk;
+      // Enough seen: a stream opened, or a whole answer of content-length arrived (the server may keep the connection).
+      const [head, body] = reply.split("\r\n\r\n");
+      const length = /content-length: (\d+)/i.exec(head ?? "");
+      if (reply.startsWith("HTTP/1.1 101") || (body !== undefined && length && Buffer.byteLength(body) >= Number(length[1]))) socket.destroy();
+    });
+    socket.on("close", () => resolve(reply));
     socket.on("error", reject);
   });
 }
+
+const upgrade = (key: string, version = "13") => ({ connection: "Upgrade", upgrade: "websocket", "sec-websocket-key": key, "sec-websocket-version": version });
 
 for (const runtime of runtimes) {
   test(`${runtime}: the KV API over HTTP, then SIGTERM exits 0`, async () => {
@@ -70,6 +79,23 @@ for (const runtime of runtimes) {
         const head = (await rawGet(node.port, "/d/x", host)).split("\r\n")[0];
         assert.match(head!, /^HTTP\/1\.1 400/, `Host ${JSON.stringify(host)}: ${head}`);
       }
+
+      // WebSocket upgrades that cannot open a peer stream: the same JSON answers everywhere
+      // (Node's ws once answered an HTML page and an empty 404; Deno completed bad handshakes).
+      const host = `127.0.0.1:${node.port}`;
+      const good = "dGhlIHNhbXBsZSBub25jZQ==";
+      const refused: Array<[string, Record<string, string>, number, RegExp]> = [
+        ["/_kv/stream", upgrade("not-a-key"), 400, /Sec-WebSocket-Key/],
+        ["/_kv/stream", upgrade(good, "8"), 400, /Sec-WebSocket-Version 13/],
+        ["/elsewhere", upgrade(good), 404, /"error"/],
+      ];
+      for (const [path, headers, status, error] of refused) {
+        const reply = await rawGet(node.port, path, host, headers);
+        assert.match(reply.split("\r\n")[0]!, new RegExp(`^HTTP/1\\.1 ${status}`), `${path} ${JSON.stringify(headers)}: ${reply}`);
+        assert.match(reply, /content-type: application\/json/i);
+        assert.match(reply.split("\r\n\r\n")[1] ?? "", error);
+      }
+      assert.match(await rawGet(node.port, "/_kv/stream", host, upgrade(good)), /^HTTP\/1\.1 101/, "a good handshake still opens a stream");
 
       const metrics = await (await fetch(`${node.url}/metrics`)).text();
       assert.match(metrics, /dht_http_requests_total\{method="PUT",route="\/d\/:key",status="204"\} 1/);
