@@ -18,8 +18,10 @@ export const live = (entry: Entry | undefined, horizon: number) => (entry && !en
 /**
  * The newest entry among the read owners (tombstones included), repaired first if they
  * disagreed; or, when one of them accepted a conditional write above every stored version
- * (chosen, perhaps, and answered before its commit landed), what Paxos says was chosen. It asks max(R, W) of them: when W answer alike nothing needs writing back, and
- * a key found nowhere is absent only once max(R, W) said so. So every read that completes
+ * (chosen, perhaps, and answered before its commit landed), what Paxos says was chosen
+ * (a round lost to contention reads again). It asks max(R, W) of them: when W answer
+ * alike nothing needs writing back, and a key found nowhere is absent only once max(R, W)
+ * said so. So every read that completes
  * involves max(R, W) owners, as every write does, which is what lets a fence of a majority
  * of each owner set end an epoch (topology/range_steps.ts).
  */
