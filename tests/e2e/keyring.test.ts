@@ -53,3 +53,22 @@ test(`${runtime}: one key admits, another or none does not; keys rotate by SIGHU
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("a mixed cluster (Node, Bun, Deno) under one key: each opens what the others seal", { skip: runtime !== "node" }, async () => {
+  const env = { DHT_CLUSTER_KEY: k1 };
+  const first = await startNode("node", FAST, env);
+  const nodes = [first, ...await Promise.all((["bun", "deno"] as const).map((rt) => startNode(rt, [...FAST, String(first.port)], env)))];
+  try {
+    const ids = nodes.map((n) => `127.0.0.1:${n.port}`).sort();
+    for (const n of nodes) {
+      for (let i = 0; i < 100 && (await members(n)).length < 3; i++) await sleep(100);
+      assert.deepEqual(await members(n), ids, `${n.runtime} sees all three`);
+    }
+    for (const [i, writer] of nodes.entries()) {
+      assert.equal((await fetch(`${writer.url}/d/mixed-${i}`, { method: "PUT", body: writer.runtime })).status, 204);
+      for (const reader of nodes) assert.equal(await (await fetch(`${reader.url}/d/mixed-${i}`)).text(), writer.runtime, `${writer.runtime} → ${reader.runtime}`);
+    }
+  } finally {
+    await Promise.all(nodes.map((n) => n.stop("SIGKILL")));
+  }
+});
