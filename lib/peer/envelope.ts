@@ -40,15 +40,22 @@ function associated(label: Uint8Array, path: string, reply: boolean): Uint8Array
 /** `inner` with every request wrapped, and every answered reply checked and unwrapped. */
 export function envelopeTransport(inner: Transport, name: string, keys: KeyringHolder): Transport {
   const label = labelFor(name);
+  // The associated data of each path, made once: a node sends on a closed set of paths.
+  const byPath = new Map<string, { request: Uint8Array; reply: Uint8Array }>();
+  const aadOf = (path: string) => {
+    let aad = byPath.get(path);
+    if (!aad) byPath.set(path, (aad = { request: associated(label, path, false), reply: associated(label, path, true) }));
+    return aad;
+  };
   return {
     async send(peer, path, body, signal): Promise<PeerReply> {
       const keyring = keys.keyring;
-      const payload = keyring ? await keyring.seal(associated(label, path, false), body) : body;
+      const payload = keyring ? await keyring.seal(aadOf(path).request, body) : body;
       const reply = await inner.send(peer, path, withLabel(label, payload), signal);
       if (reply.status !== 200) return reply; // a refusal: plain JSON, read as any other
       if (!hasLabel(reply.body, label)) throw new ForeignClusterError(name, readLabel(reply.body).name);
       const message = reply.body.subarray(label.byteLength);
-      return { status: 200, body: keyring ? await keyring.open(associated(label, path, true), message) : message };
+      return { status: 200, body: keyring ? await keyring.open(aadOf(path).reply, message) : message };
     },
     close: () => inner.close(),
   };
@@ -60,6 +67,7 @@ export function envelopeTransport(inner: Transport, name: string, keys: KeyringH
  */
 export function envelopeHandler(handler: PeerHandler, name: string, path: string, keys: KeyringHolder, refused: Refusals): PeerHandler {
   const label = labelFor(name);
+  const [requestAad, replyAad] = [associated(label, path, false), associated(label, path, true)];
   const unwrapped = (body: Uint8Array): Uint8Array => {
     if (!hasLabel(body, label)) {
       const theirs = readLabel(body).name;
@@ -80,8 +88,8 @@ export function envelopeHandler(handler: PeerHandler, name: string, path: string
         const reply = handler.handle(message);
         return reply instanceof Promise ? reply.then((r) => withLabel(label, r)) : withLabel(label, reply);
       }
-      return keyring.open(associated(label, path, false), message).then(
-        async (plain) => withLabel(label, await keyring.seal(associated(label, path, true), await handler.handle(plain))),
+      return keyring.open(requestAad, message).then(
+        async (plain) => withLabel(label, await keyring.seal(replyAad, await handler.handle(plain))),
         (err) => refuse(err, path, refused),
       );
     },
