@@ -19,7 +19,7 @@ import { createInterface } from "node:readline/promises";
 import { ListenError } from "./adapters/types.ts";
 import { nodeCryptoAead } from "./adapters/aead.ts";
 import { detectRuntime, loadAdapter } from "./adapters/mod.ts";
-import { parseAddress } from "./lib/address.ts";
+import { parseNodeTarget } from "./lib/address.ts";
 import { parseConfig, PORT_ENV, usage } from "./lib/config.ts";
 import { consoleSink, realClock, realRandom } from "./lib/env.ts";
 import { createLogger } from "./lib/log.ts";
@@ -44,6 +44,21 @@ async function clusterKeyring(): Promise<Keyring | undefined> {
   const keys = parseClusterKeys(text);
   if (typeof keys === "string") throw new Error(`${source}: ${keys}`);
   return Keyring.of(keys, nodeCryptoAead);
+}
+
+/** The TLS files named on the command line, read and checked to be PEM; undefined without --tls-cert. */
+async function tlsFiles(): Promise<{ cert: string; key: string; ca?: string } | undefined> {
+  if (!config.tlsCert) return undefined;
+  const read = async (flag: string, path: string, what: string, begins: RegExp) => {
+    const text = await readFile(path, "utf8").catch((err: Error) => fail(`${flag} ${path}: cannot be read (${err.message})`));
+    if (!begins.test(text)) fail(`${flag} ${path}: holds no PEM ${what}`);
+    return text;
+  };
+  const certificate = /-----BEGIN CERTIFICATE-----/;
+  const cert = await read("--tls-cert", config.tlsCert, "certificate", certificate);
+  const key = await read("--tls-key", config.tlsKey, "private key", /-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----/);
+  const ca = config.tlsCa ? await read("--tls-ca", config.tlsCa, "certificate", certificate) : undefined;
+  return { cert, key, ca };
 }
 
 function fail(message: string): never {
@@ -99,13 +114,13 @@ function safe<T>(read: () => T): T | undefined {
 
 async function status(args: string[]): Promise<never> {
   if (args.includes("--help") || args.includes("-h")) {
-    process.stdout.write("usage: mod.ts status [host:port]   the members as that node sees them (default 127.0.0.1:8000)\n");
+    process.stdout.write("usage: mod.ts status [host:port | https://host:port]   the members as that node sees them (default 127.0.0.1:8000)\n");
     process.exit(0);
   }
   if (args.length > 1) fail(`status takes one address at most: received ${args.join(" ")}`);
   const text = args[0] ?? `127.0.0.1:${process.env[PORT_ENV] || 8000}`;
-  const via = parseAddress(text, "127.0.0.1");
-  if (!via) fail(`status: the address must be PORT or HOST:PORT: received '${text}'`);
+  const via = parseNodeTarget(text, "127.0.0.1");
+  if (!via) fail(`status: the address must be PORT, HOST:PORT or https://HOST:PORT: received '${text}'`);
   try {
     const report = statusReport(await clusterStatus(via, (url, init) => fetch(url, init)));
     process.stdout.write(report.text + "\n");
@@ -151,7 +166,9 @@ const log = createLogger({
 });
 let server: Awaited<ReturnType<typeof adapter.serve>> | undefined;
 const keyring = await clusterKeyring().catch((err: Error) => fail(err.message));
-const node = createNode(config, { clock: realClock, random: realRandom, transport: adapter.transport(), log }, {
+const tls = await tlsFiles();
+const transport = adapter.transport(tls && { ca: tls.ca });
+const node = createNode(config, { clock: realClock, random: realRandom, transport, log }, {
   runtime,
   acceptStream: (request) => server?.acceptStream?.(request),
   keyring,
@@ -162,6 +179,7 @@ try {
     hostname: config.host,
     port: config.port,
     stream: { respond: node.answerFrame, maxFrameBytes: maxFrameBytes(config.maxValueBytes) },
+    tls: tls && { cert: tls.cert, key: tls.key },
   });
 } catch (err) {
   if (err instanceof ListenError) fail(err.message);
@@ -180,7 +198,7 @@ leave = async () => {
   process.exit(0);
 };
 node.start();
-log.info("listening", { runtime, host: config.host, port: config.port, replicas: config.replicas });
+log.info("listening", { runtime, host: config.host, port: config.port, replicas: config.replicas, scheme: tls ? "https" : "http" });
 if (keyring) log.info("node-to-node messages sealed", { cluster: config.clusterName, keys: keyring.ids().join(",") });
 else log.warn("no cluster key: node-to-node messages are neither authenticated nor encrypted (set DHT_CLUSTER_KEY or --cluster-key-file)", { cluster: config.clusterName });
 // A rotation step without a restart: the key file is read again, and what it holds is in force at once.

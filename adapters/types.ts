@@ -13,6 +13,16 @@ export interface ServeOptions {
    * read, a text frame or one over `maxFrameBytes` closes that socket, nothing more.
    */
   stream?: { respond: StreamResponder; maxFrameBytes: number };
+  /** Serve HTTPS (and `wss:` streams) with this certificate chain and key, PEM text (`--tls-cert`, `--tls-key`). */
+  tls?: { cert: string; key: string };
+}
+
+/**
+ * How peers are reached when the nodes serve TLS: `https:` and `wss:`, trusting `ca` (PEM,
+ * `--tls-ca`) or, without it, the runtime's own roots. Absent: plain `http:` and `ws:`.
+ */
+export interface PeerTls {
+  ca?: string;
 }
 
 export interface Served {
@@ -28,7 +38,7 @@ export interface Served {
 export interface Adapter {
   runtime: "node" | "bun" | "deno";
   serve(fetch: FetchHandler, options: ServeOptions): Promise<Served>;
-  transport(): Transport;
+  transport(tls?: PeerTls): Transport;
 }
 
 /** Listening failed for a reason the operator can fix: the message is one line for them. */

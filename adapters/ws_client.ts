@@ -7,7 +7,7 @@
 import { WebSocket } from "ws";
 import type { StreamSocket } from "../lib/stream/transport.ts";
 
-/** No limit on a reply's size: it is bounded by what this node asked for. */
-export function openWsStream(url: string): StreamSocket {
-  return new WebSocket(url, { perMessageDeflate: false, maxPayload: 0 }) as unknown as StreamSocket;
+/** No limit on a reply's size: it is bounded by what this node asked for. `ca`: whom a `wss:` peer's certificate must chain to. */
+export function wsStreamOpener(ca?: string): (url: string) => StreamSocket {
+  return (url) => new WebSocket(url, { perMessageDeflate: false, maxPayload: 0, ...(ca ? { ca } : {}) }) as unknown as StreamSocket;
 }

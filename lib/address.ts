@@ -37,6 +37,19 @@ export function parseAddress(text: string, defaultHost?: string, defaultPort?: n
   return isMemberId(address) ? address : undefined;
 }
 
+/**
+ * The node `status` and `recover` ask: an address as `parseAddress` reads it, or
+ * `https://` before it for a node serving TLS (`--tls-cert`); `http://` is dropped.
+ */
+export function parseNodeTarget(text: string, defaultHost: string): string | undefined {
+  const scheme = /^(https?):\/\//.exec(text);
+  const address = parseAddress(scheme ? text.slice(scheme[0].length).replace(/\/$/, "") : text, defaultHost);
+  return address && scheme?.[1] === "https" ? `https://${address}` : address;
+}
+
+/** The base URL of a target `parseNodeTarget` gave. */
+export const targetUrl = (target: string): string => (target.startsWith("https://") ? target : `http://${target}`);
+
 export function joinHostPort(host: string, port: number): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }

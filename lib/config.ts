@@ -38,12 +38,19 @@ export interface Config {
   leaveTimeoutMs: number;
   /** How long a member SWIM declared dead keeps its ranges before the majority removes it. */
   removalDelayMs: number;
+  /** Client requests worked on at once; past it a client request gets 503 with Retry-After (http/admission.ts). */
+  maxClientRequests: number;
   log: LogFormat;
   logLevel: LogLevel;
   /** Carried by every node-to-node message: nodes of different names never talk (peer/envelope.ts). */
   clusterName: string;
   /** Where the cluster keys are ("" for none; mod.ts reads it, and again on SIGHUP). */
   clusterKeyFile: string;
+  /** PEM files for serving HTTPS ("" for plain HTTP); mod.ts reads them. Peers are then reached over TLS too. */
+  tlsCert: string;
+  tlsKey: string;
+  /** PEM file of the CA a peer's certificate must chain to ("" for the runtime's own roots). */
+  tlsCa: string;
 }
 
 export type ParseResult =
@@ -86,6 +93,9 @@ export const options: readonly Option[] = [
   opt("host", "ADDR", { key: "host", type: "string", default: "127.0.0.1", help: "address to bind" }),
   opt("cluster-key-file", "PATH", { key: "clusterKeyFile", type: "string", default: "", help: "file of cluster keys (base64, 16 or 32 bytes, comma-separated; the first seals): every node-to-node message sealed with AES-GCM; re-read on SIGHUP; wins over DHT_CLUSTER_KEY" }),
   opt("cluster-name", "NAME", { key: "clusterName", type: "string", default: "dht", help: "every node-to-node message carries it; nodes of another name are refused (1-64 of A-Z a-z 0-9 . _ -)" }),
+  opt("tls-cert", "PATH", { key: "tlsCert", type: "string", default: "", help: "certificate chain (PEM): the API, the dashboard and peer traffic over HTTPS; every node of a cluster must set it" }),
+  opt("tls-key", "PATH", { key: "tlsKey", type: "string", default: "", help: "private key (PEM) of --tls-cert" }),
+  opt("tls-ca", "PATH", { key: "tlsCa", type: "string", default: "", help: "CA (PEM) that peers' certificates must chain to (default: the runtime's trusted roots)" }),
   opt("advertise", "HOST:PORT", {
     key: "advertise", type: "string", default: "",
     help: "address other nodes use to reach this one, and its id (default: host:port)",
@@ -109,6 +119,7 @@ export const options: readonly Option[] = [
   opt("sync-bytes-per-sec", "BYTES", { key: "syncBytesPerSec", type: "int", min: 1024, max: MAX_INT, default: 64 * 1024 * 1024, help: "most bytes of entries per second this node pushes while rebalancing" }),
   opt("leave-timeout-ms", "MS", { key: "leaveTimeoutMs", type: "int", min: 0, max: MAX_INT, default: 30_000, help: "on SIGINT/SIGTERM, longest wait for new owners to confirm this node's data" }),
   opt("removal-delay-ms", "MS", { key: "removalDelayMs", type: "int", min: 0, max: MAX_INT, default: 2_000, help: "how long after SWIM declares a member dead the majority removes it from the ring" }),
+  opt("max-client-requests", "N", { key: "maxClientRequests", type: "int", min: 1, max: 1_000_000, default: 1024, help: "client requests worked on at once; past it a client request is answered 503 with Retry-After (node-to-node messages are never refused for it)" }),
   opt("log", "FORMAT", { key: "log", type: "choice", choices: ["text", "json"], default: "text", help: "log format: one line per event" }),
   opt("log-level", "LEVEL", { key: "logLevel", type: "choice", choices: ["debug", "info", "warn", "error"], default: "info", help: "least severe level logged" }),
 ];
@@ -229,6 +240,8 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
   if (!CLUSTER_NAME.test(values.clusterName as string)) {
     return error(`--cluster-name must be 1 to 64 of the letters A-Z and a-z, digits, '.', '_' and '-': received '${values.clusterName}'`);
   }
+  if ((values.tlsCert === "") !== (values.tlsKey === "")) return error("--tls-cert and --tls-key go together: give both or neither");
+  if (values.tlsCa !== "" && values.tlsCert === "") return error("--tls-ca needs --tls-cert and --tls-key: it says whom to trust when peers are reached over TLS");
   const config = { ...values, port, advertise, introducers } as unknown as Config;
   if (config.writeQuorum > config.replicas) {
     return error(`--write-quorum (${config.writeQuorum}) cannot exceed --replicas (${config.replicas})`);

@@ -30,7 +30,7 @@ export interface PeerReply {
 }
 
 /**
- * Node-to-node messages: POST `body` to `http://{peer}{path}` and return the reply.
+ * Node-to-node messages: POST `body` to `http(s)://{peer}{path}` and return the reply.
  * On Bun and Deno this wraps `fetch`; on Node it is built on undici's keep-alive Pool,
  * because Node 20's global fetch is an order of magnitude slower for small POSTs.
  */
@@ -100,11 +100,14 @@ export function seededRandom(seed: number): Random {
 
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 
-/** The peer transport for runtimes whose `fetch` is fast enough (Bun, Deno). */
-export function fetchTransport(fetchFn: FetchLike = (input, init) => fetch(input, init)): Transport {
+/**
+ * The peer transport for runtimes whose `fetch` is fast enough (Bun, Deno); `https` when the
+ * nodes serve TLS (`--tls-cert`), with `fetchFn` trusting the CA they are signed by.
+ */
+export function fetchTransport(fetchFn: FetchLike = (input, init) => fetch(input, init), scheme: "http" | "https" = "http"): Transport {
   return {
     async send(peer, path, body, signal) {
-      const response = await fetchFn(`http://${peer}${path}`, {
+      const response = await fetchFn(`${scheme}://${peer}${path}`, {
         method: "POST",
         headers: { "content-type": "application/msgpack" },
         body: body as Uint8Array<ArrayBuffer>,

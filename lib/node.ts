@@ -7,6 +7,7 @@
 import type { Config } from "./config.ts";
 import type { Env, PeerReply } from "./env.ts";
 import type { NodeInfo } from "./http/cluster_routes.ts";
+import { admitted } from "./http/admission.ts";
 import { instrumentedFetch } from "./http/instrumented.ts";
 import type { AcceptStream } from "./http/peer_routes.ts";
 import { nodeRouter } from "./http/router.ts";
@@ -210,7 +211,7 @@ export function createNode(config: Config, runtimeEnv: Env, options: NodeOptions
     driver,
     syncer,
     metrics,
-    fetch: instrumentedFetch(router, metrics, clock, env.log),
+    fetch: admitted(instrumentedFetch(router, metrics, clock, env.log), config.maxClientRequests, metrics),
     answerPeer: (path, body) => peers.answer(path, body),
     answerFrame,
     start() {

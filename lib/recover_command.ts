@@ -5,7 +5,7 @@
  * the argument parsing are pure; mod.ts does the prompting and the exit codes.
  */
 import type { FetchLike } from "./env.ts";
-import { parseAddress } from "./address.ts";
+import { parseNodeTarget, targetUrl } from "./address.ts";
 import { isPinName } from "./topology/pins.ts";
 
 export interface RecoverArgs {
@@ -16,7 +16,7 @@ export interface RecoverArgs {
   yes: boolean;
 }
 
-export const RECOVER_USAGE = `usage: mod.ts recover [host:port] [--range R]... | [--all] [--yes]
+export const RECOVER_USAGE = `usage: mod.ts recover [host:port | https://host:port] [--range R]... | [--all] [--yes]
   lists the ranges that lost a quorum of their owners as that node sees them (default
   127.0.0.1:8000) and what recovering each keeps; with --range (repeatable) or --all, gives
   them to their surviving owners once you confirm (--yes: without asking)`;
@@ -39,8 +39,8 @@ export function parseRecoverArgs(args: readonly string[], defaultVia: string): R
   }
   if (out.all && out.ranges.length > 0) return { error: "recover: give --range or --all, not both" };
   if (address !== undefined) {
-    const via = parseAddress(address, "127.0.0.1");
-    if (!via) return { error: `recover: the address must be PORT or HOST:PORT: received '${address}'` };
+    const via = parseNodeTarget(address, "127.0.0.1");
+    if (!via) return { error: `recover: the address must be PORT, HOST:PORT or https://HOST:PORT: received '${address}'` };
     out.via = via;
   }
   return out;
@@ -53,7 +53,7 @@ export interface RecoverListing {
 }
 
 export async function listRecoverable(via: string, fetchFn: FetchLike, timeoutMs = 10_000): Promise<RecoverListing> {
-  const res = await fetchFn(`http://${via}/cluster/recover`, { signal: AbortSignal.timeout(timeoutMs) });
+  const res = await fetchFn(`${targetUrl(via)}/cluster/recover`, { signal: AbortSignal.timeout(timeoutMs) });
   if (res.status !== 200) throw new Error(`GET /cluster/recover answered ${res.status}: ${await res.text()}`);
   return await res.json() as RecoverListing;
 }
@@ -84,7 +84,7 @@ export interface RecoverReply {
 
 export async function recover(via: string, fetchFn: FetchLike, chosen: { all: boolean; ranges: string[] }, by: string, timeoutMs = 30_000): Promise<RecoverReply> {
   const body = JSON.stringify(chosen.all ? { all: true, by } : { ranges: chosen.ranges, by });
-  const res = await fetchFn(`http://${via}/cluster/recover`, {
+  const res = await fetchFn(`${targetUrl(via)}/cluster/recover`, {
     method: "POST", body, headers: { "content-type": "application/json" }, signal: AbortSignal.timeout(timeoutMs),
   });
   if (res.status !== 200) throw new Error(`POST /cluster/recover answered ${res.status}: ${await res.text()}`);

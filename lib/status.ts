@@ -5,6 +5,7 @@
  * `statusReport` is pure: the same answers always give the same table and exit code.
  */
 import type { FetchLike } from "./env.ts";
+import { targetUrl } from "./address.ts";
 import { STATUS_FANOUT, STATUS_TIMEOUT_MS } from "./http/sync_routes.ts";
 
 interface MemberJson {
@@ -113,7 +114,7 @@ export function statusReport({ via, members, ring, health }: StatusInput): { tex
  */
 export async function clusterStatus(via: string, fetchFn: FetchLike, timeoutMs = 2_000): Promise<StatusInput> {
   const get = async (path: string, waitMs = timeoutMs) => {
-    const res = await fetchFn(`http://${via}${path}`, { signal: AbortSignal.timeout(waitMs) });
+    const res = await fetchFn(`${targetUrl(via)}${path}`, { signal: AbortSignal.timeout(waitMs) });
     if (res.status !== 200) throw new Error(`${path} answered ${res.status}`);
     return res.json();
   };

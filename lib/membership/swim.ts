@@ -182,6 +182,7 @@ export class Swim implements SwimCore {
       return;
     }
     if (t.kind === "none") return;
+    if (t.kind === "full") return this.stats.membersRefused.inc();
     const { member, previous, isNew } = t;
     this.#gossip.enqueue(update);
     this.suspicions.clear(update.id);

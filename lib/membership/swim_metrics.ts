@@ -26,6 +26,7 @@ export function swimMetrics(metrics: Metrics, swim: SwimGauges) {
     nacks: metrics.counter("dht_swim_nacks_total", "Nacks received from indirect probes"),
     suspicions: metrics.counter("dht_swim_suspicions_total", "Suspicions started here"),
     refutations: metrics.counter("dht_swim_refutations_total", "Suspicions of this node refuted"),
+    membersRefused: metrics.counter("dht_swim_members_refused_total", "News of members not yet known dropped because the table held MAX_LIVE_MEMBERS alive or suspect"),
     sent: metrics.counter("dht_swim_messages_sent_total", "SWIM messages sent, by type", ["type"]),
     sentBytes: metrics.counter("dht_swim_bytes_sent_total", "SWIM bytes sent, by type", ["type"]),
     received: metrics.counter("dht_swim_messages_received_total", "SWIM messages received, by type", ["type"]),

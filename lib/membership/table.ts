@@ -8,6 +8,12 @@ import { isGone, type Member, type MemberState, supersedes, type Update } from "
 
 /** Gone members remembered so stale gossip cannot bring them back; oldest forgotten first. */
 export const MAX_GONE_REMEMBERED = 10_000;
+/**
+ * Alive and suspect members at most (self not included): past it a member not yet known is
+ * not taken in, so a flood of made-up members (possible without a cluster key) cannot grow
+ * the table, the probe order and the gossip without limit.
+ */
+export const MAX_LIVE_MEMBERS = 10_000;
 
 /** What an update about another member means for the table. */
 export type Transition =
@@ -16,7 +22,9 @@ export type Transition =
   /** Another node suspects a member already suspect at this incarnation: a confirmation. */
   | { kind: "confirm" }
   /** The table changes: gossip it, restart its suspicion, tell listeners if the state moved. */
-  | { kind: "change"; member: Member; previous: MemberState | undefined; isNew: boolean };
+  | { kind: "change"; member: Member; previous: MemberState | undefined; isNew: boolean }
+  /** A member not yet known, alive or suspect, while the table holds MAX_LIVE_MEMBERS: not taken in. */
+  | { kind: "full" };
 
 export function transition(current: Member | undefined, update: Update, now: number): Transition {
   if (update.state === "suspect" && current?.state === "suspect" && update.incarnation === current.incarnation) return { kind: "confirm" };
@@ -27,8 +35,9 @@ export function transition(current: Member | undefined, update: Update, now: num
 
 export class MemberTable {
   readonly #members = new Map<string, Member>();
+  #live = 0;
 
-  constructor(readonly maxGone = MAX_GONE_REMEMBERED) {}
+  constructor(readonly maxGone = MAX_GONE_REMEMBERED, readonly maxLive = MAX_LIVE_MEMBERS) {}
 
   get(id: string): Member | undefined {
     return this.#members.get(id);
@@ -40,18 +49,19 @@ export class MemberTable {
 
   /** Applies an update about another member; returns what changed. */
   apply(update: Update, now: number): Transition {
-    const t = transition(this.#members.get(update.id), update, now);
+    const current = this.#members.get(update.id);
+    if (!current && !isGone(update.state) && this.#live >= this.maxLive) return { kind: "full" };
+    const t = transition(current, update, now);
     if (t.kind !== "change") return t;
     this.#members.set(update.id, t.member);
+    this.#live += (isGone(t.member.state) ? 0 : 1) - (current && !isGone(current.state) ? 1 : 0);
     if (t.previous !== t.member.state && isGone(t.member.state)) this.#forgetOldestGone();
     return t;
   }
 
   /** Members alive or suspect (self not included). */
   liveCount(): number {
-    let n = 0;
-    for (const m of this.#members.values()) if (!isGone(m.state)) n++;
-    return n;
+    return this.#live;
   }
 
   ids(keep: (m: Member) => boolean): string[] {

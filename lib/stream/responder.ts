@@ -8,6 +8,7 @@ import type { Metrics } from "../metrics.ts";
 import type { PeerTable } from "../peer/table.ts";
 import { batchBodyLimit } from "../wire/paths.ts";
 import { decodeRequestFrame, encodeReplyFrame } from "../wire/frames.ts";
+import { MAX_PENDING_PER_STREAM } from "./transport.ts";
 
 /** Answers one request frame; throws FrameError when the frame cannot be read at all. */
 export type StreamResponder = (frame: Uint8Array) => Promise<Uint8Array<ArrayBuffer>>;
@@ -27,5 +28,42 @@ export function streamResponder(table: PeerTable, observe: (path: string, status
     const reply = await table.answer(path, body);
     observe(table.get(path) ? path : "unmatched", reply.status);
     return encodeReplyFrame(id, reply.status, reply.body);
+  };
+}
+
+/** What a socket's receiving side needs of its socket. */
+export interface ReplySocket {
+  send(reply: Uint8Array<ArrayBuffer>): void;
+  close(code: number, reason: string): void;
+}
+
+/**
+ * One socket's receiving side, made per connection by the adapters: each binary frame is
+ * answered on the socket it came on; a frame that cannot be read closes that socket, and so
+ * does one more frame than MAX_PENDING_PER_STREAM in flight (a sender of ours never has
+ * more), so a peer that floods cannot grow this node's work without limit.
+ */
+export function socketResponder(respond: StreamResponder, socket: ReplySocket): (frame: Uint8Array) => void {
+  let inFlight = 0;
+  let open = true;
+  const close = (code: number, reason: string) => {
+    if (!open) return;
+    open = false;
+    socket.close(code, reason);
+  };
+  return (frame) => {
+    if (!open) return;
+    if (inFlight >= MAX_PENDING_PER_STREAM) return close(1008, "too many frames in flight");
+    inFlight++;
+    respond(frame).then(
+      (reply) => {
+        inFlight--;
+        if (open) socket.send(reply);
+      },
+      () => {
+        inFlight--;
+        close(1007, "unreadable frame");
+      },
+    );
   };
 }

@@ -41,15 +41,17 @@ export class StreamClosedError extends Error {
   override name = "StreamClosedError";
 }
 
-export function streamTransport(http: Transport, open: OpenSocket, paths: readonly string[] = STREAMED_PATHS): Transport {
+/** `secure`: the nodes serve TLS (`--tls-cert`), so streams open with `wss:`, trusting what `open` trusts. */
+export function streamTransport(http: Transport, open: OpenSocket, { paths = STREAMED_PATHS, secure = false }: { paths?: readonly string[]; secure?: boolean } = {}): Transport {
   const streamed = new Set(paths);
+  const scheme = secure ? "wss" : "ws";
   const streams = new Map<string, PeerStream>();
   return {
     send(peer, path, body, signal) {
       if (!streamed.has(path)) return http.send(peer, path, body, signal);
       let stream = streams.get(peer);
       if (!stream) {
-        const opened: PeerStream = new PeerStream(peer, open(`ws://${peer}${STREAM_PATH}`), () => {
+        const opened: PeerStream = new PeerStream(peer, open(`${scheme}://${peer}${STREAM_PATH}`), () => {
           if (streams.get(peer) === opened) streams.delete(peer);
         });
         streams.set(peer, (stream = opened));

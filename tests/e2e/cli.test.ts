@@ -57,7 +57,7 @@ for (const runtime of runtimes) {
       assert.match(r.stdout, new RegExp(`! 127\\.0\\.0\\.1:${second.port} (is suspect|is dead|did not answer)`));
       const bad = await runCli(runtime, ["status", "no:port:here"]);
       assert.equal(bad.code, 2);
-      assert.match(bad.stderr, /^dht-node: status: the address must be PORT or HOST:PORT/);
+      assert.match(bad.stderr, /^dht-node: status: the address must be PORT, HOST:PORT or https:\/\/HOST:PORT/);
     } finally {
       await Promise.all([first.stop(), second.stop("SIGKILL")]);
     }

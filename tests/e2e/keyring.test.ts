@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { detectRuntime } from "../../adapters/mod.ts";
-import { type RunningNode, startNode } from "../support/processes.ts";
+import { ringsAgree, type RunningNode, startNode } from "../support/processes.ts";
 
 const runtime = detectRuntime();
 const FAST = ["--protocol-period-ms", "300", "--ping-timeout-ms", "150", "--removal-delay-ms", "60000"];
@@ -70,5 +70,53 @@ test("a mixed cluster (Node, Bun, Deno) under one key: each opens what the other
     }
   } finally {
     await Promise.all(nodes.map((n) => n.stop("SIGKILL")));
+  }
+});
+
+test("a rolling rotation across 5 mixed nodes under client writes: nothing acknowledged lost, nobody declared dead", { skip: runtime !== "node" }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "dht-keys-"));
+  const runtimes = ["node", "bun", "deno", "node", "bun"] as const;
+  const files = runtimes.map((_, i) => join(dir, `n${i}`));
+  for (const f of files) writeFileSync(f, k1);
+  const args = (i: number) => [...FAST, "--cluster-key-file", files[i]!];
+  const first = await startNode(runtimes[0], args(0));
+  const nodes = [first, ...await Promise.all(runtimes.slice(1).map((rt, i) => startNode(rt, [...args(i + 1), String(first.port)])))];
+  let writing = true;
+  try {
+    await ringsAgree(nodes, 60_000);
+    // Two clients, each writing its own keys in turn through every node; what was acknowledged is kept.
+    const acknowledged = new Map<string, number>();
+    const client = async (c: number) => {
+      for (let n = 0; writing; n++) {
+        const key = `c${c}-${n % 20}`;
+        const via = nodes[(n + c) % nodes.length]!;
+        const res = await fetch(`${via.url}/d/${key}`, { method: "PUT", body: String(n), signal: AbortSignal.timeout(5_000) }).catch(() => undefined);
+        if (res?.status === 204) acknowledged.set(key, n);
+        await res?.arrayBuffer();
+      }
+    };
+    const clients = [client(0), client(1)];
+    for (const step of [`${k1},${k2}`, `${k2},${k1}`, k2]) {
+      for (const [i, n] of nodes.entries()) {
+        writeFileSync(files[i]!, step);
+        process.kill(n.child.pid!, "SIGHUP");
+        await sleep(300);
+      }
+    }
+    await sleep(1_000);
+    writing = false;
+    await Promise.all(clients);
+    assert.ok(acknowledged.size >= 20, `writes went on through the rotation: ${acknowledged.size} keys acknowledged`);
+    for (const [key, n] of acknowledged) {
+      const got = Number(await (await fetch(`${nodes[2]!.url}/d/${key}`)).text());
+      assert.ok(got >= n, `${key}: read ${got}, but ${n} was acknowledged`);
+    }
+    const ids = nodes.map((n) => `127.0.0.1:${n.port}`).sort();
+    for (const n of nodes) assert.deepEqual(await members(n), ids, `${n.runtime} sees all five alive`);
+    for (const n of nodes) assert.doesNotMatch(n.output(), /"member dead"|the cluster keys in force are kept/, `${n.runtime} declared nobody dead`);
+  } finally {
+    writing = false;
+    await Promise.all(nodes.map((n) => n.stop("SIGKILL")));
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -79,6 +79,24 @@ for (const [name, make, skip] of transports) {
   });
 }
 
+test("the undici transport closes pools left idle, so peers gone for good do not keep one", { skip: detectRuntime() !== "node" }, async () => {
+  const adapter = await loadAdapter();
+  const ports = [await freePort(), await freePort()];
+  const servers = await Promise.all(ports.map((port) => adapter.serve(echo, { hostname: "127.0.0.1", port })));
+  const transport = undiciTransport(4, undefined, 200);
+  try {
+    for (const port of ports) await transport.send(`127.0.0.1:${port}`, "/_kv/echo", new Uint8Array([1]));
+    assert.equal(transport.pools(), 2);
+    await new Promise((r) => setTimeout(r, 250));
+    const reply = await transport.send(`127.0.0.1:${ports[1]}`, "/_kv/echo", new Uint8Array([1, 2]));
+    assert.deepEqual([...reply.body], [2, 1]);
+    assert.equal(transport.pools(), 1, "the idle peer's pool was closed; the one in use is open");
+  } finally {
+    await transport.close();
+    await Promise.all(servers.map((s) => s.close()));
+  }
+});
+
 /** The runtime's own WebSocket client: global on Bun and Deno, undici's on Node 20. */
 async function webSocketClass(): Promise<typeof WebSocket> {
   return (globalThis as { WebSocket?: typeof WebSocket }).WebSocket ?? ((await import("undici")).WebSocket as unknown as typeof WebSocket);

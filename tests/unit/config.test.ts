@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { parseAddress } from "../../lib/address.ts";
+import { parseAddress, parseNodeTarget, targetUrl } from "../../lib/address.ts";
 import { type Config, defaultConfig, isStronglyConsistent, options, parseConfig, usage } from "../../lib/config.ts";
 
 function ok(argv: string[], env: Record<string, string> = {}): Config {
@@ -23,6 +23,9 @@ test("a bare port gives the documented defaults", () => {
     host: "127.0.0.1",
     clusterName: "dht",
     clusterKeyFile: "",
+    tlsCert: "",
+    tlsKey: "",
+    tlsCa: "",
     advertise: "127.0.0.1:8000",
     introducers: [],
     replicas: 3,
@@ -44,6 +47,7 @@ test("a bare port gives the documented defaults", () => {
     syncBytesPerSec: 67108864,
     leaveTimeoutMs: 30000,
     removalDelayMs: 2000,
+    maxClientRequests: 1024,
     log: "text",
     logLevel: "info",
   });
@@ -147,5 +151,34 @@ test("--cluster-name: letters, digits, '.', '_' and '-', 1 to 64 of them; anythi
     const result = parseConfig(["8000", `--cluster-name=${bad}`], {});
     assert.equal(result.kind, "error", JSON.stringify(bad));
     assert.match((result as { message: string }).message, /--cluster-name/);
+  }
+});
+
+test("--tls-cert and --tls-key go together, and --tls-ca only with them", () => {
+  const c = ok(["8000", "--tls-cert", "c.pem", "--tls-key", "k.pem", "--tls-ca", "ca.pem"]);
+  assert.deepEqual([c.tlsCert, c.tlsKey, c.tlsCa], ["c.pem", "k.pem", "ca.pem"]);
+  assert.equal(ok(["8000"], { DHT_TLS_CERT: "c.pem", DHT_TLS_KEY: "k.pem" }).tlsCert, "c.pem");
+  assert.match(err(["8000", "--tls-cert", "c.pem"]), /--tls-cert and --tls-key go together/);
+  assert.match(err(["8000", "--tls-key", "k.pem"]), /--tls-cert and --tls-key go together/);
+  assert.match(err(["8000", "--tls-ca", "ca.pem"]), /--tls-ca needs --tls-cert and --tls-key/);
+  assert.match(err(["8000", "--tls-cert="]), /--tls-cert must not be empty/);
+});
+
+test("status and recover reach PORT, HOST:PORT or https://HOST:PORT", () => {
+  const table: Array<[string, string | undefined, string | undefined]> = [
+    ["8000", "127.0.0.1:8000", "http://127.0.0.1:8000"],
+    ["db1:8000", "db1:8000", "http://db1:8000"],
+    ["http://db1:8000", "db1:8000", "http://db1:8000"],
+    ["https://db1:8000", "https://db1:8000", "https://db1:8000"],
+    ["https://db1:8000/", "https://db1:8000", "https://db1:8000"],
+    ["https://[::1]:8000", "https://[::1]:8000", "https://[::1]:8000"],
+    ["https://8000", "https://127.0.0.1:8000", "https://127.0.0.1:8000"],
+    ["ftp://db1:8000", undefined, undefined],
+    ["https://db1:8000/path", undefined, undefined],
+    ["https://", undefined, undefined],
+  ];
+  for (const [text, target, url] of table) {
+    assert.equal(parseNodeTarget(text, "127.0.0.1"), target, text);
+    if (target) assert.equal(targetUrl(target), url, text);
   }
 });

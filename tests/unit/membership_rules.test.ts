@@ -168,6 +168,22 @@ test("member table forgets the oldest gone member past its cap, never a live one
   assert.equal(table.liveCount(), 1);
 });
 
+test("member table takes in no new live member past its bound; news of known ones still applies", () => {
+  const table = new MemberTable(10, 2);
+  assert.equal(table.apply(u("alive", 0, "a"), 0).kind, "change");
+  assert.equal(table.apply(u("suspect", 0, "b"), 1).kind, "change");
+  assert.equal(table.apply(u("alive", 0, "c"), 2).kind, "full", "a third live member is not taken in");
+  assert.equal(table.apply(u("suspect", 0, "c"), 2).kind, "full");
+  assert.equal(table.apply(u("alive", 1, "b"), 3).kind, "change", "a known member refutes as ever");
+  assert.equal(table.apply(u("dead", 0, "x"), 4).kind, "none", "a stranger's death is no news, full or not");
+  assert.equal(table.liveCount(), 2);
+  assert.equal(table.apply(u("dead", 1, "a"), 5).kind, "change");
+  assert.equal(table.liveCount(), 1);
+  assert.equal(table.apply(u("alive", 0, "c"), 6).kind, "change", "a place freed by a death is taken");
+  assert.equal(table.apply(u("alive", 2, "a"), 7).kind, "change", "a known member coming back is news, even at the bound");
+  assert.equal(table.liveCount(), 3);
+});
+
 test("a message to a member held suspect or dead tells it so, so that it can refute at once", () => {
   const m = (state: MemberState) => ({ id: "b:1", state, incarnation: 4, since: 0 });
   assert.equal(newsForItself(undefined, "a:1"), undefined);

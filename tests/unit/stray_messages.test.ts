@@ -8,6 +8,7 @@ import { encode } from "@msgpack/msgpack";
 import { parseAddress } from "../../lib/address.ts";
 import { defaultConfig } from "../../lib/config.ts";
 import { createNode } from "../../lib/node.ts";
+import { MAX_LIVE_MEMBERS } from "../../lib/membership/table.ts";
 import { isMemberId } from "../../lib/wire/fields.ts";
 import { encodeMessage } from "../../lib/wire/swim.ts";
 import { testEnv } from "../support/env.ts";
@@ -52,4 +53,19 @@ test("a ping meant for another member is refused (421) before its sender is beli
   const stray = encodeMessage({ type: "ping", from: "10.0.0.9:7000", incarnation: 0, epoch: 0, target: "10.0.0.5:7000", updates: [] });
   assert.equal((await n.fetch(post("/_swim/ping", stray))).status, 421);
   assert.deepEqual(n.swim.members().map((m) => m.id), ["10.0.0.1:7000"], "the sender was not taken in");
+});
+
+test("a flood of made-up members stops at MAX_LIVE_MEMBERS; the drops are counted", async () => {
+  const { n } = node();
+  let sent = 0;
+  for (let from = 0; sent < MAX_LIVE_MEMBERS + 500; from++) {
+    const sender = `10.1.${from >> 8}.${from & 255}:7000`;
+    const updates = Array.from({ length: 24 }, (_, i) => ({ id: `10.2.${(sent + i) >> 8 & 255}.${(sent + i) & 255}:${1 + ((sent + i) >> 16)}`, state: "alive" as const, incarnation: 0, from: sender }));
+    sent += updates.length;
+    const ping = encodeMessage({ type: "ping", from: sender, incarnation: 0, epoch: 0, target: "10.0.0.1:7000", updates });
+    assert.equal((await n.fetch(post("/_swim/ping", ping))).status, 200);
+  }
+  assert.equal(n.swim.members().length, MAX_LIVE_MEMBERS + 1, "self and the bound");
+  const refused = /dht_swim_members_refused_total (\d+)/.exec(n.metrics.render());
+  assert.ok(refused && Number(refused[1]) > 500, `refusals counted: ${refused?.[1]}`);
 });

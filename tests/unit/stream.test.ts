@@ -9,8 +9,8 @@ import type { PeerReply, Transport } from "../../lib/env.ts";
 import { createNode } from "../../lib/node.ts";
 import { decodeBatchReplies, decodeGetReply, encodeBatch, encodeKvRequest } from "../../lib/wire/replica.ts";
 import { decodeReplyFrame, decodeRequestFrame, encodeReplyFrame, encodeRequestFrame, FrameError } from "../../lib/wire/frames.ts";
-import { maxFrameBytes } from "../../lib/stream/responder.ts";
-import { STALL_ABORTS, type StreamSocket, streamTransport } from "../../lib/stream/transport.ts";
+import { maxFrameBytes, socketResponder } from "../../lib/stream/responder.ts";
+import { MAX_PENDING_PER_STREAM, STALL_ABORTS, type StreamSocket, streamTransport } from "../../lib/stream/transport.ts";
 import { req, testEnv } from "../support/env.ts";
 import { labelled, unlabelled } from "../support/label.ts";
 
@@ -250,4 +250,34 @@ test("a stream on which requests keep timing out with nothing arriving is closed
   sockets[1]!.open();
   answer(sockets[1]!);
   assert.equal(text((await fresh).body), "/_kv/batch:f");
+});
+
+test("a socket's receiving side answers on that socket, and closes it past the frames a sender may have in flight", async () => {
+  const held: Array<(reply: Uint8Array<ArrayBuffer>) => void> = [];
+  const sent: number[] = [];
+  const closed: Array<[number, string]> = [];
+  const answer = socketResponder(
+    (frame) => new Promise((resolve, reject) => (frame[0] === 0xff ? reject(new Error("unreadable")) : held.push(resolve))),
+    { send: (reply) => sent.push(reply[0]!), close: (code, reason) => closed.push([code, reason]) },
+  );
+  for (let i = 0; i < MAX_PENDING_PER_STREAM; i++) answer(new Uint8Array([1]));
+  held[0]!(new Uint8Array([7]));
+  await settle();
+  assert.deepEqual(sent, [7], "an answer goes back on the socket");
+  answer(new Uint8Array([1])); // the freed place is taken again: still within the bound
+  assert.deepEqual(closed, []);
+  answer(new Uint8Array([1]));
+  assert.deepEqual(closed, [[1008, "too many frames in flight"]]);
+  answer(new Uint8Array([1]));
+  held[1]!(new Uint8Array([8]));
+  await settle();
+  assert.equal(held.length, MAX_PENDING_PER_STREAM + 1, "nothing is taken after the close");
+  assert.deepEqual(sent, [7], "nor answered");
+
+  const other: Array<[number, string]> = [];
+  const unreadable = socketResponder(() => Promise.reject(new Error("x")), { send: () => {}, close: (code, reason) => other.push([code, reason]) });
+  unreadable(new Uint8Array([0xff]));
+  unreadable(new Uint8Array([0xff]));
+  await settle();
+  assert.deepEqual(other, [[1007, "unreadable frame"]], "closed once");
 });
