@@ -1,12 +1,7 @@
-import { MessageError } from "../wire/fields.ts";
-import { ForeignClusterError } from "../wire/label.ts";
-import { SealError } from "../peer/keyring.ts";
-import { MisdirectedError } from "../membership/swim_core.ts";
 import { QuorumError } from "../replication/quorum.ts";
 import { OutcomeUnknownError } from "../cas/propose.ts";
-import { LeavingError } from "../replication/replica.ts";
 import { NoRingError } from "../topology/placer.ts";
-import { NotOwnerError, StaleEpochError } from "../topology/topology.ts";
+import { refusalAnswer } from "../peer/refusal.ts";
 
 /**
  * The few things that can go wrong with a request, each a named error, and the one place
@@ -71,6 +66,8 @@ export interface ErrorAnswer {
 
 /** The one mapping from errors to statuses. Anything unnamed is a 500 that hides internals. */
 export function errorAnswer(err: unknown): ErrorAnswer {
+  const refusal = refusalAnswer(err); // a node-to-node refusal answers the same on every carrier
+  if (refusal) return refusal;
   if (err instanceof BadRequestError) return { status: 400, body: { error: err.message } };
   if (err instanceof KeyTooLongError) return { status: 414, body: { error: err.message, bytes: err.bytes, maxBytes: err.maxBytes } };
   if (err instanceof ValueTooLargeError) {
@@ -80,13 +77,6 @@ export function errorAnswer(err: unknown): ErrorAnswer {
   if (err instanceof NotFoundError) return { status: 404, body: { error: err.message } };
   if (err instanceof PreconditionFailedError) return { status: 412, body: { error: err.message, current: err.current } };
   if (err instanceof MethodNotAllowedError) return { status: 405, body: { error: err.message }, headers: { allow: err.allow.join(", ") } };
-  if (err instanceof MessageError) return { status: 400, body: { error: `bad message: ${err.message}` } };
-  if (err instanceof ForeignClusterError) return { status: 403, body: { error: err.message, clusterName: err.ours } };
-  if (err instanceof SealError) return { status: 401, body: { error: err.message } };
-  if (err instanceof MisdirectedError) return { status: 421, body: { error: err.message } };
-  if (err instanceof LeavingError) return { status: 503, body: { error: err.message, leaving: true } };
-  if (err instanceof StaleEpochError) return { status: 409, body: { error: err.message, epoch: err.epoch } };
-  if (err instanceof NotOwnerError) return { status: 421, body: { error: err.message } };
   if (err instanceof NoRingError) return { status: 503, body: { error: err.message, epoch: 0 } };
   if (err instanceof OutcomeUnknownError) return { status: 503, body: { error: err.message, outcomeUnknown: true, ...err.detail } };
   if (err instanceof QuorumError) return { status: 503, body: { error: err.message, answered: err.answered, needed: err.needed, ...err.detail } };
@@ -96,12 +86,4 @@ export function errorAnswer(err: unknown): ErrorAnswer {
 export function errorResponse(err: unknown): Response {
   const { status, body, headers } = errorAnswer(err);
   return jsonResponse(status, body, headers);
-}
-
-const utf8 = new TextEncoder();
-
-/** An error's answer as a node-to-node reply: its status and JSON bytes. */
-export function errorReply(err: unknown): { status: number; body: Uint8Array } {
-  const { status, body } = errorAnswer(err);
-  return { status, body: utf8.encode(JSON.stringify(body)) };
 }

@@ -7,16 +7,10 @@
  * with a higher incarnation.
  */
 
-export type MemberState = "alive" | "suspect" | "dead" | "left";
+import type { MemberState, Update } from "../wire/swim.ts";
 
-/** What one node says about one member: the unit of gossip. */
-export interface Update {
-  id: string;
-  state: MemberState;
-  incarnation: number;
-  /** Who declared it: for a suspicion, the suspecting node (confirmations count distinct ones). */
-  from: string;
-}
+// The unit of gossip is defined with the message that carries it (lib/wire is a leaf).
+export type { MemberState, Update } from "../wire/swim.ts";
 
 export interface Member {
   id: string;

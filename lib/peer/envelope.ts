@@ -9,7 +9,7 @@
  * network.
  */
 import type { PeerReply, Transport } from "../env.ts";
-import { ValueTooLargeError } from "../http/errors.ts";
+import { BodyTooLargeError } from "./refusal.ts";
 import { ForeignClusterError, hasLabel, labelFor, readLabel, withLabel } from "../wire/label.ts";
 import { isSealed, type Keyring, SEAL_OVERHEAD, SealError } from "./keyring.ts";
 import type { PeerHandler } from "./table.ts";
@@ -82,7 +82,7 @@ export function envelopeHandler(handler: PeerHandler, name: string, path: string
       const message = unwrapped(body);
       const keyring = keys.keyring;
       // The path's limit is the message's, whatever wraps it.
-      if (message.byteLength > handler.maxBytes + (keyring ? SEAL_OVERHEAD : 0)) throw new ValueTooLargeError(handler.maxBytes);
+      if (message.byteLength > handler.maxBytes + (keyring ? SEAL_OVERHEAD : 0)) throw new BodyTooLargeError(handler.maxBytes);
       if (!keyring) {
         if (isSealed(message)) refuse(new SealError("the message is sealed, and this node has no cluster key"), path, refused);
         const reply = handler.handle(message);

@@ -6,7 +6,7 @@
  */
 import type { PeerReply } from "../env.ts";
 import { envelopeHandler, type KeyringHolder, type Refusals } from "./envelope.ts";
-import { errorReply, NotFoundError, ValueTooLargeError } from "../http/errors.ts";
+import { BodyTooLargeError, refusalReply, UnknownPathError } from "./refusal.ts";
 import type { Swim } from "../membership/swim.ts";
 import type { ReplicaMessages } from "../replication/replica_messages.ts";
 import type { SyncReceiver } from "../sync/receiver.ts";
@@ -25,7 +25,7 @@ import {
 export interface PeerHandler {
   /** The largest body this path accepts; a larger one is refused before it is read. */
   maxBytes: number;
-  /** The body → the reply body; throws a named error (lib/http/errors.ts) to refuse. */
+  /** The body → the reply body; throws a named error (peer/refusal.ts) to refuse. */
   handle(body: Uint8Array): Uint8Array | Promise<Uint8Array>;
 }
 
@@ -47,21 +47,13 @@ export class PeerTable {
   /** Answers one message: the handler's reply, or an error's status and JSON body. */
   async answer(path: string, body: Uint8Array): Promise<PeerReply> {
     const handler = this.#handlers.get(path);
-    if (!handler) return errorReply(new UnknownPathError(path, this.paths()));
+    if (!handler) return refusalReply(new UnknownPathError(path, this.paths()));
     try {
-      if (body.byteLength > handler.maxBytes) throw new ValueTooLargeError(handler.maxBytes);
+      if (body.byteLength > handler.maxBytes) throw new BodyTooLargeError(handler.maxBytes);
       return { status: 200, body: await handler.handle(body) };
     } catch (err) {
-      return errorReply(err);
+      return refusalReply(err);
     }
-  }
-}
-
-/** No handler for a path: a 404 naming the ones there are. */
-export class UnknownPathError extends NotFoundError {
-  override name = "UnknownPathError";
-  constructor(path: string, known: string[]) {
-    super(`no peer message ${JSON.stringify(path)}; a node answers ${known.join(", ")}`);
   }
 }
 

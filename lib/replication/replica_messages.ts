@@ -5,7 +5,7 @@
  * epoch, a node leaving) does not fail its neighbours. The batch's size limit is the peer
  * table's, enforced by every carrier before this is called.
  */
-import { errorReply } from "../http/errors.ts";
+import { refusalReply } from "../peer/refusal.ts";
 import { decodeBatch, decodeKvRequest, encodeBatchReplies, encodeGetReply, encodePutReply } from "../wire/replica.ts";
 import { MAX_BATCH_MESSAGES } from "./batcher.ts";
 import type { Replica } from "./replica.ts";
@@ -39,7 +39,7 @@ export function replicaMessages(replica: Replica, acceptor: Acceptor): ReplicaMe
         try {
           return { status: 200, body: answer(m) };
         } catch (err) {
-          return errorReply(err);
+          return refusalReply(err);
         }
       });
       return encodeBatchReplies(replies);

@@ -8,9 +8,9 @@
  */
 import { fmix32, murmur3 } from "../ring/hash.ts";
 import type { Version } from "../store/version.ts";
+import { BUCKET_BITS, BUCKETS, type BucketSummary } from "../wire/sync.ts";
 
-export const BUCKET_BITS = 10;
-export const BUCKETS = 1 << BUCKET_BITS;
+export { BUCKET_BITS, BUCKETS, type BucketSummary };
 
 export function bucketOf(position: bigint): number {
   return Number(position >> BigInt(64 - BUCKET_BITS));
@@ -49,9 +49,6 @@ function mixPart(h: number, part: number): number {
   h = (h << 15) | (h >>> 17);
   return Math.imul(h, 0x1b873593);
 }
-
-/** One bucket's summary as it travels: [bucket, sum, xor, count]. */
-export type BucketSummary = [bucket: number, sum: number, xor: number, count: number];
 
 /** Summaries of every bucket, built one entry at a time. */
 export class BucketDigests {

@@ -6,12 +6,10 @@
  * belong to, so it cannot vote twice with a forgotten promise.
  */
 import type { TopologyState } from "./state.ts";
+import type { AcceptReply, Ballot, PrepareReply } from "../wire/ring.ts";
 
-/** A proposal number: higher round wins, then the proposer's id. */
-export interface Ballot {
-  round: number;
-  by: string;
-}
+// The messages' shapes live with their encoding (lib/wire is a leaf).
+export type { AcceptReply, Ballot, PrepareReply } from "../wire/ring.ts";
 
 export function compareBallots(a: Ballot | undefined, b: Ballot | undefined): number {
   if (!a || !b) return a ? 1 : b ? -1 : 0;
@@ -26,8 +24,6 @@ export interface AcceptorState {
   accepted?: { ballot: Ballot; value: TopologyState };
 }
 
-export type PrepareReply = { ok: true; accepted?: { ballot: Ballot; value: TopologyState } } | { ok: false; promised?: Ballot };
-export type AcceptReply = { ok: true } | { ok: false; promised?: Ballot };
 
 /** Acceptor state for `instance`: what it holds if about the same instance, else fresh. */
 export function forInstance(state: AcceptorState, instance: number): AcceptorState {

@@ -12,8 +12,16 @@
  */
 import { bool, count, id, list, mapDecoder, memberKeyText, MessageError, record, text } from "./fields.ts";
 import { encodeMsgpack as encode } from "./msgpack.ts";
-import type { AcceptReply, Ballot, PrepareReply } from "../topology/paxos.ts";
-import { MAX_PINS, MAX_RECOVERIES, MAX_REMOVED, type MemberRef, type Phase, type Pin, type Recovery, type TopologyState } from "../topology/state.ts";
+import { MAX_PINS, MAX_RECOVERIES, MAX_REMOVED, type MemberRef, type Phase, type Pin, type Recovery, type TopologyState } from "./topology_state.ts";
+
+/** A ring proposal's number (topology/paxos.ts): higher round wins, then the proposer's id. */
+export interface Ballot {
+  round: number;
+  by: string;
+}
+
+export type PrepareReply = { ok: true; accepted?: { ballot: Ballot; value: TopologyState } } | { ok: false; promised?: Ballot };
+export type AcceptReply = { ok: true } | { ok: false; promised?: Ballot };
 
 export type TopologyMessage =
   | { type: "prepare"; from: MemberRef; base: TopologyState; ballot: Ballot }

@@ -7,7 +7,18 @@
  */
 import { encodeMsgpack as encode } from "./msgpack.ts";
 import { bool, count, id, mapDecoder, MessageError, tuple } from "./fields.ts";
-import type { MemberState, Update } from "../membership/member.ts";
+
+/** A member's state as SWIM tells it (membership/member.ts orders them). */
+export type MemberState = "alive" | "suspect" | "dead" | "left";
+
+/** What one node says about one member: the unit of gossip. */
+export interface Update {
+  id: string;
+  state: MemberState;
+  incarnation: number;
+  /** Who declared it: for a suspicion, the suspecting node (confirmations count distinct ones). */
+  from: string;
+}
 
 /** `epoch`: the latest ring epoch the sender knows, so decided epochs spread by gossip. */
 export type SwimMessage =

@@ -7,7 +7,13 @@ import { encodeMsgpack as encode } from "./msgpack.ts";
 import { entryOf, id, isInt, list, MAX_KEY_LENGTH, mapDecoder, MessageError, text, tuple, version, versionToWire } from "./fields.ts";
 import type { Entry } from "../store/store.ts";
 import type { Version } from "../store/version.ts";
-import { BUCKETS, type BucketSummary } from "../sync/digest.ts";
+
+/** How many buckets a digest cuts the ring's space into (sync/digest.ts): the top bits of a key's position. */
+export const BUCKET_BITS = 10;
+export const BUCKETS = 1 << BUCKET_BITS;
+
+/** One bucket's summary as it travels: [bucket, sum, xor, count]. */
+export type BucketSummary = [bucket: number, sum: number, xor: number, count: number];
 
 /** Why entries are pushed: the sender no longer owns them, or the receiver was behind. */
 export type PushReason = "handoff" | "repair";

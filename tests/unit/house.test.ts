@@ -66,3 +66,24 @@ test("the function-length check finds long functions of every form (its control)
   for (const form of forms) assert.equal(longFunctions(form, "x").length, 1, form.split("\n")[0]);
   assert.deepEqual(longFunctions(`function short() {\n  return 1;\n}`, "x"), []);
 });
+
+/** Every `from "..."` of our own code in a source, resolved relative to lib/. */
+function importsOf(file: string): string[] {
+  const dir = file.slice(root.length).split("/").slice(0, -1);
+  return [...readFileSync(file, "utf8").matchAll(/^(?:import|export)[^;]*? from "(\.{1,2}\/[^"]+)"/gm)].map((m) => {
+    const parts = [...dir];
+    for (const step of m[1]!.split("/")) {
+      if (step === "..") parts.pop();
+      else if (step !== ".") parts.push(step);
+    }
+    return parts.join("/");
+  });
+}
+
+test("lower layers never import upper ones: lib/wire/ only itself and the store's data; lib/http/ only lib/node.ts and the CLI", () => {
+  const files = sources(root);
+  const wire = files.filter((f) => f.includes("/lib/wire/")).flatMap((f) => importsOf(f).filter((i) => !i.startsWith("wire/") && !i.startsWith("store/version") && !i.startsWith("store/store")).map((i) => `${f.slice(root.length)} → ${i}`));
+  assert.deepEqual(wire, []);
+  const http = files.filter((f) => !f.includes("/lib/http/")).flatMap((f) => importsOf(f).filter((i) => i.startsWith("http/")).map((i) => `${f.slice(root.length)} → ${i}`));
+  assert.deepEqual(http.filter((line) => !/^(node|status)\.ts →/.test(line)), []);
+});
