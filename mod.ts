@@ -11,9 +11,12 @@
  * 0 when every member is alive on one agreed ring, 1 otherwise. `mod.ts recover ...` lists
  * the ranges that lost a quorum of their owners and, once confirmed, gives them to their
  * surviving owners (exit 0 done or nothing to do, 1 refused or failed, 2 a bad command line).
+ * `mod.ts simulate --nodes N ...` runs N nodes of the real code on the simulator and reports
+ * convergence, detection and load (exit 0, or 1 when a phase did not finish in its limit).
  */
 import { hostname, userInfo } from "node:os";
 import process from "node:process";
+import { setImmediate } from "node:timers";
 import { readFile } from "node:fs/promises";
 import { createInterface } from "node:readline/promises";
 import { ListenError } from "./adapters/types.ts";
@@ -27,6 +30,9 @@ import { createNode, VERSION } from "./lib/node.ts";
 import { Keyring, parseClusterKeys } from "./lib/peer/keyring.ts";
 import { maxFrameBytes } from "./lib/stream/responder.ts";
 import { clusterStatus, statusReport } from "./lib/status.ts";
+import { runExperiment } from "./lib/sim/experiment.ts";
+import { progressLine, simulationExitCode, simulationReport } from "./lib/sim/report.ts";
+import { parseSimulateArgs, SIMULATE_USAGE } from "./lib/sim/simulate_args.ts";
 import { listRecoverable, parseRecoverArgs, recover, RECOVER_USAGE, recoverPlan, recoverResult } from "./lib/recover_command.ts";
 
 /** The cluster keys: --cluster-key-file's, else DHT_CLUSTER_KEY's, else none; an error saying what is wrong with them. */
@@ -68,6 +74,30 @@ function fail(message: string): never {
 
 if (process.argv[2] === "status") await status(process.argv.slice(3));
 if (process.argv[2] === "recover") await recoverRanges(process.argv.slice(3));
+if (process.argv[2] === "simulate") await simulate(process.argv.slice(3));
+
+async function simulate(args: string[]): Promise<never> {
+  const parsed = parseSimulateArgs(args);
+  if ("help" in parsed) {
+    process.stdout.write(SIMULATE_USAGE + "\n");
+    process.exit(0);
+  }
+  if ("error" in parsed) fail(parsed.error);
+  const { options, json } = parsed;
+  let shownAt = 0;
+  const result = await runExperiment(options, {
+    settle: () => new Promise<void>((resolve) => setImmediate(resolve)),
+    wallMs: () => performance.now(),
+    // One progress line a wall second, on stderr: stdout keeps only the report (or the JSON).
+    progress: (p) => {
+      if (p.wallMs - shownAt < 1000) return;
+      shownAt = p.wallMs;
+      process.stderr.write(progressLine(p, options.nodes) + "\n");
+    },
+  });
+  process.stdout.write((json ? JSON.stringify(result) : simulationReport(options, result)) + "\n");
+  process.exit(simulationExitCode(options, result));
+}
 
 async function recoverRanges(args: string[]): Promise<never> {
   const parsed = parseRecoverArgs(args, `127.0.0.1:${process.env[PORT_ENV] || 8000}`);

@@ -29,10 +29,14 @@ export class SimNetwork {
   readonly #deaf = new Set<string>();
   /** Extra one-way delay for every message to or from a node. */
   readonly #slow = new Map<string, number>();
+  /** A node's own loss, for every message to or from it, beside the network's. */
+  readonly #lossy = new Map<string, number>();
   /** Messages sent, per node. */
   readonly sent = new Map<string, number>();
   /** Messages sent, per route. */
   readonly sentByPath = new Map<string, number>();
+  /** Bytes sent, per node: request bodies by their senders, replies by the nodes answering. */
+  readonly sentBytes = new Map<string, number>();
 
   constructor(readonly clock: VirtualClock, readonly random: Random, public options: NetworkOptions) {}
 
@@ -81,6 +85,12 @@ export class SimNetwork {
     else this.#slow.delete(id);
   }
 
+  /** Every message to or from `id` is lost with probability `loss` (0: as the rest of the network). */
+  lossy(id: string, loss: number): void {
+    if (loss > 0) this.#lossy.set(id, loss);
+    else this.#lossy.delete(id);
+  }
+
   transport(from: string): Transport {
     return {
       send: (peer, path, body, signal) => this.#send(from, peer, path, body, signal),
@@ -88,13 +98,18 @@ export class SimNetwork {
     };
   }
 
+  #countBytes(id: string, bytes: number): void {
+    this.sentBytes.set(id, (this.sentBytes.get(id) ?? 0) + bytes);
+  }
+
   #canTalk(a: string, b: string): boolean {
     return !this.#down.has(a) && !this.#down.has(b) && (this.#side.get(a) ?? 0) === (this.#side.get(b) ?? 0) &&
       (this.#cut.size === 0 || !this.#cut.has(a < b ? `${a}|${b}` : `${b}|${a}`));
   }
 
-  #lost(): boolean {
-    return this.options.loss > 0 && this.random.next() < this.options.loss;
+  #lost(a: string, b: string): boolean {
+    const loss = this.#lossy.size === 0 ? this.options.loss : Math.max(this.options.loss, this.#lossy.get(a) ?? 0, this.#lossy.get(b) ?? 0);
+    return loss > 0 && this.random.next() < loss;
   }
 
   #delay(a: string, b: string): number {
@@ -106,6 +121,7 @@ export class SimNetwork {
   #send(from: string, peer: string, path: string, body: Uint8Array, signal?: AbortSignal) {
     this.sent.set(from, (this.sent.get(from) ?? 0) + 1);
     this.sentByPath.set(path, (this.sentByPath.get(path) ?? 0) + 1);
+    this.#countBytes(from, body.byteLength);
     return new Promise<{ status: number; body: Uint8Array }>((resolve, reject) => {
       let settled = false;
       const abort = () => {
@@ -115,13 +131,14 @@ export class SimNetwork {
       };
       if (signal?.aborted) return abort();
       signal?.addEventListener("abort", abort, { once: true });
-      if (this.#down.has(from) || this.#lost()) return;
+      if (this.#down.has(from) || this.#lost(from, peer)) return;
 
       this.clock.setTimeout(() => {
         const handler = this.#handlers.get(peer);
         if (settled || !handler || !this.#canTalk(from, peer) || this.#deaf.has(peer)) return;
         handler(path, body).then((reply) => {
-          if (this.#lost()) return;
+          this.#countBytes(peer, reply.body.byteLength);
+          if (this.#lost(peer, from)) return;
           this.clock.setTimeout(() => {
             if (settled || !this.#canTalk(peer, from) || this.#deaf.has(from)) return;
             settled = true;

@@ -63,6 +63,26 @@ for (const runtime of runtimes) {
     }
   });
 
+  test(`${runtime}: simulate runs the real code on a virtual cluster: the same seed, the same figures; a bad line exits 2`, async () => {
+    const line = ["simulate", "--nodes", "4", "--seed", "3", "--protocol-period-ms", "500", "--ping-timeout-ms", "200", "--json"];
+    const [a, b] = await Promise.all([runCli(runtime, line), runCli(runtime, line)]);
+    assert.equal(a.code, 0, a.stderr);
+    const [first, second] = [JSON.parse(a.stdout), JSON.parse(b.stdout)];
+    for (const field of ["joinConvergedMs", "ringConvergedMs", "epochs", "distinctViews", "falsePositives", "messagesPerMemberPerPeriod", "bytesPerMemberPerPeriod", "wallMs"]) {
+      assert.equal(typeof first[field], "number", `${field} in ${a.stdout}`);
+    }
+    assert.equal(typeof first.detection.allMs, "number", "the crashed member was declared dead by every survivor");
+    assert.equal(first.falsePositives, 0);
+    assert.deepEqual({ ...first, wallMs: 0 }, { ...second, wallMs: 0 }, "deterministic from the seed");
+    const human = await runCli(runtime, ["simulate", "--nodes", "3", "--crash", "0"]);
+    assert.equal(human.code, 0, human.stderr);
+    assert.match(human.stdout, /^simulated 3 nodes, seed 1/);
+    assert.match(human.stdout, /members converged +\d+\.\d s after the first start/);
+    const bad = await runCli(runtime, ["simulate", "--nodes", "3", "--loss", "2"]);
+    assert.equal(bad.code, 2);
+    assert.equal(bad.stderr, "dht-node: simulate: --loss must be a probability from 0 to below 1: received '2'\n");
+  });
+
   test(`${runtime}: the environment configures the node`, async () => {
     const port = await freePort();
     const r = await runCli(runtime, [], { DHT_PORT: String(port), DHT_REPLICAS: "abc" });
