@@ -105,7 +105,7 @@ function ringAndMembership(config: Config, env: Env, options: NodeOptions, metri
   const founder = config.introducers.filter((a) => a !== id).length === 0;
   const topology = new Topology({ self, initial: founder ? founding(self) : NO_RING, config, env });
   const swim = new Swim(id, config, env, metrics, { epoch: () => topology.epoch, heardEpoch: (peer, epoch) => topology.heard(epoch, peer) });
-  const driver = new TopologyDriver({ topology, members: () => swim.members(), introducers: config.introducers, config, env, plan: options.plan });
+  const driver = new TopologyDriver({ topology, members: () => swim.members(), member: (id) => swim.member(id), introducers: config.introducers, config, env, plan: options.plan });
   return { topology, swim, driver };
 }
 

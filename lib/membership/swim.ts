@@ -20,12 +20,12 @@ import { decodeMessage, encodeMessage, type SwimMessage } from "../wire/swim.ts"
 import { Prober } from "./probe.ts";
 import { StateSync } from "./state_sync.ts";
 import { Suspicions, type SuspicionView } from "./suspicion.ts";
-import { type Header, MisdirectedError, type SwimConfig, type SwimCore, type SwimEnv } from "./swim_core.ts";
+import { type EpochGossip, type Header, MisdirectedError, NO_EPOCHS, type SwimConfig, type SwimCore, type SwimEnv } from "./swim_core.ts";
 import { swimMetrics, type SwimStats } from "./swim_metrics.ts";
 import { MemberTable } from "./table.ts";
 import { observeChange } from "./observe.ts";
 import { retransmitLimit } from "./timing.ts";
-export type { SwimConfig, SwimEnv } from "./swim_core.ts";
+export type { EpochGossip, SwimConfig, SwimEnv } from "./swim_core.ts";
 
 export interface MemberView extends Member {
   /** For a suspect: who suspects it, and when the suspicion started here. */
@@ -36,14 +36,6 @@ export type MemberListener = (member: Member, previous: MemberState | undefined)
 
 /** Updates piggybacked on one message at most: keeps messages per period flat as N grows. */
 const MAX_PIGGYBACK = 24;
-
-/** The ring epoch each message carries, and what to do on hearing a later one. */
-export interface EpochGossip {
-  epoch(): number;
-  heardEpoch(peer: string, epoch: number): void;
-}
-
-const NO_EPOCHS: EpochGossip = { epoch: () => 0, heardEpoch: () => {} };
 
 export class Swim implements SwimCore {
   readonly self: string;
@@ -88,14 +80,17 @@ export class Swim implements SwimCore {
     return this.#running;
   }
 
+  /** One member as `members()` lists it, self included, found without listing them all. */
+  member(id: string): MemberView | undefined {
+    if (id === this.self) return { id, state: this.#selfState, incarnation: this.#incarnation, since: 0 };
+    const m = this.table.get(id);
+    const suspicion = m?.state === "suspect" ? this.suspicions.view(id) : undefined;
+    return m && (suspicion ? { ...m, suspicion } : { ...m });
+  }
+
   /** Every member known, self included, sorted by id. */
   members(): MemberView[] {
-    const self: MemberView = { id: this.self, state: this.#selfState, incarnation: this.#incarnation, since: 0 };
-    const others = [...this.table.values()].map((m): MemberView => {
-      const suspicion = m.state === "suspect" ? this.suspicions.view(m.id) : undefined;
-      return suspicion ? { ...m, suspicion } : { ...m };
-    });
-    return [self, ...others].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return [this.self, ...this.table.ids(() => true)].sort().map((id) => this.member(id)!);
   }
 
   liveCount(): number {

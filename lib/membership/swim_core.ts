@@ -28,6 +28,14 @@ export type SwimConfig = Pick<
 
 export type SwimEnv = Pick<Env, "clock" | "random" | "transport" | "log">;
 
+/** The ring epoch each message carries, and what to do on hearing a later one. */
+export interface EpochGossip {
+  epoch(): number;
+  heardEpoch(peer: string, epoch: number): void;
+}
+
+export const NO_EPOCHS: EpochGossip = { epoch: () => 0, heardEpoch: () => {} };
+
 /** The sender fields every message starts with. */
 export interface Header {
   from: string;

@@ -147,7 +147,7 @@ export class SimCluster {
     const views = new Map<string, MemberState | undefined>();
     for (const [observer, node] of this.nodes) {
       if (observer === id || this.network.isDown(observer)) continue;
-      views.set(observer, node.swim.members().find((m) => m.id === id)?.state);
+      views.set(observer, node.swim.member(id)?.state);
     }
     return views;
   }

@@ -19,7 +19,7 @@ import type { Env, TimerHandle } from "../env.ts";
 import { isGone, type MemberState } from "../membership/member.ts";
 import { Proposer } from "./proposer.ts";
 import { type DriverView, nextStep, type QuorumConfig, type Step } from "./plan.ts";
-import { acceptors, memberKey, type MemberRef, owners, type TopologyState } from "./state.ts";
+import { acceptors, compareRefs, memberKey, type MemberRef, owners, type TopologyState } from "./state.ts";
 import type { TopologyMessage, TopologyReply } from "../wire/ring.ts";
 import type { Topology } from "./topology.ts";
 
@@ -27,6 +27,8 @@ export interface DriverOptions {
   topology: Topology;
   /** SWIM's view: each known member's state and since when (local ms). */
   members: () => ReadonlyArray<{ id: string; state: MemberState; since: number }>;
+  /** One member's entry of that view, found without listing them all (the driver asks every tick). */
+  member: (id: string) => { state: MemberState; since: number } | undefined;
   /** Where a node with no ring yet says hello. */
   introducers: readonly string[];
   config: QuorumConfig & { removalDelayMs: number };
@@ -152,27 +154,29 @@ export class TopologyDriver {
   /** The driver as this node sees it: the lowest-id member that SWIM holds alive. */
   driver(): MemberRef | undefined {
     const { topology } = this.#o;
-    const swim = new Map(this.#o.members().map((m) => [m.id, m.state]));
     const replaced = new Set(topology.candidates().map((c) => c.id));
-    const live = acceptors(topology.state).filter((m) => {
+    const live = (m: MemberRef) => {
       if (memberKey(m) === topology.selfKey) return true;
-      const state = swim.get(m.id);
+      const state = this.#o.member(m.id)?.state;
       return state !== undefined && !isGone(state) && !(replaced.has(m.id) && m.id !== topology.self.id);
-    });
-    live.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : a.nonce < b.nonce ? -1 : 1));
-    return live[0];
+    };
+    // The acceptors are `members` and `next`, each sorted: the lowest live one is the first
+    // live one of either, found without looking at every member on every tick.
+    const { members, next } = topology.state;
+    const [a, b] = [members.find(live), next.find(live)];
+    return !a || !b ? a ?? b : compareRefs(a, b) <= 0 ? a : b;
   }
 
   #view(state: TopologyState, answered: ReadonlySet<string> = new Set()): Omit<DriverView, "fenced" | "streamed"> {
     const { topology, config } = this.#o;
     const now = Math.floor(this.#o.env.clock.now());
     const monotonic = this.#o.env.clock.monotonicMs();
-    const swim = new Map(this.#o.members().map((m) => [m.id, m]));
+    const { member } = this.#o;
     const candidates = topology.candidates();
     const removable = new Set<string>();
     for (const m of owners(state)) {
       if (memberKey(m) === topology.selfKey) continue;
-      const s = swim.get(m.id);
+      const s = member(m.id);
       const dead = s !== undefined && ((s.state === "dead" && now - s.since >= config.removalDelayMs) || s.state === "left");
       const replaced = candidates.some((c) => c.id === m.id && c.nonce !== m.nonce);
       if ((dead && !answered.has(memberKey(m))) || replaced) removable.add(memberKey(m));
@@ -188,7 +192,7 @@ export class TopologyDriver {
     const joiners = candidates.filter((c) => {
       if (gone.has(memberKey(c))) return false;
       if (c.id === topology.self.id) return c.nonce === topology.self.nonce;
-      return swim.get(c.id)?.state === "alive";
+      return member(c.id)?.state === "alive";
     });
     return { removable, gone, leaving: topology.leavers(), joiners, now };
   }
