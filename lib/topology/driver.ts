@@ -62,6 +62,8 @@ export class TopologyDriver {
   readonly #unreachedSince = new Map<string, number>();
   /** What the last tick found: the step it proposed, or why it waits. */
   #reason = "not the driver";
+  /** The last quiet check's verdict, and what it was made from: the same inputs give the same verdict. */
+  #quiet?: { base: TopologyState; inputs: string; step: Step };
 
   constructor(options: DriverOptions) {
     this.#o = options;
@@ -106,8 +108,16 @@ export class TopologyDriver {
     const base = topology.state;
     const plan = this.#o.plan ?? ((layout, view, quorum) => nextStep(layout, view, quorum));
     // Nothing pending even if every owner had done its part: no poll, no messages (a settled cluster costs nothing here).
-    const everyone = owners(base).map(memberKey);
-    const quiet = plan(topology.layout, { ...this.#view(base), fenced: new Set(everyone), streamed: new Map(everyone.map((k) => [k, new Set()])) }, this.#o.config);
+    // The planner judges every range (vnodes x members of them), so a verdict is kept while
+    // the ring and the view it was made from stay the same, as they do in a settled cluster.
+    const view = this.#view(base);
+    const inputs = viewInputs(view);
+    let quiet = this.#quiet?.base === base && this.#quiet.inputs === inputs ? this.#quiet.step : undefined;
+    if (!quiet) {
+      const everyone = owners(base).map(memberKey);
+      quiet = plan(topology.layout, { ...view, fenced: new Set(everyone), streamed: new Map(everyone.map((k) => [k, new Set()])) }, this.#o.config);
+      this.#quiet = { base, inputs, step: quiet };
+    }
     if (base.phase === "stable" && quiet.kind === "wait") {
       this.#reason = quiet.reason;
       return;
@@ -255,3 +265,8 @@ export class TopologyDriver {
   }
 }
 
+/** What a view holds that a verdict depends on, as one string (`now` only stamps what a step pins). */
+function viewInputs(view: Omit<DriverView, "fenced" | "streamed">): string {
+  const sorted = (keys: Iterable<string>) => [...keys].sort().join(",");
+  return [sorted(view.removable), sorted(view.gone), sorted(view.leaving), sorted(view.joiners.map(memberKey))].join("|");
+}
