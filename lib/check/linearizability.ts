@@ -122,20 +122,21 @@ function apply(state: State, step: Step): State | undefined {
   return step.write ? step.write.value : state;
 }
 
-/** Whether one key's operations can be linearized, starting from `initial`. */
-export function checkRegister(ops: readonly Operation[], initial: State = null): boolean {
-  const steps = toSteps(ops);
+/** Whether one key's operations can be linearized, starting from `initial` (`grouped: false` only to test the grouping against). */
+export function checkRegister(ops: readonly Operation[], initial: State = null, { grouped = true } = {}): boolean {
+  const { steps, groups } = grouped ? interchangeable(toSteps(ops)) : { steps: toSteps(ops), groups: [] };
   const n = steps.length;
-  if (n === 0) return true;
+  if (n === 0 && groups.every((g) => g.calls.length === 0)) return true;
   const required = steps.filter((st) => st.ret !== undefined).length;
   const ret = steps.map((st) => st.ret ?? Infinity);
   const seen = new Set<string>();
   const done = new Uint8Array(n);
+  const placed = groups.map(() => 0);
 
   // Depth-first over (placed set, state); a configuration seen before failed before.
   function search(state: State, placedRequired: number): boolean {
     if (placedRequired === required) return true;
-    const memoKey = `${done.join("")}|${state === null ? "\u0000" : state}`;
+    const memoKey = `${done.join("")}|${placed.join(",")}|${state === null ? "\u0000" : state}`;
     if (seen.has(memoKey)) return false;
     seen.add(memoKey);
     // Only a step called before every unplaced step returned can go next.
@@ -151,7 +152,53 @@ export function checkRegister(ops: readonly Operation[], initial: State = null):
       if (search(next, placedRequired + (step.ret !== undefined ? 1 : 0))) return true;
       done[i] = 0;
     }
+    // Of a group of interchangeable writes, the one called first goes first (any other could
+    // take its place): how many were placed is all that matters, not which.
+    for (let g = 0; g < groups.length; g++) {
+      const group = groups[g]!;
+      if (placed[g]! >= group.calls.length || group.calls[placed[g]!]! > horizon) continue;
+      placed[g]!++;
+      if (search(group.value, placedRequired)) return true;
+      placed[g]!--;
+    }
     return false;
   }
   return search(initial, 0);
+}
+
+/** A value no step could tell from another unobserved one: what such writes leave behind. */
+const UNOBSERVED = "\u0001unobserved";
+
+/**
+ * Writes of unknown outcome that nothing can tell apart, each kind kept as the call times
+ * of its writes: deletes, and writes of values no step reads, expects or expires (their
+ * values become one, which every step treats as it would treat each). They need not be
+ * placed and differ only in when they may be, so trying each subset of them (exponential
+ * in how many timed out) is needless; the rest stay steps, `after` renumbered.
+ */
+function interchangeable(all: readonly Step[]): { steps: Step[]; groups: Array<{ value: State; calls: number[] }> } {
+  const observed = new Set<string>();
+  const referenced = new Set<number>();
+  for (const st of all) {
+    for (const need of [st.expect, st.expectNot]) if (need !== undefined && need !== "live" && need.value !== null) observed.add(need.value);
+    if (st.expire !== undefined) observed.add(st.expire);
+    if (st.after !== undefined) referenced.add(st.after);
+  }
+  const deletes: number[] = [];
+  const unobserved: number[] = [];
+  const index = new Map<number, number>();
+  const steps: Step[] = [];
+  all.forEach((st, i) => {
+    const free = st.ret === undefined && st.write !== undefined && st.expect === undefined && st.expectNot === undefined &&
+      st.expire === undefined && st.after === undefined && !referenced.has(i);
+    if (free && st.write!.value === null) deletes.push(st.call);
+    else if (free && !observed.has(st.write!.value!)) unobserved.push(st.call);
+    else {
+      index.set(i, steps.length);
+      steps.push(st);
+    }
+  });
+  for (const st of steps) if (st.after !== undefined) st.after = index.get(st.after);
+  const byCall = (xs: number[]) => xs.sort((a, b) => a - b);
+  return { steps, groups: [{ value: null, calls: byCall(deletes) }, { value: UNOBSERVED, calls: byCall(unobserved) }] };
 }
