@@ -14,6 +14,7 @@ export type MemberEventKind =
   | "suspected"
   | "confirmed"
   | "last ping"
+  | "suspicion held"
   | "refuted"
   | "dead"
   | "left"

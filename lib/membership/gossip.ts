@@ -35,14 +35,32 @@ export class GossipQueue {
    */
   take(maxCount: number, limit: number): Update[] {
     if (this.#items.size === 0 || maxCount <= 0) return [];
-    const chosen = [...this.#items.values()]
-      .sort((a, b) => a.transmits - b.transmits || b.seq - a.seq)
-      .slice(0, maxCount);
+    const chosen = this.#best(maxCount);
     for (const item of chosen) {
       item.transmits++;
       if (item.transmits >= limit) this.#items.delete(item.update.id);
     }
     return chosen.map((item) => item.update);
+  }
+
+  /**
+   * The `count` items that go first, in order, picked in one pass: the queue holds one entry
+   * per member (thousands while a cluster forms), and one is taken for every message sent.
+   */
+  #best(count: number): Queued[] {
+    const before = (a: Queued, b: Queued) => a.transmits < b.transmits || (a.transmits === b.transmits && a.seq > b.seq);
+    const best: Queued[] = [];
+    for (const item of this.#items.values()) {
+      if (best.length === count && !before(item, best[count - 1]!)) continue;
+      let i = Math.min(best.length, count - 1);
+      if (best.length < count) best.push(item);
+      while (i > 0 && before(item, best[i - 1]!)) {
+        best[i] = best[i - 1]!;
+        i--;
+      }
+      best[i] = item;
+    }
+    return best;
   }
 
   #evictMostSent(): void {

@@ -114,6 +114,15 @@ export class Prober {
     const acked = await this.ping(id, core.config.pingTimeoutMs);
     core.events.record(id, "last ping", { by: core.self, acked, afterMs: core.env.clock.now() - s.since });
     if (acked || !still()) return;
+    // Lifeguard's local health, one step further: a node that is itself unwell (it misses
+    // nacks, has had to refute) and whose suspicion no other member has confirmed where
+    // others could is more likely wrong than the member is, so it holds the suspicion and
+    // waits again rather than declare a death alone (Rapid's lossy-member test).
+    if (s.expected > 0 && s.by.size === 1 && s.by.has(core.self) && core.awareness.score > 0) {
+      core.events.record(id, "suspicion held", { by: core.self, awareness: core.awareness.score });
+      core.suspicions.restart(id, s);
+      return;
+    }
     core.apply({ id, state: "dead", incarnation: s.incarnation, from: core.self });
   }
 

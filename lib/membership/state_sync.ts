@@ -5,9 +5,13 @@
 import type { SwimMessage } from "../wire/swim.ts";
 import type { Update } from "./member.ts";
 import type { SwimCore } from "./swim_core.ts";
-import { pushPullIntervalMs } from "./timing.ts";
+import { MAX_PIGGYBACK, pushPullIntervalMs } from "./timing.ts";
 
 const JOIN_BACKOFF_MAX_MS = 30_000;
+/** More new members than this learned at once is a crowd joining (one message's worth of gossip). */
+const CROWD = MAX_PIGGYBACK;
+/** Protocol periods a node push-pulls every period after it learned of a crowd, or last found tables differing. */
+const BUSY_PERIODS = 10;
 
 type SyncMessage = Extract<SwimMessage, { type: "sync" }>;
 
@@ -21,8 +25,11 @@ export class StateSync {
       if (!core.running) return;
       const reply = await core.send(introducer, this.#message(true), core.config.protocolPeriodMs * 2);
       if (reply?.type === "sync") {
+        const before = core.liveCount();
         this.merge(reply.members, true);
         core.env.log.info("joined", { via: introducer, members: core.liveCount() });
+        // The introducer's table may be behind on a crowd joining at once.
+        this.#note(core.liveCount() - before, true);
         return;
       }
       core.env.log.warn("join failed", { via: introducer, attempt: attempt + 1 });
@@ -35,30 +42,76 @@ export class StateSync {
    * Full-state sync with one random live member, and (Serf's reconnect) with one random
    * member we hold as dead: if it is in fact alive, say across a healed partition, it
    * learns it was declared dead, refutes, and the two sides merge again.
+   *
+   * While a crowd joins (a cluster forming, a mass restart) there is more news than
+   * piggybacking can carry. A node that learns of more new members at once than a message
+   * carries (MAX_PIGGYBACK) push-pulls every protocol period for a while (BUSY_PERIODS),
+   * and longer while its exchanges still find tables that differ: full-state exchanges
+   * spread the crowd in O(log N) rounds. A member or two joining now and then never does
+   * this, so a settled or slowly changing cluster pays nothing for it.
    */
   pushPullTick(): void {
     const { core } = this;
     if (!core.running) return;
-    core.schedule(() => this.pushPullTick(), this.nextPushPullMs());
     const [peer] = core.randomMembers(1, (m) => m.state === "alive");
     const [dead] = core.randomMembers(1, (m) => m.state === "dead");
-    for (const target of [peer, dead]) {
-      if (!target) continue;
-      void core.send(target, this.#message(false), core.config.protocolPeriodMs * 2).then((reply) => {
-        if (reply?.type === "sync") this.merge(reply.members, false);
-      });
-    }
+    if (dead) void this.#exchange(dead);
+    if (!peer) return this.schedulePushPull(this.nextPushPullMs());
+    const round = this.#round;
+    void this.#exchange(peer).then(() => {
+      if (round === this.#round) this.schedulePushPull(this.nextPushPullMs());
+    });
   }
 
+  /** (Re)schedules the next push-pull, in place of the one pending: one chain of them, ever. */
+  schedulePushPull(ms: number): void {
+    const round = ++this.#round;
+    this.core.schedule(() => {
+      if (round === this.#round) this.pushPullTick();
+    }, ms);
+  }
+
+  /** Counts schedulings; a pending push-pull of an earlier one is void. */
+  #round = 0;
+  /** Local monotonic ms until which push-pulls come every protocol period. */
+  #busyUntil = -Infinity;
+
+  async #exchange(peer: string): Promise<void> {
+    const { core } = this;
+    const reply = await core.send(peer, this.#message(false), core.config.protocolPeriodMs * 2);
+    if (reply?.type === "sync") this.#mergeAndNote(reply.members);
+  }
+
+  /** Merges another node's table, and notes whether the two differed in who is alive, and by how many new to us. */
+  #mergeAndNote(members: Update[]): void {
+    const { core } = this;
+    const before = core.liveCount();
+    this.merge(members, false);
+    const theirs = members.reduce((n, u) => n + (u.state === "alive" || u.state === "suspect" ? 1 : 0), 0);
+    this.#note(core.liveCount() - before, core.liveCount() !== before || core.liveCount() !== theirs);
+  }
+
+  /** A crowd learned at once starts the busy time; an exchange that found tables differing extends it. */
+  #note(learned: number, differed: boolean): void {
+    const { core } = this;
+    const now = core.env.clock.monotonicMs();
+    const busy = now < this.#busyUntil;
+    if (learned > CROWD || (busy && differed)) this.#busyUntil = now + BUSY_PERIODS * core.config.protocolPeriodMs;
+    if (!busy && now < this.#busyUntil && core.config.pushPullIntervalMs > 0) this.schedulePushPull(this.nextPushPullMs());
+  }
+
+  /** Until the next push-pull: one protocol period while busy, else memberlist's interval. */
   nextPushPullMs(): number {
     const { core } = this;
+    if (core.env.clock.monotonicMs() < this.#busyUntil) return core.jitter(core.config.protocolPeriodMs);
     return core.jitter(pushPullIntervalMs(core.config.pushPullIntervalMs, core.liveCount()));
   }
 
   /** Another node's sync: take its table, vouch for the sender, answer with ours. */
   answer(message: SyncMessage): SyncMessage {
     const { core } = this;
-    this.merge(message.members, message.join);
+    if (message.join) this.merge(message.members, true);
+    else this.#mergeAndNote(message.members);
     core.apply({ id: message.from, state: "alive", incarnation: message.incarnation, from: message.from });
     if (message.join) core.env.log.info("member joining", { id: message.from });
     return this.#message(false);
@@ -73,9 +126,9 @@ export class StateSync {
     for (const u of members) {
       if (u.state === "dead" && u.id !== core.self) {
         if (joining) continue;
-        core.apply({ ...u, state: "suspect" });
+        core.apply({ ...u, state: "suspect" }, true);
       } else {
-        core.apply(u);
+        core.apply(u, true);
       }
     }
   }

@@ -80,6 +80,14 @@ export class Suspicions {
     return true;
   }
 
+  /** Starts `s`'s timer over from now, at its full length for the confirmations it has. */
+  restart(id: string, s: Suspicion): void {
+    if (this.#open.get(id) !== s) return;
+    this.clock.clearTimeout(s.timer);
+    s.since = this.clock.now();
+    this.#arm(id, s);
+  }
+
   clear(id: string): void {
     const s = this.#open.get(id);
     if (!s) return;

@@ -24,7 +24,7 @@ import { type EpochGossip, type Header, MisdirectedError, NO_EPOCHS, type SwimCo
 import { swimMetrics, type SwimStats } from "./swim_metrics.ts";
 import { MemberTable } from "./table.ts";
 import { observeChange } from "./observe.ts";
-import { retransmitLimit } from "./timing.ts";
+import { MAX_PIGGYBACK, retransmitLimit } from "./timing.ts";
 export type { EpochGossip, SwimConfig, SwimEnv } from "./swim_core.ts";
 
 export interface MemberView extends Member {
@@ -34,8 +34,6 @@ export interface MemberView extends Member {
 
 export type MemberListener = (member: Member, previous: MemberState | undefined) => void;
 
-/** Updates piggybacked on one message at most: keeps messages per period flat as N grows. */
-const MAX_PIGGYBACK = 24;
 
 export class Swim implements SwimCore {
   readonly self: string;
@@ -107,7 +105,7 @@ export class Swim implements SwimCore {
     if (this.#running) return;
     this.#running = true;
     this.schedule(() => this.#prober.tick(), this.jitter(this.config.protocolPeriodMs));
-    if (this.config.pushPullIntervalMs > 0) this.schedule(() => this.#sync.pushPullTick(), this.#sync.nextPushPullMs());
+    if (this.config.pushPullIntervalMs > 0) this.#sync.schedulePushPull(this.#sync.nextPushPullMs());
     const introducers = this.config.introducers.filter((a) => a !== this.self);
     if (introducers.length > 0) void this.#sync.join(introducers);
   }
@@ -161,7 +159,7 @@ export class Swim implements SwimCore {
 
   // --- membership changes --------------------------------------------------------------
 
-  apply(update: Update): void {
+  apply(update: Update, fromFullState = false): void {
     if (update.id === this.self) {
       this.#applyAboutSelf(update);
       return;
@@ -179,7 +177,8 @@ export class Swim implements SwimCore {
     if (t.kind === "none") return;
     if (t.kind === "full") return this.stats.membersRefused.inc();
     const { member, previous, isNew } = t;
-    this.#gossip.enqueue(update);
+    // A member first heard of in another node's full table is known there already: no news to gossip.
+    if (!(fromFullState && isNew)) this.#gossip.enqueue(update);
     this.suspicions.clear(update.id);
     if (update.state === "suspect") {
       this.suspicions.start(update, this.liveCount());
@@ -219,7 +218,9 @@ export class Swim implements SwimCore {
   }
 
   fullState(): Update[] {
-    return this.members().map((m) => ({ id: m.id, state: m.state, incarnation: m.incarnation, from: this.self }));
+    // A suspicion names who first raised it, not this node: passing it on is no confirmation of it.
+    const from = (m: MemberView) => (m.state === "suspect" && m.suspicion?.by[0]) || this.self;
+    return this.members().map((m) => ({ id: m.id, state: m.state, incarnation: m.incarnation, from: from(m) }));
   }
 
   // --- sending -------------------------------------------------------------------------

@@ -55,8 +55,8 @@ export interface SwimCore {
   readonly events: MemberEvents;
   readonly running: boolean;
   header(): Header;
-  /** The one place an update is applied: table, suspicion timers, gossip, listeners. */
-  apply(update: Update): void;
+  /** The one place an update is applied: table, suspicion timers, gossip, listeners (`fromFullState`: out of a sync). */
+  apply(update: Update, fromFullState?: boolean): void;
   /** Sends one message and decodes the reply; undefined on timeout, error or a bad reply. */
   send(peer: string, message: SwimMessage, timeoutMs: number): Promise<SwimMessage | undefined>;
   /** Membership updates to ride on one outgoing message. */

@@ -28,6 +28,9 @@ export function expectedConfirmations(suspicionMult: number, members: number): n
   return members - 2 < k ? 0 : Math.max(0, k);
 }
 
+/** Updates piggybacked on one message at most: keeps messages per period flat as N grows. */
+export const MAX_PIGGYBACK = 24;
+
 /** Each update is piggybacked this many times: mult × ceil(log10(N+1)). */
 export function retransmitLimit(retransmitMult: number, members: number): number {
   return retransmitMult * Math.ceil(Math.log10(Math.max(1, members) + 1));

@@ -1,4 +1,5 @@
 import { test } from "node:test";
+import { seededRandom } from "../../lib/env.ts";
 import assert from "node:assert/strict";
 import { Awareness } from "../../lib/membership/awareness.ts";
 import { GossipQueue } from "../../lib/membership/gossip.ts";
@@ -191,4 +192,30 @@ test("a message to a member held suspect or dead tells it so, so that it can ref
   assert.equal(newsForItself(m("left"), "a:1"), undefined, "a member that left said so itself");
   assert.deepEqual(newsForItself(m("suspect"), "c:1"), { id: "b:1", state: "suspect", incarnation: 4, from: "c:1" });
   assert.deepEqual(newsForItself(m("dead"), "a:1"), { id: "b:1", state: "dead", incarnation: 4, from: "a:1" });
+});
+
+test("gossip queue: what take picks in one pass is what sorting the whole queue would pick", () => {
+  const random = seededRandom(7);
+  const q = new GossipQueue(64);
+  // The model: every queued update with its sends and age, sorted in full on each take.
+  let model: Array<{ id: string; transmits: number; seq: number }> = [];
+  let seq = 0;
+  for (let step = 0; step < 5_000; step++) {
+    if (random.next() < 0.6) {
+      const id = `m${Math.floor(random.next() * 80)}`;
+      q.enqueue(u("alive", step, id));
+      model = model.filter((x) => x.id !== id);
+      model.push({ id, transmits: 0, seq: seq++ });
+      if (model.length > 64) {
+        const worst = [...model].sort((a, b) => b.transmits - a.transmits || a.seq - b.seq)[0]!;
+        model = model.filter((x) => x !== worst);
+      }
+    } else {
+      const count = 1 + Math.floor(random.next() * 10);
+      const want = [...model].sort((a, b) => a.transmits - b.transmits || b.seq - a.seq).slice(0, count);
+      for (const x of want) x.transmits++;
+      model = model.filter((x) => x.transmits < 4);
+      assert.deepEqual(q.take(count, 4).map((x) => x.id), want.map((x) => x.id), `step ${step}`);
+    }
+  }
 });
