@@ -7,7 +7,7 @@
  * Paxos decides one value per epoch, and the side without a majority decides nothing.
  *
  * Every node also says hello while it is not a member (so the driver adds it) and while
- * it is leaving (so the driver lets it go).
+ * it is leaving (so the driver lets it go), to the few members first in line to drive.
  *
  * Nothing that never answers can hold the ring: an owner that has not answered the
  * driver's poll for PATIENCE_MS, or a new owner its old owners could not stream to for
@@ -17,9 +17,11 @@
  */
 import type { Env, TimerHandle } from "../env.ts";
 import { isGone, type MemberState } from "../membership/member.ts";
+import { helloTargets } from "./hellos.ts";
+import { gatheringJoiners } from "./join_batch.ts";
 import { Proposer } from "./proposer.ts";
 import { type DriverView, nextStep, type QuorumConfig, type Step } from "./plan.ts";
-import { acceptors, compareRefs, memberKey, type MemberRef, owners, type TopologyState } from "./state.ts";
+import { lowestAcceptors, memberKey, type MemberRef, owners, type TopologyState } from "./state.ts";
 import type { TopologyMessage, TopologyReply } from "../wire/ring.ts";
 import type { Topology } from "./topology.ts";
 
@@ -64,6 +66,8 @@ export class TopologyDriver {
   #reason = "not the driver";
   /** The last quiet check's verdict, and what it was made from: the same inputs give the same verdict. */
   #quiet?: { base: TopologyState; inputs: string; step: Step };
+  /** What the owners have acknowledged of the current epoch, over the polls so far. */
+  #acks?: Acks;
 
   constructor(options: DriverOptions) {
     this.#o = options;
@@ -119,24 +123,28 @@ export class TopologyDriver {
       this.#quiet = { base, inputs, step: quiet };
     }
     if (base.phase === "stable" && quiet.kind === "wait") {
-      this.#reason = quiet.reason;
+      this.#reason = view.gathering > 0 ? `gathering joiners: ${view.gathering} asking so far` : quiet.reason;
       return;
     }
 
-    const replies = await this.#poll(base);
+    if (this.#acks?.base !== base) this.#acks = { base, fenced: new Set(), streamed: new Map() };
+    const acks = this.#acks;
+    const replies = await this.#poll(base, acks);
     if (topology.state !== base) return; // a later epoch arrived meanwhile
-    const fenced = new Set<string>([topology.selfKey]);
-    const streamed = new Map<string, Set<string>>();
-    if (topology.streamed === base.epoch) streamed.set(topology.selfKey, new Set(topology.unreached));
+    const heard = new Set<string>([topology.selfKey]);
     for (const r of replies) {
       const key = memberKey(r.ref);
-      if (r.epoch >= base.epoch) fenced.add(key);
-      if (r.streamed === base.epoch) streamed.set(key, new Set(r.unreached ?? []));
+      heard.add(key);
+      if (r.epoch >= base.epoch) acks.fenced.add(key);
+      if (r.streamed === base.epoch) acks.streamed.set(key, new Set(r.unreached ?? []));
       if (r.leaving) topology.hellos.noteLeaving(r.ref.id);
     }
+    const fenced = new Set([...acks.fenced, topology.selfKey]);
+    const streamed = new Map(acks.streamed);
+    if (topology.streamed === base.epoch) streamed.set(topology.selfKey, new Set(topology.unreached));
     this.#noteUnreached(base, streamed);
     // An owner that answered is alive, whatever SWIM says yet (a healed partition): never removed for it.
-    const step = plan(topology.layout, { ...this.#view(base, fenced), fenced, streamed }, this.#o.config);
+    const step = plan(topology.layout, { ...this.#view(base, heard), fenced, streamed }, this.#o.config);
     if (step.kind === "wait") {
       this.#reason = step.reason;
       return;
@@ -170,14 +178,11 @@ export class TopologyDriver {
       const state = this.#o.member(m.id)?.state;
       return state !== undefined && !isGone(state) && !(replaced.has(m.id) && m.id !== topology.self.id);
     };
-    // The acceptors are `members` and `next`, each sorted: the lowest live one is the first
-    // live one of either, found without looking at every member on every tick.
-    const { members, next } = topology.state;
-    const [a, b] = [members.find(live), next.find(live)];
-    return !a || !b ? a ?? b : compareRefs(a, b) <= 0 ? a : b;
+    return lowestAcceptors(topology.state, live, 1)[0];
   }
 
-  #view(state: TopologyState, answered: ReadonlySet<string> = new Set()): Omit<DriverView, "fenced" | "streamed"> {
+  /** What the planner is to judge; `gathering`: joiners held back to come in with the rest of their crowd. */
+  #view(state: TopologyState, answered: ReadonlySet<string> = new Set()): Omit<DriverView, "fenced" | "streamed"> & { gathering: number } {
     const { topology, config } = this.#o;
     const now = Math.floor(this.#o.env.clock.now());
     const monotonic = this.#o.env.clock.monotonicMs();
@@ -199,12 +204,13 @@ export class TopologyDriver {
       }
     }
     // A joiner must be alive in SWIM at the address it claims: a hello alone proves nothing.
-    const joiners = candidates.filter((c) => {
-      if (gone.has(memberKey(c))) return false;
-      if (c.id === topology.self.id) return c.nonce === topology.self.nonce;
-      return member(c.id)?.state === "alive";
-    });
-    return { removable, gone, leaving: topology.leavers(), joiners, now };
+    const isAlive = (c: MemberRef) => c.id === topology.self.id ? c.nonce === topology.self.nonce : member(c.id)?.state === "alive";
+    const owning = candidates.length === 0 ? new Set<string>() : new Set(owners(state).map(memberKey));
+    const asking = candidates.filter((c) => !gone.has(memberKey(c)) && !owning.has(memberKey(c)));
+    const since = (c: MemberRef) => topology.hellos.askingSince(c) ?? monotonic;
+    const gathering = gatheringJoiners(asking.map((c) => ({ since: since(c), alive: isAlive(c) })), monotonic);
+    const joiners = gathering ? [] : asking.filter(isAlive);
+    return { removable, gone, leaving: topology.leavers(), joiners, now, gathering: gathering ? asking.length : 0 };
   }
 
   /** Members SWIM holds dead or gone: no answer can come from them, so none is waited for. */
@@ -213,13 +219,17 @@ export class TopologyDriver {
   }
 
   /**
-   * Every other owner's state of play, each told our epoch (which fences it); notes who
-   * stays silent. Owners SWIM holds dead are asked too, briefly: one that answers is alive.
+   * The other owners' state of play, each told our epoch (which fences it); notes who stays
+   * silent. What an owner acknowledged stays acknowledged for this epoch (its epoch never
+   * goes back), so only those yet to acknowledge all of it are asked again: one lost message
+   * costs a tick, not the whole poll. Owners SWIM holds dead are asked every time, briefly:
+   * one that answers is alive.
    */
-  async #poll(state: TopologyState): Promise<TopologyReply[]> {
+  async #poll(state: TopologyState, acks: Acks): Promise<TopologyReply[]> {
     const { topology } = this.#o;
     const silent = this.#silent();
-    const others = owners(state).filter((m) => memberKey(m) !== topology.selfKey && m.id !== topology.self.id);
+    const done = (key: string) => acks.fenced.has(key) && acks.streamed.get(key)?.size === 0;
+    const others = owners(state).filter((m) => memberKey(m) !== topology.selfKey && m.id !== topology.self.id && (!done(memberKey(m)) || silent.has(m.id)));
     const replies = await Promise.all(others.map((m) =>
       topology.ask(m.id, { type: "status", from: topology.self, state }, silent.has(m.id) ? DEAD_POLL_TIMEOUT_MS : undefined)));
     // Only the process the ring names counts: a restarted one at that address answers with another nonce.
@@ -247,7 +257,7 @@ export class TopologyDriver {
     }
   }
 
-  /** Non-members ask to join; leaving members say so. To every member of the ring, or the introducers. */
+  /** Non-members ask to join; leaving members say so. To the members in line to drive, every member, or the introducers. */
   async #hello(): Promise<void> {
     const { topology } = this.#o;
     const now = this.#o.env.clock.monotonicMs();
@@ -258,11 +268,18 @@ export class TopologyDriver {
     const state = topology.state;
     const targets = state.epoch === 0
       ? [...this.#o.introducers, ...this.#o.members().filter((m) => m.state === "alive").map((m) => m.id)].slice(0, 8)
-      : acceptors(state).map((m) => m.id);
+      : helloTargets(state, topology.self.id, topology.leaving, (id) => this.#o.member(id)?.state === "alive");
     const unique = [...new Set(targets)].filter((id) => id !== topology.self.id);
     const message: TopologyMessage = { type: "hello", from: topology.self, leaving: topology.leaving };
     await Promise.all(unique.map((id) => topology.ask(id, message)));
   }
+}
+
+/** Owners (member keys) that hold an epoch or later, and each one's report of its streaming for it. */
+interface Acks {
+  base: TopologyState;
+  fenced: Set<string>;
+  streamed: Map<string, Set<string>>;
 }
 
 /** What a view holds that a verdict depends on, as one string (`now` only stamps what a step pins). */

@@ -4,7 +4,7 @@
  * once SWIM holds it alive at that address, and forgets both after a while.
  */
 import type { Clock } from "../env.ts";
-import { memberKey, type MemberRef } from "./state.ts";
+import { acceptors, lowestAcceptors, memberKey, type MemberRef, type TopologyState } from "./state.ts";
 
 /** How long a process that said hello counts as asking to join. */
 export const CANDIDATE_FRESH_MS = 5_000;
@@ -12,9 +12,24 @@ export const CANDIDATE_FRESH_MS = 5_000;
 const LEAVER_MEMORY_MS = 60_000;
 /** Members and candidates tracked at most. */
 const MAX_TRACKED = 10_000;
+/** How many members in line to drive a joiner's hello goes to. */
+export const HELLO_FANOUT = 3;
+
+/**
+ * Where a node of the ring's `state` sends its hello (member ids). Only the driver acts on a
+ * joiner's, so it goes to the few members that are or would be next in line to drive, as
+ * this node sees them (`alive`; any if it sees none alive yet): what a joiner costs the ring
+ * does not grow with the ring. A leaver tells every member, so each knows who is staying.
+ */
+export function helloTargets(state: TopologyState, self: string, leaving: boolean, alive: (id: string) => boolean): string[] {
+  if (leaving) return acceptors(state).map((m) => m.id);
+  const inLine = lowestAcceptors(state, (m) => m.id !== self && alive(m.id), HELLO_FANOUT);
+  return (inLine.length > 0 ? inLine : lowestAcceptors(state, (m) => m.id !== self, HELLO_FANOUT)).map((m) => m.id);
+}
 
 export class Hellos {
-  readonly #candidates = new Map<string, { ref: MemberRef; at: number }>();
+  /** Member key → its latest hello (`at`) and the first of its unbroken run of them (`since`). */
+  readonly #candidates = new Map<string, { ref: MemberRef; at: number; since: number }>();
   readonly #leavers = new Map<string, number>();
 
   constructor(readonly clock: Pick<Clock, "monotonicMs">) {}
@@ -22,7 +37,15 @@ export class Hellos {
   /** A process asks to join (its latest word per member key is kept). */
   asking(ref: MemberRef): void {
     const key = memberKey(ref);
-    if (this.#candidates.size < MAX_TRACKED || this.#candidates.has(key)) this.#candidates.set(key, { ref, at: this.clock.monotonicMs() });
+    const now = this.clock.monotonicMs();
+    const known = this.#candidates.get(key);
+    const since = known && now - known.at <= CANDIDATE_FRESH_MS ? known.since : now;
+    if (this.#candidates.size < MAX_TRACKED || known) this.#candidates.set(key, { ref, at: now, since });
+  }
+
+  /** Since when a candidate has been asking to join, without a break (local monotonic ms). */
+  askingSince(ref: MemberRef): number | undefined {
+    return this.#candidates.get(memberKey(ref))?.since;
   }
 
   noteLeaving(id: string): void {

@@ -35,7 +35,8 @@ export class Proposer {
     const need = majority(voters.length);
     const ballot: Ballot = { round: ++this.#round, by: topology.selfKey };
 
-    const prepares = await this.#askAll(voters, { type: "prepare", from: topology.self, base, ballot });
+    const counts = (kind: "prepare" | "accept") => (r: TopologyReply) => r[kind]?.ok === true && voterKeys.has(memberKey(r.ref));
+    const prepares = await this.#askAll(voters, { type: "prepare", from: topology.self, base, ballot }, counts("prepare"), need);
     if (topology.state !== base) return { lost: "a later epoch arrived" };
     const promises: PrepareReply[] = [];
     for (const r of prepares) {
@@ -46,7 +47,7 @@ export class Proposer {
     if (promises.length < need) return this.#lost(`prepare: ${promises.length} of ${need} promises`);
 
     const chosen = valueToPropose(promises, value);
-    const accepts = await this.#askAll(voters, { type: "accept", from: topology.self, base, ballot, value: chosen });
+    const accepts = await this.#askAll(voters, { type: "accept", from: topology.self, base, ballot, value: chosen }, counts("accept"), need);
     if (topology.state !== base) return { lost: "a later epoch arrived" };
     let accepted = 0;
     for (const r of accepts) {
@@ -64,15 +65,34 @@ export class Proposer {
     return chosen === value ? { decided: chosen } : { lost: "an earlier proposal's value was decided instead" };
   }
 
-  /** Sends a message to every voter SWIM does not hold dead, at once (this node's own acceptor answers directly). */
-  async #askAll(voters: readonly MemberRef[], message: TopologyMessage): Promise<TopologyReply[]> {
+  /**
+   * Sends a message to every voter SWIM does not hold dead, at once (this node's own acceptor
+   * answers directly); resolves with the replies so far once `need` of them are `yes`, or once
+   * every voter has answered or timed out. Waiting for all would make one lost message of
+   * hundreds cost every phase a timeout; a majority is all Paxos asks.
+   */
+  #askAll(voters: readonly MemberRef[], message: TopologyMessage, yes: (r: TopologyReply) => boolean, need: number): Promise<TopologyReply[]> {
     const { topology } = this;
     const silent = this.silent();
-    const replies = await Promise.all(voters.map((m) =>
-      memberKey(m) === topology.selfKey ? Promise.resolve(topology.answer(message))
-      : m.id === topology.self.id || silent.has(m.id) ? Promise.resolve(undefined)
-      : topology.ask(m.id, message)));
-    return replies.filter((r): r is TopologyReply => r !== undefined);
+    const replies: TopologyReply[] = [];
+    let yeses = 0;
+    let pending = voters.length;
+    return new Promise((resolve) => {
+      const settle = (r: TopologyReply | undefined) => {
+        pending--;
+        if (r) {
+          replies.push(r);
+          if (yes(r)) yeses++;
+        }
+        if (yeses >= need || pending === 0) resolve([...replies]);
+      };
+      if (pending === 0) resolve([]);
+      for (const m of voters) {
+        if (memberKey(m) === topology.selfKey) settle(topology.answer(message));
+        else if (m.id === topology.self.id || silent.has(m.id)) settle(undefined);
+        else void topology.ask(m.id, message).then(settle);
+      }
+    });
   }
 
   #saw(promised: Ballot | undefined): void {

@@ -54,6 +54,26 @@ export function acceptors(state: TopologyState): MemberRef[] {
   return distinct([...state.members, ...state.next]);
 }
 
+/**
+ * The first `count` acceptors of `state` in id order that `keep` takes: the driver and
+ * those next in line. `members` and `next` are each sorted, so this walks them together
+ * and stops once it has enough, never looking at every member.
+ */
+export function lowestAcceptors(state: TopologyState, keep: (m: MemberRef) => boolean, count: number): MemberRef[] {
+  const found: MemberRef[] = [];
+  const { members, next } = state;
+  let i = 0, j = 0;
+  let last: MemberRef | undefined;
+  while (found.length < count && (i < members.length || j < next.length)) {
+    const fromMembers = j >= next.length || (i < members.length && compareRefs(members[i]!, next[j]!) <= 0);
+    const m = fromMembers ? members[i++]! : next[j++]!;
+    if (last && compareRefs(last, m) === 0) continue;
+    last = m;
+    if (keep(m)) found.push(m);
+  }
+  return found;
+}
+
 /** The processes in `refs`, each once, in order of first appearance. */
 export function distinct(refs: readonly MemberRef[]): MemberRef[] {
   const byKey = new Map<string, MemberRef>();

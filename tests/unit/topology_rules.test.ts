@@ -2,6 +2,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { compareBallots, onAccept, onPrepare, valueToPropose } from "../../lib/topology/paxos.ts";
+import { helloTargets } from "../../lib/topology/hellos.ts";
+import { type Asking, gatheringJoiners, JOIN_GATHER_MAX_MS, JOIN_QUIET_MS } from "../../lib/topology/join_batch.ts";
 import { Layout } from "../../lib/topology/placement.ts";
 import { type DriverView, nextStep } from "../../lib/topology/plan.ts";
 import {
@@ -9,6 +11,7 @@ import {
   beginTransition,
   finishTransition,
   founding,
+  lowestAcceptors,
   majority,
   memberKey,
   type MemberRef,
@@ -128,4 +131,45 @@ test("Paxos acceptor: promises only rise, accepts at or above the promise, and a
   const own = beginTransition(stable(A, B), [A]);
   assert.equal(valueToPropose([{ ok: true }, later.reply], own), value, "the accepted value wins over our own");
   assert.equal(valueToPropose([{ ok: true }, { ok: true }], own), own);
+});
+
+test("the lowest acceptors: old and new members walked together in id order, each once, as many as asked", () => {
+  const t = { ...stable(A, C, E), phase: "write_both_read_old" as const, next: [B, C, D] };
+  const ids = (refs: MemberRef[]) => refs.map((m) => m.id);
+  const cases: Array<[string, (m: MemberRef) => boolean, number, string[]]> = [
+    ["everyone, the first", () => true, 1, ["a:1"]],
+    ["everyone, three", () => true, 3, ["a:1", "b:1", "c:1"]],
+    ["c sits in both lists and counts once", () => true, 10, ["a:1", "b:1", "c:1", "d:1", "e:1"]],
+    ["skipping the ones not kept", (m) => m.id !== "a:1" && m.id !== "c:1", 2, ["b:1", "d:1"]],
+    ["none kept", () => false, 3, []],
+  ];
+  for (const [what, keep, count, want] of cases) assert.deepEqual(ids(lowestAcceptors(t, keep, count)), want, what);
+  // A restarted process (same id, another nonce) is another acceptor, after the first in nonce order.
+  const restarted = { ...stable(A, ref("b:1", "m")), next: [ref("b:1", "z")] };
+  assert.deepEqual(lowestAcceptors(restarted, () => true, 3).map(memberKey), ["a:1#n", "b:1#m", "b:1#z"]);
+});
+
+test("joiners are gathered while more arrive or some are not yet alive, never past the bound", () => {
+  const cases: Array<[string, Asking[], number, boolean]> = [
+    ["nobody asking", [], 10_000, false],
+    ["one alive, asked just now", [{ since: 9_500, alive: true }], 10_000, true],
+    ["one alive, asked a quiet second ago", [{ since: 9_000, alive: true }], 10_000, false],
+    ["the last of a crowd asked just now", [{ since: 7_000, alive: true }, { since: 9_800, alive: true }], 10_000, true],
+    ["one not yet alive", [{ since: 7_000, alive: true }, { since: 7_000, alive: false }], 10_000, true],
+    ["the first has waited the bound: go with who is there", [{ since: 5_000, alive: true }, { since: 9_900, alive: false }], 10_000, false],
+  ];
+  for (const [what, asking, now, want] of cases) assert.equal(gatheringJoiners(asking, now), want, what);
+  assert.equal(JOIN_GATHER_MAX_MS > JOIN_QUIET_MS, true);
+});
+
+test("a joiner's hello goes to the few members in line to drive; a leaver's to every member", () => {
+  const ring = stable(A, B, C, D, E);
+  const cases: Array<[string, string, boolean, (id: string) => boolean, string[]]> = [
+    ["a joiner that sees everyone alive: the three lowest", "z:1", false, () => true, ["a:1", "b:1", "c:1"]],
+    ["the lowest dead: the next three", "z:1", false, (id) => id !== "a:1", ["b:1", "c:1", "d:1"]],
+    ["a joiner that sees nobody alive yet: the three lowest all the same", "z:1", false, () => false, ["a:1", "b:1", "c:1"]],
+    ["never itself (a restarted process at a member's address)", "a:1", false, () => true, ["b:1", "c:1", "d:1"]],
+    ["a leaver: every member", "c:1", true, () => true, ["a:1", "b:1", "c:1", "d:1", "e:1"]],
+  ];
+  for (const [what, self, leaving, alive, want] of cases) assert.deepEqual(helloTargets(ring, self, leaving, alive), want, what);
 });
