@@ -2,7 +2,8 @@
  * One experiment on the simulator, as `mod.ts simulate` runs it: N real nodes on a virtual
  * clock start within `joinSpreadMs`, all through the first. Once they have converged (every
  * member lists the others alive, every ring holds them, at one epoch) the cluster runs quiet
- * for ten protocol periods (what it sends is counted); then, as asked, a partition cuts some
+ * for ten protocol periods to settle (the push-pulls a crowd's joining started run out), then
+ * ten more, in which what it sends is counted; then, as asked, a partition cuts some
  * members off and heals, `crash` members are killed and the survivors watched until each has
  * declared each crashed member dead, and the crashed start again. Members may be lossy or
  * slow from the start. Deterministic from the seed; the wall clock and the turn of the event
@@ -50,9 +51,12 @@ export interface ExperimentResult {
   ringConvergedMs: number | null;
   /** The ring's epoch then: how many changes it took. */
   epochs: number;
-  /** Distinct membership sizes members reported until they converged (Rapid's measure; 1 is ideal). */
+  /** Distinct membership sizes members' SWIM tables reported until they converged (Rapid's measure; 1 is ideal). */
   distinctViews: number;
-  detection: { firstMs: number | null; allMs: number | null };
+  /** Distinct sizes of the agreed ring members held until it converged: the membership the cluster acts on. */
+  distinctRingSizes: number;
+  /** From the crash: first suspicion, every survivor holding every crashed member dead, every survivor's ring without them. */
+  detection: { firstMs: number | null; allMs: number | null; removedMs: number | null };
   /** Members neither crashed, lossy nor cut off that some member declared dead, outside a partition. */
   falsePositives: number;
   /** Lossy members some member declared dead (removing them is allowed, if every member agrees). */
@@ -105,12 +109,13 @@ interface Run {
   /** From the cut until the cluster has converged again. */
   partitioned: boolean;
   sizes: Set<number>;
+  ringSizes: Set<number>;
 }
 
 export async function runExperiment(o: ExperimentOptions, hooks: ExperimentHooks): Promise<ExperimentResult> {
   const c = new SimCluster({ seed: o.seed, settle: hooks.settle, network: { loss: o.loss, minDelayMs: o.minDelayMs, maxDelayMs: o.maxDelayMs }, config: o.config });
   const picked = pickMembers(o);
-  const run: Run = { c, o, hooks, started: c.clock.now(), wallStart: hooks.wallMs(), lossy: new Set(picked.lossy), faulty: new Set([...picked.lossy, ...picked.partitioned]), crashed: new Set(), restarted: new Set(), wrongDeaths: new Set(), partitionDeaths: new Set(), partitioned: false, sizes: new Set() };
+  const run: Run = { c, o, hooks, started: c.clock.now(), wallStart: hooks.wallMs(), lossy: new Set(picked.lossy), faulty: new Set([...picked.lossy, ...picked.partitioned]), crashed: new Set(), restarted: new Set(), wrongDeaths: new Set(), partitionDeaths: new Set(), partitioned: false, sizes: new Set(), ringSizes: new Set() };
   for (const id of picked.lossy) c.network.lossy(id, o.faults!.lossy!.loss);
   for (const id of picked.slow) c.network.slow(id, o.faults!.slow!.delayMs);
 
@@ -118,8 +123,8 @@ export async function runExperiment(o: ExperimentOptions, hooks: ExperimentHooks
   const epochs = c.nodes.get(SimCluster.id(0))!.topology.epoch;
   const load = await quietPhase(run);
   const result: ExperimentResult = {
-    nodes: o.nodes, seed: o.seed, joinConvergedMs, ringConvergedMs, epochs, distinctViews: run.sizes.size,
-    detection: { firstMs: null, allMs: null }, falsePositives: 0, lossyDeclaredDead: 0, ...load, virtualMs: 0, wallMs: 0,
+    nodes: o.nodes, seed: o.seed, joinConvergedMs, ringConvergedMs, epochs, distinctViews: run.sizes.size, distinctRingSizes: run.ringSizes.size,
+    detection: { firstMs: null, allMs: null, removedMs: null }, falsePositives: 0, lossyDeclaredDead: 0, ...load, virtualMs: 0, wallMs: 0,
   };
   if (o.faults?.partition) {
     result.partitionHealedMs = await partitionPhase(run, picked.partitioned, o.faults.partition.forMs);
@@ -164,7 +169,7 @@ function convergence(run: Run) {
   const rings = steady.map((n) => n.topology.state);
   const members = views.length > 0 && views.every((v) => v === views[0] && v >= steady.length);
   const ring = rings.length > 0 && rings.every((r) => r.epoch === rings[0]!.epoch && r.phase === "stable" && r.members.length >= steady.length);
-  return { members, ring, views, converged: views.filter((v) => v >= steady.length).length, ringed: rings.filter((r) => r.members.length >= steady.length).length };
+  return { members, ring, views, rings, converged: views.filter((v) => v >= steady.length).length, ringed: rings.filter((r) => r.members.length >= steady.length).length };
 }
 
 function report(run: Run, phase: Progress["phase"], seen = convergence(run)): void {
@@ -182,6 +187,7 @@ async function joinPhase(run: Run): Promise<{ joinConvergedMs: number | null; ri
     const seen = convergence(run);
     const all = c.nodes.size === o.nodes;
     if (joinConvergedMs === null) for (const v of seen.views) run.sizes.add(v);
+    if (ringConvergedMs === null) for (const r of seen.rings) if (r.epoch > 0) run.ringSizes.add(r.members.length);
     if (all && seen.members && joinConvergedMs === null) joinConvergedMs = c.clock.now() - run.started;
     if (all && seen.ring && ringConvergedMs === null) ringConvergedMs = c.clock.now() - run.started;
     report(run, "joining", seen);
@@ -194,6 +200,7 @@ async function quietPhase(run: Run): Promise<{ messagesPerMemberPerPeriod: numbe
   const { c, o } = run;
   const period = o.config.protocolPeriodMs ?? 1000;
   const count = () => [sum(c.network.sent.values()), sum(c.network.sentBytes.values())] as const;
+  await c.run(QUIET_PERIODS * period);
   const [messages, bytes] = count();
   const from = c.clock.now();
   await c.run(QUIET_PERIODS * period);
@@ -231,23 +238,32 @@ async function partitionPhase(run: Run, cut: string[], forMs: number): Promise<n
   return healedMs;
 }
 
-/** Kills `ids`; how long until one survivor suspected one, and until every survivor (but the lossy) declared every one dead. */
-async function crashPhase(run: Run, ids: string[]): Promise<{ firstMs: number | null; allMs: number | null }> {
+/**
+ * Kills `ids`; how long until one survivor suspected one, until every survivor (but the
+ * lossy) declared every one dead, and until every such survivor's ring is without them.
+ */
+async function crashPhase(run: Run, ids: string[]): Promise<ExperimentResult["detection"]> {
   const { c } = run;
   for (const id of ids) run.crashed.add(id);
   for (const id of ids) await c.crash(id);
   const from = c.clock.now();
-  let firstMs: number | null = null;
+  const detection: ExperimentResult["detection"] = { firstMs: null, allMs: null, removedMs: null };
+  const gone = new Set(ids);
   while (ids.length > 0 && c.clock.now() - from < run.o.limitMs) {
     await c.run(TICK_MS / 5);
+    const at = c.clock.now() - from;
     // A lossy member may never hear of a death: the survivors that count are the others.
     const survivors = c.liveIds().filter((id) => !run.lossy.has(id)).map((id) => c.nodes.get(id)!);
-    const states = ids.flatMap((id) => survivors.map((n) => n.swim.table.get(id)?.state));
-    if (firstMs === null && states.some((s) => s === "suspect" || s === "dead")) firstMs = c.clock.now() - from;
-    if (states.every((s) => s === "dead")) return { firstMs, allMs: c.clock.now() - from };
-    if ((c.clock.now() - from) % 1000 < TICK_MS / 5) report(run, "detecting");
+    if (detection.allMs === null) {
+      const states = ids.flatMap((id) => survivors.map((n) => n.swim.table.get(id)?.state));
+      if (detection.firstMs === null && states.some((s) => s === "suspect" || s === "dead")) detection.firstMs = at;
+      if (states.every((s) => s === "dead")) detection.allMs = at;
+    }
+    const held = (n: (typeof survivors)[number]) => [...n.topology.state.members, ...n.topology.state.next].some((m) => gone.has(m.id));
+    if (detection.allMs !== null && !survivors.some(held)) return { ...detection, removedMs: at };
+    if (at % 1000 < TICK_MS / 5) report(run, "detecting");
   }
-  return { firstMs, allMs: null };
+  return detection;
 }
 
 async function rejoinPhase(run: Run, afterMs: number): Promise<number | null> {

@@ -37,6 +37,8 @@ export class SimNetwork {
   readonly sentByPath = new Map<string, number>();
   /** Bytes sent, per node: request bodies by their senders, replies by the nodes answering. */
   readonly sentBytes = new Map<string, number>();
+  /** Bytes sent, per route: request bodies and their replies. */
+  readonly sentBytesByPath = new Map<string, number>();
 
   constructor(readonly clock: VirtualClock, readonly random: Random, public options: NetworkOptions) {}
 
@@ -98,8 +100,9 @@ export class SimNetwork {
     };
   }
 
-  #countBytes(id: string, bytes: number): void {
+  #countBytes(id: string, path: string, bytes: number): void {
     this.sentBytes.set(id, (this.sentBytes.get(id) ?? 0) + bytes);
+    this.sentBytesByPath.set(path, (this.sentBytesByPath.get(path) ?? 0) + bytes);
   }
 
   #canTalk(a: string, b: string): boolean {
@@ -121,7 +124,7 @@ export class SimNetwork {
   #send(from: string, peer: string, path: string, body: Uint8Array, signal?: AbortSignal) {
     this.sent.set(from, (this.sent.get(from) ?? 0) + 1);
     this.sentByPath.set(path, (this.sentByPath.get(path) ?? 0) + 1);
-    this.#countBytes(from, body.byteLength);
+    this.#countBytes(from, path, body.byteLength);
     return new Promise<{ status: number; body: Uint8Array }>((resolve, reject) => {
       let settled = false;
       const abort = () => {
@@ -137,7 +140,7 @@ export class SimNetwork {
         const handler = this.#handlers.get(peer);
         if (settled || !handler || !this.#canTalk(from, peer) || this.#deaf.has(peer)) return;
         handler(path, body).then((reply) => {
-          this.#countBytes(peer, reply.body.byteLength);
+          this.#countBytes(peer, path, reply.body.byteLength);
           if (this.#lost(peer, from)) return;
           this.clock.setTimeout(() => {
             if (settled || !this.#canTalk(peer, from) || this.#deaf.has(from)) return;

@@ -18,12 +18,13 @@ const hooks = { settle, wallMs: () => 0 };
 test("simulate: lossy and slow members, a partition, crashes and a rejoin: every phase finishes, no false positive, deterministic", async () => {
   const seen: string[] = [];
   const first = await runExperiment(options, { ...hooks, progress: (p) => seen.push(p.phase) });
-  for (const [what, ms] of Object.entries({ join: first.joinConvergedMs, ring: first.ringConvergedMs, heal: first.partitionHealedMs, detection: first.detection.allMs, rejoin: first.rejoinConvergedMs })) {
+  for (const [what, ms] of Object.entries({ join: first.joinConvergedMs, ring: first.ringConvergedMs, heal: first.partitionHealedMs, detection: first.detection.allMs, removal: first.detection.removedMs, rejoin: first.rejoinConvergedMs })) {
     assert.equal(typeof ms, "number", `${what} finished: ${JSON.stringify(first)}`);
   }
   assert.equal(first.falsePositives, 0);
   assert.equal(typeof first.partitionDeclaredDead, "number");
-  assert.ok(first.detection.firstMs! <= first.detection.allMs!);
+  assert.ok(first.detection.firstMs! <= first.detection.allMs! && first.detection.allMs! <= first.detection.removedMs!);
+  assert.ok(first.distinctRingSizes >= 1 && first.distinctRingSizes <= first.epochs);
   assert.ok(first.messagesPerMemberPerPeriod > 0 && first.bytesPerMemberPerPeriod > 0);
   assert.deepEqual([...new Set(seen)], ["joining", "quiet", "partitioned", "healing", "detecting", "rejoining"]);
   assert.deepEqual(await runExperiment(options, hooks), first, "the same seed, the same figures");

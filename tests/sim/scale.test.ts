@@ -1,0 +1,26 @@
+/**
+ * A crowd of 200 nodes starting within a second through one introducer, at 1% loss: SWIM
+ * tables and the agreed ring converge in seconds, with joiners gathered into one change
+ * of owners, and once converged a member sends what it does in a small cluster: a ping
+ * and its ack a period, the full-state exchanges the crowd started run out.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { runExperiment } from "../../lib/sim/experiment.ts";
+import { settle } from "../support/sim.ts";
+
+test("200 nodes joining at once: members in 12 s, the ring in 12 s with one change of owners, a crash removed in 30 s, quiet after", async () => {
+  const r = await runExperiment(
+    { nodes: 200, seed: 3, loss: 0.01, crash: 1, minDelayMs: 1, maxDelayMs: 5, joinSpreadMs: 1000, limitMs: 60_000, config: {} },
+    { settle, wallMs: () => 0 },
+  );
+  const figures = JSON.stringify(r);
+  assert.ok(r.joinConvergedMs !== null && r.joinConvergedMs <= 12_000, `every member lists all 200 alive within 12 s: ${figures}`);
+  assert.ok(r.ringConvergedMs !== null && r.ringConvergedMs <= 12_000, `the ring holds all 200 within 12 s: ${figures}`);
+  // Founding (1), then one change of owners (3 epochs): the joiners came in together.
+  assert.ok(r.epochs <= 4 && r.distinctRingSizes <= 2, `joiners gathered into one change: ${figures}`);
+  assert.ok(r.detection.allMs !== null && r.detection.allMs <= 20_000, `every survivor sees the crash within 20 s: ${figures}`);
+  assert.ok(r.detection.removedMs !== null && r.detection.removedMs <= 30_000, `and every ring is without it within 30 s: ${figures}`);
+  assert.equal(r.falsePositives, 0);
+  assert.ok(r.messagesPerMemberPerPeriod <= 1.2 && r.bytesPerMemberPerPeriod <= 400, `quiet once converged: ${figures}`);
+});
