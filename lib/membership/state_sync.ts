@@ -8,7 +8,7 @@ import type { SwimCore } from "./swim_core.ts";
 import { MAX_PIGGYBACK, pushPullIntervalMs } from "./timing.ts";
 
 const JOIN_BACKOFF_MAX_MS = 30_000;
-/** More new members than this learned at once is a crowd joining (one message's worth of gossip). */
+/** More new members than this learned at once is a crowd joining (one message's worth of gossip; fewer in a small cluster). */
 const CROWD = MAX_PIGGYBACK;
 /** Protocol periods a node push-pulls every period after it learned of a crowd, or last found tables differing. */
 const BUSY_PERIODS = 10;
@@ -96,7 +96,9 @@ export class StateSync {
     const { core } = this;
     const now = core.env.clock.monotonicMs();
     const busy = now < this.#busyUntil;
-    if (learned > CROWD || (busy && differed)) this.#busyUntil = now + BUSY_PERIODS * core.config.protocolPeriodMs;
+    // A crowd: more than a message carries, or (in a small cluster) more than a quarter of those listed.
+    const crowd = Math.min(CROWD, Math.max(2, Math.floor(core.liveCount() / 4)));
+    if (learned > crowd || (busy && differed)) this.#busyUntil = now + BUSY_PERIODS * core.config.protocolPeriodMs;
     if (!busy && now < this.#busyUntil && core.config.pushPullIntervalMs > 0) this.schedulePushPull(this.nextPushPullMs());
   }
 
@@ -110,9 +112,10 @@ export class StateSync {
   /** Another node's sync: take its table, vouch for the sender, answer with ours. */
   answer(message: SyncMessage): SyncMessage {
     const { core } = this;
+    // The sender's word about itself first: a joiner is news to gossip, though it is in its own table too.
+    core.apply({ id: message.from, state: "alive", incarnation: message.incarnation, from: message.from });
     if (message.join) this.merge(message.members, true);
     else this.#mergeAndNote(message.members);
-    core.apply({ id: message.from, state: "alive", incarnation: message.incarnation, from: message.from });
     if (message.join) core.env.log.info("member joining", { id: message.from });
     return this.#message(false);
   }
