@@ -19,6 +19,7 @@ import type { Env, TimerHandle } from "../env.ts";
 import { isGone, type MemberState } from "../membership/member.ts";
 import { helloTargets } from "./hellos.ts";
 import { gatheringJoiners } from "./join_batch.ts";
+import { type Acks, ackInputs, viewInputs } from "./verdict_inputs.ts";
 import { Proposer } from "./proposer.ts";
 import { type DriverView, nextStep, type QuorumConfig, type Step } from "./plan.ts";
 import { lowestAcceptors, memberKey, type MemberRef, owners, type TopologyState } from "./state.ts";
@@ -66,6 +67,8 @@ export class TopologyDriver {
   #reason = "not the driver";
   /** The last quiet check's verdict, and what it was made from: the same inputs give the same verdict. */
   #quiet?: { base: TopologyState; inputs: string; step: Step };
+  /** The same for the verdict on what the owners have done. */
+  #polled?: { base: TopologyState; inputs: string; step: Step };
   /** What the owners have acknowledged of the current epoch, over the polls so far. */
   #acks?: Acks;
 
@@ -144,7 +147,12 @@ export class TopologyDriver {
     if (topology.streamed === base.epoch) streamed.set(topology.selfKey, new Set(topology.unreached));
     this.#noteUnreached(base, streamed);
     // An owner that answered is alive, whatever SWIM says yet (a healed partition): never removed for it.
-    const step = plan(topology.layout, { ...this.#view(base, heard), fenced, streamed }, this.#o.config);
+    const polled = this.#view(base, heard);
+    // A poll that brought no news leaves the verdict as it was: no need to judge every range again.
+    const inputsNow = `${viewInputs(polled)}|${ackInputs(fenced, streamed)}`;
+    const step = this.#polled?.base === base && this.#polled.inputs === inputsNow ? this.#polled.step
+      : plan(topology.layout, { ...polled, fenced, streamed }, this.#o.config);
+    this.#polled = { base, inputs: inputsNow, step };
     if (step.kind === "wait") {
       this.#reason = step.reason;
       return;
@@ -230,8 +238,8 @@ export class TopologyDriver {
     const silent = this.#silent();
     const done = (key: string) => acks.fenced.has(key) && acks.streamed.get(key)?.size === 0;
     const others = owners(state).filter((m) => memberKey(m) !== topology.selfKey && m.id !== topology.self.id && (!done(memberKey(m)) || silent.has(m.id)));
-    const replies = await Promise.all(others.map((m) =>
-      topology.ask(m.id, { type: "status", from: topology.self, state }, silent.has(m.id) ? DEAD_POLL_TIMEOUT_MS : undefined)));
+    const status: TopologyMessage = { type: "status", from: topology.self, state };
+    const replies = await Promise.all(others.map((m) => topology.ask(m.id, status, silent.has(m.id) ? DEAD_POLL_TIMEOUT_MS : undefined)));
     // Only the process the ring names counts: a restarted one at that address answers with another nonce.
     const wanted = new Set(others.map(memberKey));
     const answered = replies.filter((r): r is TopologyReply => r !== undefined && wanted.has(memberKey(r.ref)));
@@ -273,17 +281,4 @@ export class TopologyDriver {
     const message: TopologyMessage = { type: "hello", from: topology.self, leaving: topology.leaving };
     await Promise.all(unique.map((id) => topology.ask(id, message)));
   }
-}
-
-/** Owners (member keys) that hold an epoch or later, and each one's report of its streaming for it. */
-interface Acks {
-  base: TopologyState;
-  fenced: Set<string>;
-  streamed: Map<string, Set<string>>;
-}
-
-/** What a view holds that a verdict depends on, as one string (`now` only stamps what a step pins). */
-function viewInputs(view: Omit<DriverView, "fenced" | "streamed">): string {
-  const sorted = (keys: Iterable<string>) => [...keys].sort().join(",");
-  return [sorted(view.removable), sorted(view.gone), sorted(view.leaving), sorted(view.joiners.map(memberKey))].join("|");
 }

@@ -61,7 +61,8 @@ export class Proposer {
     // Tell everyone of both epochs now; gossip and catch-up reach whoever this misses.
     const told = new Map([...owners(base), ...owners(chosen)].map((m) => [m.id, m]));
     told.delete(topology.self.id);
-    void Promise.all([...told.keys()].map((id) => topology.ask(id, { type: "status", from: topology.self, state: chosen })));
+    const status: TopologyMessage = { type: "status", from: topology.self, state: chosen };
+    void Promise.all([...told.keys()].map((id) => topology.ask(id, status)));
     return chosen === value ? { decided: chosen } : { lost: "an earlier proposal's value was decided instead" };
   }
 

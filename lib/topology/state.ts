@@ -102,8 +102,11 @@ export function isOwner(state: TopologyState, self: MemberRef): boolean {
  */
 export function superseded(state: TopologyState): Set<string> {
   const gone = new Set<string>();
+  if (state.next.length === 0) return gone;
+  const nextNonces = new Map<string, string[]>();
+  for (const n of state.next) nextNonces.set(n.id, [...(nextNonces.get(n.id) ?? []), n.nonce]);
   for (const m of state.members) {
-    if (state.next.some((n) => n.id === m.id && n.nonce !== m.nonce)) gone.add(m.id);
+    if (nextNonces.get(m.id)?.some((nonce) => nonce !== m.nonce)) gone.add(m.id);
   }
   return gone;
 }

@@ -202,10 +202,16 @@ export class Topology {
     return this.#catchUp.chase(epoch, from, waitMs);
   }
 
+  /** The message last sent, and its encoding. */
+  #encoded?: { message: TopologyMessage; body: Uint8Array };
+
   /** Sends one topology message; undefined when the peer does not answer in time. */
   async ask(peer: string, message: TopologyMessage, timeoutMs = TOPOLOGY_TIMEOUT_MS): Promise<TopologyReply | undefined> {
+    // A proposer or driver asks every member the same message, which carries the whole ring: encoded once.
+    if (this.#encoded?.message !== message) this.#encoded = { message, body: encodeTopologyMessage(message) };
+    const { body } = this.#encoded;
     try {
-      const reply = await sendWithTimeout(this.options.env, peer, `/_ring/${message.type}`, encodeTopologyMessage(message), timeoutMs);
+      const reply = await sendWithTimeout(this.options.env, peer, `/_ring/${message.type}`, body, timeoutMs);
       if (reply.status !== 200) return undefined;
       const decoded = decodeTopologyReply(reply.body);
       if (decoded.state) this.adopt(decoded.state);

@@ -59,6 +59,19 @@ export function text(v: unknown, field: string, max: number, min = 1): string {
  * written without leading zeros (as every node writes it).
  */
 export function isMemberId(text: string): boolean {
+  if (KNOWN_IDS.has(text)) return true;
+  if (!checkMemberId(text)) return false;
+  // Every message names the same few thousand members: each is checked once.
+  if (KNOWN_IDS.size >= MAX_KNOWN_IDS) KNOWN_IDS.clear();
+  KNOWN_IDS.add(text);
+  return true;
+}
+
+/** Ids found valid lately, bounded. */
+const KNOWN_IDS = new Set<string>();
+const MAX_KNOWN_IDS = 50_000;
+
+function checkMemberId(text: string): boolean {
   if (text.length > MAX_ID_LENGTH) return false;
   const m = /^(\[[0-9a-fA-F:.]{2,45}\]|[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,251}[A-Za-z0-9_])?):([1-9][0-9]{0,4})$/.exec(text);
   if (!m || Number(m[2]) > 65_535) return false;

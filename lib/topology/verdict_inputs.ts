@@ -1,0 +1,25 @@
+/**
+ * What the driver's verdicts depend on, each as one string: the planner judges every range
+ * of the ring (vnodes x members), so the driver keeps a verdict while its inputs stay the
+ * same, as they do in a settled cluster and between polls that bring no news.
+ */
+import type { DriverView } from "./plan.ts";
+import { memberKey, type TopologyState } from "./state.ts";
+
+/** Owners (member keys) that hold an epoch or later, and each one's report of its streaming for it. */
+export interface Acks {
+  base: TopologyState;
+  fenced: Set<string>;
+  streamed: Map<string, Set<string>>;
+}
+
+/** What the owners' acknowledgements hold that a verdict depends on, as one string. */
+export function ackInputs(fenced: ReadonlySet<string>, streamed: ReadonlyMap<string, ReadonlySet<string>>): string {
+  return `${fenced.size}|${[...streamed].map(([key, unreached]) => `${key}:${[...unreached].sort().join(",")}`).sort().join(";")}`;
+}
+
+/** What a view holds that a verdict depends on, as one string (`now` only stamps what a step pins). */
+export function viewInputs(view: Omit<DriverView, "fenced" | "streamed">): string {
+  const sorted = (keys: Iterable<string>) => [...keys].sort().join(",");
+  return [sorted(view.removable), sorted(view.gone), sorted(view.leaving), sorted(view.joiners.map(memberKey))].join("|");
+}
