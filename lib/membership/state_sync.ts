@@ -45,7 +45,8 @@ export class StateSync {
    *
    * While a crowd joins (a cluster forming, a mass restart) there is more news than
    * piggybacking can carry. A node that learns of more new members at once than a message
-   * carries (MAX_PIGGYBACK) push-pulls every protocol period for a while (BUSY_PERIODS),
+   * carries (MAX_PIGGYBACK; in a small cluster, than a quarter of those it lists)
+   * push-pulls every protocol period for a while (BUSY_PERIODS),
    * and longer while its exchanges still find tables that differ: full-state exchanges
    * spread the crowd in O(log N) rounds. A member or two joining now and then never does
    * this, so a settled or slowly changing cluster pays nothing for it.
