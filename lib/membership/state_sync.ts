@@ -83,13 +83,17 @@ export class StateSync {
     if (reply?.type === "sync") this.#mergeAndNote(reply.members);
   }
 
-  /** Merges another node's table, and notes whether the two differed in who is alive, and by how many new to us. */
+  /**
+   * Merges another node's table, and notes how many more members this node lists alive, and
+   * whether the two tables named different members. Who they name, not what they say of
+   * them: members coming and going on a lossy link do not keep the exchanges busy.
+   */
   #mergeAndNote(members: Update[]): void {
     const { core } = this;
-    const before = core.liveCount();
+    const [live, known] = [core.liveCount(), core.table.size];
     this.merge(members, false);
-    const theirs = members.reduce((n, u) => n + (u.state === "alive" || u.state === "suspect" ? 1 : 0), 0);
-    this.#note(core.liveCount() - before, core.liveCount() !== before || core.liveCount() !== theirs);
+    // Their table holds them and us; ours holds neither self.
+    this.#note(core.liveCount() - live, core.table.size !== known || members.length !== core.table.size + 1);
   }
 
   /** A crowd learned at once starts the busy time; an exchange that found tables differing extends it. */

@@ -59,6 +59,11 @@ export class MemberTable {
     return t;
   }
 
+  /** Members known, in any state (self not included). */
+  get size(): number {
+    return this.#members.size;
+  }
+
   /** Members alive or suspect (self not included). */
   liveCount(): number {
     return this.#live;
