@@ -6,8 +6,9 @@
  * for it. Two drivers at once (a partition, views that differ for a moment) are safe:
  * Paxos decides one value per epoch, and the side without a majority decides nothing.
  *
- * Every node also says hello while it is not a member (so the driver adds it) and while
- * it is leaving (so the driver lets it go), to the few members first in line to drive.
+ * Every node also says hello while it is not a member (so the driver adds it: to the few
+ * members first in line to drive) and while it is leaving (so the driver lets it go: to
+ * every member).
  *
  * Nothing that never answers can hold the ring: an owner that has not answered the
  * driver's poll for PATIENCE_MS, or a new owner its old owners could not stream to for
