@@ -142,6 +142,18 @@ export class StateSync {
   }
 
   #message(join: boolean): SyncMessage {
-    return { type: "sync", ...this.core.header(), join, members: this.core.fullState() };
+    return { type: "sync", ...this.core.header(), join, members: this.#fullState() };
+  }
+
+  /** Every member as an update, self included: straight from the table, unsorted (while a crowd joins, every node sends this every period). */
+  #fullState(): Update[] {
+    const { core } = this;
+    const state = [core.selfUpdate()];
+    for (const m of core.table.values()) {
+      // A suspicion names who first raised it, not this node: passing it on is no confirmation of it.
+      const raisedBy = m.state === "suspect" ? core.suspicions.get(m.id)?.by.values().next().value : undefined;
+      state.push({ id: m.id, state: m.state, incarnation: m.incarnation, from: raisedBy ?? core.self });
+    }
+    return state;
   }
 }

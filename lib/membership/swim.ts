@@ -217,10 +217,8 @@ export class Swim implements SwimCore {
     }
   }
 
-  fullState(): Update[] {
-    // A suspicion names who first raised it, not this node: passing it on is no confirmation of it.
-    const from = (m: MemberView) => (m.state === "suspect" && m.suspicion?.by[0]) || this.self;
-    return this.members().map((m) => ({ id: m.id, state: m.state, incarnation: m.incarnation, from: from(m) }));
+  selfUpdate(): Update {
+    return { id: this.self, state: this.#selfState, incarnation: this.#incarnation, from: this.self };
   }
 
   // --- sending -------------------------------------------------------------------------

@@ -68,8 +68,8 @@ export interface SwimCore {
   randomMembers(count: number, keep: (m: Member) => boolean): string[];
   /** Members alive or suspect, self included: the ones that count toward N. */
   liveCount(): number;
-  /** Every member as an update, self included: the body of a full-state sync. */
-  fullState(): Update[];
+  /** What this node says of itself: the first entry of its full state. */
+  selfUpdate(): Update;
 }
 
 /** A ping addressed to another node reached this one (a restart with a new identity). */
