@@ -28,6 +28,8 @@ export interface Config {
   suspicionMaxMult: number;
   retransmitMult: number;
   pushPullIntervalMs: number;
+  /** How long a member dead or left stays listed; its incarnation is kept longer, so stale news cannot revive it (membership/member.ts). */
+  reapAfterMs: number;
   vnodes: number;
   maxValueBytes: number;
   tombstoneGraceMs: number;
@@ -111,6 +113,7 @@ export const options: readonly Option[] = [
   opt("suspicion-max-mult", "N", { key: "suspicionMaxMult", type: "int", min: 1, max: 100, default: 6, help: "SWIM: maximum suspicion timeout = this x the minimum" }),
   opt("retransmit-mult", "N", { key: "retransmitMult", type: "int", min: 1, max: 100, default: 4, help: "SWIM: each update is sent mult x ceil(log10(members+1)) times" }),
   opt("push-pull-interval-ms", "MS", { key: "pushPullIntervalMs", type: "int", min: 0, max: MAX_INT, default: 30_000, help: "SWIM: full state exchange with a random member (0: never)" }),
+  opt("reap-after-ms", "MS", { key: "reapAfterMs", type: "int", min: 0, max: MAX_INT, default: 3_600_000, help: "SWIM: how long a member dead or left stays in the member list and in full state exchanges" }),
   opt("vnodes", "V", { key: "vnodes", type: "int", min: 1, max: 4096, default: 128, help: "virtual nodes per member on the ring" }),
   opt("max-value-bytes", "BYTES", { key: "maxValueBytes", type: "int", min: 0, max: 512 * 1024 * 1024, default: 1024 * 1024, help: "largest value accepted" }),
   opt("tombstone-grace-ms", "MS", { key: "tombstoneGraceMs", type: "int", min: 0, max: MAX_INT, default: 3_600_000, help: "how long a delete's tombstone is kept before it is purged" }),

@@ -39,8 +39,11 @@ async function leaveRing({ swim, topology, clock }: Pick<LeaveParts, "swim" | "t
   topology.startLeaving();
   for (;;) {
     if (!topology.isMember) return true;
-    const gone = new Map(swim.members().map((m) => [m.id, isGone(m.state)]));
-    if (topology.staying().every((m) => gone.get(m) !== false)) return false;
+    const gone = (id: string) => {
+      const state = swim.member(id)?.state;
+      return state === undefined || isGone(state);
+    };
+    if (topology.staying().every(gone)) return false;
     if (clock.monotonicMs() >= deadline) return false;
     await new Promise<void>((resolve) => clock.setTimeout(resolve, 100));
   }

@@ -1,5 +1,6 @@
 /** Operator routes: health, membership and metrics, all read-only JSON or Prometheus text. */
 import type { RouterType } from "itty-router";
+import { isReaped } from "../membership/member.ts";
 import type { Swim } from "../membership/swim.ts";
 import type { Metrics } from "../metrics.ts";
 import type { Topology } from "../topology/topology.ts";
@@ -49,13 +50,15 @@ export function addClusterRoutes(router: RouterType, { info, store, swim, topolo
     .get("/cluster/explain/:member", (request: Request & { params: { member: string } }) => {
       // Why a member has its state, as this node saw it: probes, suspicions, refutations, the ring.
       const id = decodeMember(request.params.member);
-      const member = swim.members().find((m) => m.id === id);
+      const member = swim.member(id);
       const events = swim.events.of(id);
       if (!member && events.length === 0) throw new NotFoundError(`no member ${JSON.stringify(id)} is known here`);
       return jsonResponse(200, {
         id,
         state: member?.state ?? "forgotten",
         incarnation: member?.incarnation ?? null,
+        // Gone long enough to be left out of /cluster/members; still held, so stale news cannot revive it.
+        ...(member && isReaped(member, now(), swim.config.reapAfterMs) ? { reaped: true } : {}),
         ...(member?.suspicion ? { suspicion: member.suspicion } : {}),
         inRing: topology.layout.current.members().includes(id),
         events,

@@ -27,6 +27,18 @@ export function isGone(state: MemberState): boolean {
 }
 
 /**
+ * Whether a gone member has been gone long enough (`--reap-after-ms`, by `since`) to be
+ * reaped: left out of the member list and of full-state exchanges, which otherwise would
+ * carry every member that ever left (memberlist's push-pull grew until it hit its cap).
+ * The table still holds its incarnation (up to MAX_GONE_REMEMBERED), so a stale word that
+ * it is alive cannot bring it back; a reaped dead member is still pinged now and then, as
+ * every dead one is: one alive after a long partition refutes above that incarnation.
+ */
+export function isReaped(member: Pick<Member, "state" | "since">, now: number, reapAfterMs: number): boolean {
+  return isGone(member.state) && now - member.since >= reapAfterMs;
+}
+
+/**
  * Whether `update` changes what we know of a member we hold as `current` (undefined when
  * unknown). Pure: the member table and the tests both use it.
  */

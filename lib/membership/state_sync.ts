@@ -3,7 +3,7 @@
  * what gossip missed. Both send this node's whole table and merge the one that comes back.
  */
 import type { SwimMessage } from "../wire/swim.ts";
-import type { Update } from "./member.ts";
+import { isReaped, type Update } from "./member.ts";
 import type { SwimCore } from "./swim_core.ts";
 import { MAX_PIGGYBACK, pushPullIntervalMs } from "./timing.ts";
 
@@ -145,11 +145,13 @@ export class StateSync {
     return { type: "sync", ...this.core.header(), join, members: this.#fullState() };
   }
 
-  /** Every member as an update, self included: straight from the table, unsorted (while a crowd joins, every node sends this every period). */
+  /** Every member listed as an update, self included (the reaped left out): straight from the table, unsorted (while a crowd joins, every node sends this every period). */
   #fullState(): Update[] {
     const { core } = this;
     const state = [core.selfUpdate()];
+    const now = core.env.clock.now();
     for (const m of core.table.values()) {
+      if (isReaped(m, now, core.config.reapAfterMs)) continue;
       // A suspicion names who first raised it, not this node: passing it on is no confirmation of it.
       const raisedBy = m.state === "suspect" ? core.suspicions.get(m.id)?.by.values().next().value : undefined;
       state.push({ id: m.id, state: m.state, incarnation: m.incarnation, from: raisedBy ?? core.self });

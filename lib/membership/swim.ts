@@ -14,7 +14,7 @@ import { MemberEvents } from "../explain/events.ts";
 import type { Metrics } from "../metrics.ts";
 import { Awareness } from "./awareness.ts";
 import { GossipQueue } from "./gossip.ts";
-import { isGone, type Member, type MemberState, newsForItself, refutation, type Update } from "./member.ts";
+import { isGone, isReaped, type Member, type MemberState, newsForItself, refutation, type Update } from "./member.ts";
 import { MessageError } from "../wire/fields.ts";
 import { decodeMessage, encodeMessage, type SwimMessage } from "../wire/swim.ts";
 import { Prober } from "./probe.ts";
@@ -78,7 +78,7 @@ export class Swim implements SwimCore {
     return this.#running;
   }
 
-  /** One member as `members()` lists it, self included, found without listing them all. */
+  /** One member as `members()` lists it, self included, found without listing them all; a reaped one too. */
   member(id: string): MemberView | undefined {
     if (id === this.self) return { id, state: this.#selfState, incarnation: this.#incarnation, since: 0 };
     const m = this.table.get(id);
@@ -86,9 +86,10 @@ export class Swim implements SwimCore {
     return m && (suspicion ? { ...m, suspicion } : { ...m });
   }
 
-  /** Every member known, self included, sorted by id. */
+  /** Every member listed, self included, sorted by id: the gone until they are reaped (`isReaped`). */
   members(): MemberView[] {
-    return [this.self, ...this.table.ids(() => true)].sort().map((id) => this.member(id)!);
+    const now = this.env.clock.now();
+    return [this.self, ...this.table.ids((m) => !isReaped(m, now, this.config.reapAfterMs))].sort().map((id) => this.member(id)!);
   }
 
   liveCount(): number {

@@ -23,6 +23,7 @@ export type SwimConfig = Pick<
   | "suspicionMaxMult"
   | "retransmitMult"
   | "pushPullIntervalMs"
+  | "reapAfterMs"
   | "introducers"
 >;
 

@@ -75,7 +75,7 @@ export class TopologyDriver {
 
   constructor(options: DriverOptions) {
     this.#o = options;
-    this.#proposer = new Proposer(options.topology, options.env.log, () => this.#silent());
+    this.#proposer = new Proposer(options.topology, options.env.log, (id) => this.#silent(id));
     options.topology.nextChange = () => this.#reason;
   }
 
@@ -222,9 +222,10 @@ export class TopologyDriver {
     return { removable, gone, leaving: topology.leavers(), joiners, now, gathering: gathering ? asking.length : 0 };
   }
 
-  /** Members SWIM holds dead or gone: no answer can come from them, so none is waited for. */
-  #silent(): Set<string> {
-    return new Set(this.#o.members().filter((m) => isGone(m.state)).map((m) => m.id));
+  /** Whether SWIM holds a member dead or left (reaped or not): no answer can come from it, so none is waited for. */
+  #silent(id: string): boolean {
+    const state = this.#o.member(id)?.state;
+    return state !== undefined && isGone(state);
   }
 
   /**
@@ -236,11 +237,10 @@ export class TopologyDriver {
    */
   async #poll(state: TopologyState, acks: Acks): Promise<TopologyReply[]> {
     const { topology } = this.#o;
-    const silent = this.#silent();
     const done = (key: string) => acks.fenced.has(key) && acks.streamed.get(key)?.size === 0;
-    const others = owners(state).filter((m) => memberKey(m) !== topology.selfKey && m.id !== topology.self.id && (!done(memberKey(m)) || silent.has(m.id)));
+    const others = owners(state).filter((m) => memberKey(m) !== topology.selfKey && m.id !== topology.self.id && (!done(memberKey(m)) || this.#silent(m.id)));
     const status: TopologyMessage = { type: "status", from: topology.self, state };
-    const replies = await Promise.all(others.map((m) => topology.ask(m.id, status, silent.has(m.id) ? DEAD_POLL_TIMEOUT_MS : undefined)));
+    const replies = await Promise.all(others.map((m) => topology.ask(m.id, status, this.#silent(m.id) ? DEAD_POLL_TIMEOUT_MS : undefined)));
     // Only the process the ring names counts: a restarted one at that address answers with another nonce.
     const wanted = new Set(others.map(memberKey));
     const answered = replies.filter((r): r is TopologyReply => r !== undefined && wanted.has(memberKey(r.ref)));
@@ -249,7 +249,7 @@ export class TopologyDriver {
     for (const m of others) {
       const key = memberKey(m);
       if (heard.has(key)) this.#silentSince.delete(key);
-      else if (!this.#silentSince.has(key) && !silent.has(m.id)) this.#silentSince.set(key, now);
+      else if (!this.#silentSince.has(key) && !this.#silent(m.id)) this.#silentSince.set(key, now);
     }
     return answered;
   }

@@ -18,8 +18,8 @@ export class Proposer {
   constructor(
     readonly topology: Topology,
     readonly log: Logger,
-    /** Member ids SWIM holds dead: their votes could only arrive after a timeout, so none is asked. */
-    readonly silent: () => ReadonlySet<string>,
+    /** Whether SWIM holds a member dead or gone: its vote could only arrive after a timeout, so none is asked. */
+    readonly silent: (id: string) => boolean,
   ) {}
 
   /** Ticks a proposer that lost a ballot sits out, by its own id, so of two proposers one usually goes first. */
@@ -74,7 +74,6 @@ export class Proposer {
    */
   #askAll(voters: readonly MemberRef[], message: TopologyMessage, yes: (r: TopologyReply) => boolean, need: number): Promise<TopologyReply[]> {
     const { topology } = this;
-    const silent = this.silent();
     const replies: TopologyReply[] = [];
     let yeses = 0;
     let pending = voters.length;
@@ -90,7 +89,7 @@ export class Proposer {
       if (pending === 0) resolve([]);
       for (const m of voters) {
         if (memberKey(m) === topology.selfKey) settle(topology.answer(message));
-        else if (m.id === topology.self.id || silent.has(m.id)) settle(undefined);
+        else if (m.id === topology.self.id || this.silent(m.id)) settle(undefined);
         else void topology.ask(m.id, message).then(settle);
       }
     });

@@ -20,10 +20,11 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Config } from "../../lib/config.ts";
 import { overFrames, type SimCluster } from "../../lib/sim/cluster.ts";
-import { decodeMessage } from "../../lib/wire/swim.ts";
+import { decodeMessage, encodeMessage } from "../../lib/wire/swim.ts";
 import { stateChecksum } from "../../lib/topology/state.ts";
 import { formRing, ringFormed, seeds, simCluster, waitFor, withSeed } from "../support/sim.ts";
 import { readLabel } from "../../lib/wire/label.ts";
+import { labelled, unlabelled } from "../support/label.ts";
 
 const T = 1000;
 
@@ -175,6 +176,32 @@ test("a member that leaves is marked left everywhere within a few periods, never
   const took = await waitFor(c, 10 * T, () => [...c.viewsOf(leaver).values()].every((s) => s === "left"));
   assert.ok(took !== undefined, [...c.viewsOf(leaver).values()].join(","));
   assert.deepEqual(deaths.filter((d) => d.state === "dead"), []);
+});
+
+test("a member gone past --reap-after-ms is listed and sent nowhere, and a stale full state naming it alive does not revive it", async () => {
+  const reapAfterMs = 30_000;
+  const c = await startCluster(61, 8, 0, { reapAfterMs, pushPullIntervalMs: 5_000 });
+  await waitFor(c, 20 * T, () => allKnowAll(c, 8));
+  const [first, second, leaver, crashed, ...rest] = c.liveIds() as [string, string, string, string, ...string[]];
+  const survivors = [first, second, ...rest].map((id) => c.nodes.get(id)!);
+  const stale = [leaver, crashed].map((id) => ({ id, state: "alive" as const, incarnation: c.nodes.get(id)!.swim.incarnation, from: id }));
+  await Promise.all([c.nodes.get(leaver)!.leave(), c.run(2 * T)]);
+  c.network.down(leaver);
+  await c.crash(crashed);
+  const listing = (id: string) => survivors.map((n) => n.swim.members().find((m) => m.id === id)?.state ?? "not listed");
+  const gone = await waitFor(c, 30 * T, () => listing(leaver).every((s) => s === "left") && listing(crashed).every((s) => s === "dead"));
+  assert.ok(gone !== undefined, `${listing(leaver)} / ${listing(crashed)}`);
+
+  await c.run(reapAfterMs);
+  assert.deepEqual(new Set([...listing(leaver), ...listing(crashed)]), new Set(["not listed"]));
+  // A lagging node's full state, naming both alive at the incarnations they had before.
+  const sync = encodeMessage({ type: "sync", from: second, incarnation: survivors[1]!.swim.incarnation, epoch: 0, join: false, members: stale });
+  const reply = await overFrames(survivors[0]!)("/_swim/sync", labelled(sync));
+  const answer = decodeMessage(unlabelled(reply.body));
+  assert.ok(answer.type === "sync" && answer.members.length === survivors.length, "the answer's full state names the reaped");
+  await c.run(10 * T);
+  assert.deepEqual(new Set([...listing(leaver), ...listing(crashed)]), new Set(["not listed"]), "a reaped member came back");
+  assert.deepEqual(survivors.map((n) => n.swim.member(crashed)?.state), survivors.map(() => "dead"), "the tombstone is kept");
 });
 
 test("after a partition heals, the two halves merge back into one cluster", async () => {

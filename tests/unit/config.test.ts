@@ -39,6 +39,7 @@ test("a bare port gives the documented defaults", () => {
     suspicionMaxMult: 6,
     retransmitMult: 4,
     pushPullIntervalMs: 30000,
+    reapAfterMs: 3600000,
     vnodes: 128,
     maxValueBytes: 1048576,
     tombstoneGraceMs: 3600000,

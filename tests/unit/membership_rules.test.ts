@@ -3,7 +3,7 @@ import { seededRandom } from "../../lib/env.ts";
 import assert from "node:assert/strict";
 import { Awareness } from "../../lib/membership/awareness.ts";
 import { GossipQueue } from "../../lib/membership/gossip.ts";
-import { type MemberState, newsForItself, refutation, supersedes, type Update } from "../../lib/membership/member.ts";
+import { isReaped, type MemberState, newsForItself, refutation, supersedes, type Update } from "../../lib/membership/member.ts";
 import {
   expectedConfirmations,
   pushPullIntervalMs,
@@ -41,6 +41,19 @@ test("supersedes: incarnation first, then alive < suspect < dead/left; the gone 
   for (const [update, current, want] of table) {
     assert.equal(supersedes(update, current), want, `${update.state}/${update.incarnation} over ${current?.state}/${current?.incarnation}`);
   }
+});
+
+test("isReaped: only a member dead or left, and only once --reap-after-ms has passed since it went", () => {
+  const table: Array<[MemberState, number, boolean]> = [
+    ["alive", 10_000_000, false],
+    ["suspect", 10_000_000, false],
+    ["dead", 59_999, false],
+    ["dead", 60_000, true],
+    ["left", 60_000, true],
+    ["left", 0, false],
+    ["dead", -5_000, false], // a clock that went back
+  ];
+  for (const [state, age, want] of table) assert.equal(isReaped({ state, since: 1_000_000 }, 1_000_000 + age, 60_000), want, `${state} ${age} ms`);
 });
 
 test("refutation: anything but alive at or above our incarnation is answered one higher", () => {
