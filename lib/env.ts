@@ -81,6 +81,15 @@ export const realClock: Clock = {
 
 export const realRandom: Random = { next: () => Math.random() };
 
+/** Fisher-Yates: `items` shuffled in place by `random`, and returned. */
+export function shuffle<T>(random: Random, items: T[]): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(random.next() * (i + 1));
+    [items[i], items[j]] = [items[j]!, items[i]!];
+  }
+  return items;
+}
+
 /**
  * mulberry32: a tiny seeded generator, good enough for shuffles and jitter and fully
  * reproducible, which is what the simulator and property tests need.

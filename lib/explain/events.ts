@@ -15,6 +15,7 @@ export type MemberEventKind =
   | "confirmed"
   | "last ping"
   | "suspicion held"
+  | "accusation held"
   | "refuted"
   | "dead"
   | "left"

@@ -12,6 +12,18 @@ export class Awareness {
     return this.#score;
   }
 
+  /**
+   * A score of 3 or more: this node's own links are the likelier fault, so it accuses nobody,
+   * checks its links instead of probing (probe.ts) and holds accusations of itself rather
+   * than refute them (own_word.ts). Each answered ping of that check takes 1 off and each
+   * miss adds 1, so from the top a node needs five more answers than misses: a healed link
+   * gets there within two periods, one that loses 80% each way (a ping answered 4% of the
+   * time) practically never.
+   */
+  get unwell(): boolean {
+    return this.#score >= 3;
+  }
+
   apply(delta: number): void {
     this.#score = Math.min(this.max - 1, Math.max(0, this.#score + delta));
   }

@@ -1,10 +1,12 @@
 /**
  * The failure detector's loop. One protocol period: probe the next member of a shuffled
  * round-robin with a ping; no ack within the ping timeout → ask k others to ping it
- * (ping-req), who answer ack or nack; no ack by the end of the period → suspect it. A
- * suspicion that times out gets one last direct ping before the member is declared dead.
- * Lifeguard stretches every period and timeout by the local health score.
+ * (ping-req), who answer ack or nack; no ack by the end of the period, and a nack from
+ * some helper (or no helper to ask) → suspect it. A suspicion that times out gets one last
+ * direct ping before the member is declared dead. Lifeguard stretches every period and
+ * timeout by the local health score.
  */
+import { shuffle } from "../env.ts";
 import { isGone, newsForItself } from "./member.ts";
 import type { Suspicion } from "./suspicion.ts";
 import type { SwimCore } from "./swim_core.ts";
@@ -23,12 +25,30 @@ export class Prober {
   tick(): void {
     const { core } = this;
     if (!core.running) return;
-    const period = core.awareness.scale(core.config.protocolPeriodMs);
+    const unwell = core.awareness.unwell;
+    const period = unwell ? core.config.protocolPeriodMs : core.awareness.scale(core.config.protocolPeriodMs);
     core.schedule(() => this.tick(), period);
     this.#lagCheck(period);
-    const target = this.#nextTarget();
-    if (target) void this.probe(target);
+    const target = unwell ? undefined : this.#nextTarget();
+    if (unwell) void this.#checkHealth();
+    else if (target) void this.probe(target);
     this.#reconnect();
+  }
+
+  /**
+   * Unwell (awareness.ts), this node accuses nobody (see probe), so it checks its own links
+   * instead of probing: a direct ping to k members each period, at the plain period and
+   * timeout, each answer taking 1 off its score and each miss adding 1. A healed link is
+   * well again within two periods (and refutes what it held: own_word.ts); one that loses
+   * 80% each way stays unwell.
+   */
+  async #checkHealth(): Promise<void> {
+    const { core } = this;
+    const peers = core.randomMembers(Math.max(1, core.config.indirectProbes), (m) => m.state === "alive");
+    const answered = await Promise.all(peers.map((p) => this.ping(p, core.config.pingTimeoutMs)));
+    if (!core.running) return;
+    for (const a of answered) core.awareness.apply(a ? -1 : 1);
+    core.wellAgain();
   }
 
   /**
@@ -74,6 +94,11 @@ export class Prober {
     const nacks = results.filter((r) => r === "nack").length;
     // Lifeguard: helpers that did not even nack suggest the trouble is on our side.
     core.awareness.apply(helpers.length > 0 ? helpers.length - nacks : 1);
+    // Nor a suspicion on that alone: a nack is a member that reached us but not the target,
+    // while silence from every helper is the mark of this node's own links. An unwell node
+    // accuses nobody, as it refutes nothing (Rapid's lossy test; own_word.ts), nor does a
+    // joiner not yet answered, which may know no helper to ask.
+    if ((helpers.length > 0 && nacks === 0) || core.awareness.unwell || !core.joined) return;
 
     // Suspect it; if it is suspect already, this failed probe is an independent confirmation.
     const current = core.table.get(target);
@@ -114,11 +139,13 @@ export class Prober {
     const acked = await this.ping(id, core.config.pingTimeoutMs);
     core.events.record(id, "last ping", { by: core.self, acked, afterMs: core.env.clock.now() - s.since });
     if (acked || !still()) return;
-    // Lifeguard's local health, one step further: a node that is itself unwell (it misses
-    // nacks, has had to refute) and whose suspicion no other member has confirmed where
-    // others could is more likely wrong than the member is, so it holds the suspicion and
-    // waits again rather than declare a death alone (Rapid's lossy-member test).
-    if (s.expected > 0 && s.by.size === 1 && s.by.has(core.self) && core.awareness.score > 0) {
+    // Lifeguard's local health, one step further: a node that is unwell (awareness.ts), or
+    // is at all unsure of its links (it missed a nack, had to refute) and whose suspicion
+    // no other member has confirmed where others could, is more likely wrong than the
+    // member is: it may have missed the refutation. It holds the suspicion and waits again
+    // rather than declare a death (Rapid's lossy-member test).
+    const alone = s.expected > 0 && s.by.size === 1 && s.by.has(core.self);
+    if (s.expected > 0 && (core.awareness.unwell || (alone && core.awareness.score > 0))) {
       core.events.record(id, "suspicion held", { by: core.self, awareness: core.awareness.score });
       core.suspicions.restart(id, s);
       return;
@@ -161,7 +188,7 @@ export class Prober {
         if (m && !isGone(m.state)) return id;
       }
       // A full pass done: reshuffle the current membership for the next one.
-      this.#order = this.core.shuffle(table.ids((m) => !isGone(m.state)));
+      this.#order = shuffle(this.core.env.random, table.ids((m) => !isGone(m.state)));
       this.#index = 0;
     }
     return undefined;

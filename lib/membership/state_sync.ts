@@ -16,6 +16,9 @@ const BUSY_PERIODS = 10;
 type SyncMessage = Extract<SwimMessage, { type: "sync" }>;
 
 export class StateSync {
+  /** Whether this node has merged another's full table, or needs none (it starts the cluster). */
+  joined = false;
+
   constructor(readonly core: SwimCore) {}
 
   /** Asks each introducer in turn for its table; retries with backoff until one answers. */
@@ -131,6 +134,7 @@ export class StateSync {
    */
   merge(members: Update[], joining: boolean): void {
     const { core } = this;
+    this.joined = true;
     for (const u of members) {
       if (u.state === "dead" && u.id !== core.self) {
         if (joining) continue;

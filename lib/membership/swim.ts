@@ -9,12 +9,13 @@
  * Every message piggybacks membership updates; a periodic full-state sync with a random
  * member heals what gossip missed.
  */
-import { sendWithTimeout, type TimerHandle } from "../env.ts";
+import { sendWithTimeout, shuffle, type TimerHandle } from "../env.ts";
 import { MemberEvents } from "../explain/events.ts";
 import type { Metrics } from "../metrics.ts";
 import { Awareness } from "./awareness.ts";
 import { GossipQueue } from "./gossip.ts";
-import { isGone, isReaped, type Member, type MemberState, newsForItself, refutation, type Update } from "./member.ts";
+import { isGone, isReaped, type Member, type MemberState, newsForItself, type Update } from "./member.ts";
+import { OwnWord } from "./own_word.ts";
 import { MessageError } from "../wire/fields.ts";
 import { decodeMessage, encodeMessage, type SwimMessage } from "../wire/swim.ts";
 import { Prober } from "./probe.ts";
@@ -42,8 +43,7 @@ export class Swim implements SwimCore {
   readonly awareness = new Awareness(8);
   readonly stats: SwimStats;
   readonly events: MemberEvents;
-  #incarnation = 0;
-  #selfState: MemberState = "alive";
+  readonly own: OwnWord;
   readonly #gossip = new GossipQueue();
   readonly #listeners: MemberListener[] = [];
   readonly #timers = new Set<TimerHandle>();
@@ -53,6 +53,7 @@ export class Swim implements SwimCore {
 
   constructor(self: string, readonly config: SwimConfig, readonly env: SwimEnv, metrics: Metrics, readonly epochs: EpochGossip = NO_EPOCHS) {
     this.self = self;
+    this.own = new OwnWord(self, this.awareness);
     this.stats = swimMetrics(metrics, this);
     this.events = new MemberEvents(env.clock);
     this.suspicions = new Suspicions(config, env.clock, (id, s) => void this.#prober.lastChance(id, s));
@@ -63,7 +64,7 @@ export class Swim implements SwimCore {
   // --- reading the table ---------------------------------------------------------------
 
   get incarnation(): number {
-    return this.#incarnation;
+    return this.own.incarnation;
   }
 
   get awarenessScore(): number {
@@ -74,13 +75,17 @@ export class Swim implements SwimCore {
     return this.#gossip.size;
   }
 
+  get joined(): boolean {
+    return this.#sync.joined;
+  }
+
   get running(): boolean {
     return this.#running;
   }
 
   /** One member as `members()` lists it, self included, found without listing them all; a reaped one too. */
   member(id: string): MemberView | undefined {
-    if (id === this.self) return { id, state: this.#selfState, incarnation: this.#incarnation, since: 0 };
+    if (id === this.self) return { id, state: this.own.state, incarnation: this.own.incarnation, since: 0 };
     const m = this.table.get(id);
     const suspicion = m?.state === "suspect" ? this.suspicions.view(id) : undefined;
     return m && (suspicion ? { ...m, suspicion } : { ...m });
@@ -93,7 +98,7 @@ export class Swim implements SwimCore {
   }
 
   liveCount(): number {
-    return (this.#selfState === "alive" ? 1 : 0) + this.table.liveCount();
+    return (this.own.state === "alive" ? 1 : 0) + this.table.liveCount();
   }
 
   onChange(listener: MemberListener): void {
@@ -109,6 +114,7 @@ export class Swim implements SwimCore {
     if (this.config.pushPullIntervalMs > 0) this.#sync.schedulePushPull(this.#sync.nextPushPullMs());
     const introducers = this.config.introducers.filter((a) => a !== this.self);
     if (introducers.length > 0) void this.#sync.join(introducers);
+    else this.#sync.joined = true;
   }
 
   stop(): void {
@@ -124,9 +130,7 @@ export class Swim implements SwimCore {
    */
   async leave(): Promise<void> {
     if (!this.#running) return;
-    this.#incarnation++;
-    this.#selfState = "left";
-    this.#gossip.enqueue({ id: this.self, state: "left", incarnation: this.#incarnation, from: this.self });
+    this.#gossip.enqueue(this.own.leave());
     const peers = this.randomMembers(retransmitLimit(this.config.retransmitMult, this.liveCount()), (m) => m.state === "alive");
     this.env.log.info("leaving cluster", { told: peers.length });
     await Promise.allSettled(peers.map((p) => this.#prober.ping(p, this.config.pingTimeoutMs * 2)));
@@ -192,20 +196,28 @@ export class Swim implements SwimCore {
     }
   }
 
-  #applyAboutSelf(update: Update): void {
-    if (this.#selfState === "left") return;
-    const next = refutation(this.#incarnation, update);
-    if (next === undefined) return;
-    this.#incarnation = next;
-    this.#gossip.enqueue({ id: this.self, state: "alive", incarnation: next, from: this.self });
+  #applyAboutSelf(update: Update, heard = this.own.hear(update)): void {
+    if (heard.kind === "hold") {
+      this.events.record(this.self, "accusation held", { state: update.state, by: update.from, incarnation: update.incarnation, awareness: this.awareness.score });
+      if (heard.first) this.env.log.warn("accused while unwell: not refuting until its pings are answered again", { state: update.state, by: update.from });
+      return;
+    }
+    if (heard.kind !== "refute") return;
+    this.#gossip.enqueue(heard.alive);
     if (update.state !== "alive") {
       this.stats.refutations.inc();
       this.awareness.apply(1);
-      this.env.log.info("refuted", { state: update.state, by: update.from, incarnation: next });
+      this.env.log.info("refuted", { state: update.state, by: update.from, incarnation: heard.alive.incarnation });
       // Tell the accuser at once (the ping carries the fresh alive first): gossip alone
       // may take several periods, and its suspicion timer is already running.
       if (update.from !== this.self && this.#running) void this.#prober.ping(update.from, this.config.pingTimeoutMs);
     }
+  }
+
+  wellAgain(): void {
+    const held = this.own.held;
+    const heard = this.own.wellAgain();
+    if (held && heard) this.#applyAboutSelf(held, heard);
   }
 
   /** A message's sender vouches for itself; its piggybacked updates are news. */
@@ -219,13 +231,13 @@ export class Swim implements SwimCore {
   }
 
   selfUpdate(): Update {
-    return { id: this.self, state: this.#selfState, incarnation: this.#incarnation, from: this.self };
+    return this.own.update();
   }
 
   // --- sending -------------------------------------------------------------------------
 
   header(): Header {
-    return { from: this.self, incarnation: this.#incarnation, epoch: this.epochs.epoch() };
+    return { from: this.self, incarnation: this.own.incarnation, epoch: this.epochs.epoch() };
   }
 
   async send(peer: string, message: SwimMessage, timeoutMs: number): Promise<SwimMessage | undefined> {
@@ -278,15 +290,7 @@ export class Swim implements SwimCore {
   }
 
   randomMembers(count: number, keep: (m: Member) => boolean): string[] {
-    return this.shuffle(this.table.ids(keep)).slice(0, count);
-  }
-
-  shuffle<T>(items: T[]): T[] {
-    for (let i = items.length - 1; i > 0; i--) {
-      const j = Math.floor(this.env.random.next() * (i + 1));
-      [items[i], items[j]] = [items[j]!, items[i]!];
-    }
-    return items;
+    return shuffle(this.env.random, this.table.ids(keep)).slice(0, count);
   }
 
   jitter(ms: number): number {

@@ -12,6 +12,7 @@ import type { SwimMessage } from "../wire/swim.ts";
 import type { Suspicions } from "./suspicion.ts";
 import type { SwimStats } from "./swim_metrics.ts";
 import type { MemberTable } from "./table.ts";
+import type { OwnWord } from "./own_word.ts";
 
 /** The options membership reads; their meaning and defaults are in config.ts. */
 export type SwimConfig = Pick<
@@ -55,6 +56,8 @@ export interface SwimCore {
   /** What happened to each member, for /cluster/explain. */
   readonly events: MemberEvents;
   readonly running: boolean;
+  /** Whether this node has had a member's full table (or starts the cluster): a joiner still waiting knows too little to accuse. */
+  readonly joined: boolean;
   header(): Header;
   /** The one place an update is applied: table, suspicion timers, gossip, listeners (`fromFullState`: out of a sync). */
   apply(update: Update, fromFullState?: boolean): void;
@@ -65,12 +68,15 @@ export interface SwimCore {
   /** A timer that stop() cancels. */
   schedule(fn: () => void, ms: number): void;
   jitter(ms: number): number;
-  shuffle<T>(items: T[]): T[];
   randomMembers(count: number, keep: (m: Member) => boolean): string[];
   /** Members alive or suspect, self included: the ones that count toward N. */
   liveCount(): number;
   /** What this node says of itself: the first entry of its full state. */
   selfUpdate(): Update;
+  /** Refutes an accusation this node held while unwell, once it is well again (own_word.ts). */
+  wellAgain(): void;
+  /** What this node says of itself, and the accusation it holds, if any. */
+  readonly own: OwnWord;
 }
 
 /** A ping addressed to another node reached this one (a restart with a new identity). */

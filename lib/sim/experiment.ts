@@ -10,7 +10,7 @@
  * loop are the caller's (lib/ has neither).
  */
 import type { Config } from "../config.ts";
-import { seededRandom } from "../env.ts";
+import { seededRandom, shuffle } from "../env.ts";
 import { SimCluster } from "./cluster.ts";
 
 export interface Faults {
@@ -61,6 +61,10 @@ export interface ExperimentResult {
   falsePositives: number;
   /** Lossy members some member declared dead (removing them is allowed, if every member agrees). */
   lossyDeclaredDead: number;
+  /** Members no fault touched that some member suspected, outside a partition (Rapid's lossy test: none). */
+  healthySuspected: number;
+  /** Times a member no fault touched took a lossy member back after holding it dead: the view flapping. */
+  lossyRevived: number;
   /** Virtual ms from the heal until the cluster converged again (absent: no partition asked). */
   partitionHealedMs?: number | null;
   /** Members declared dead from the cut until converged again: each side's verdicts on the other, which the members refute. */
@@ -106,6 +110,8 @@ interface Run {
   restarted: Set<string>;
   wrongDeaths: Set<string>;
   partitionDeaths: Set<string>;
+  healthySuspected: Set<string>;
+  lossyRevived: number;
   /** From the cut until the cluster has converged again. */
   partitioned: boolean;
   sizes: Set<number>;
@@ -115,7 +121,7 @@ interface Run {
 export async function runExperiment(o: ExperimentOptions, hooks: ExperimentHooks): Promise<ExperimentResult> {
   const c = new SimCluster({ seed: o.seed, settle: hooks.settle, network: { loss: o.loss, minDelayMs: o.minDelayMs, maxDelayMs: o.maxDelayMs }, config: o.config });
   const picked = pickMembers(o);
-  const run: Run = { c, o, hooks, started: c.clock.now(), wallStart: hooks.wallMs(), lossy: new Set(picked.lossy), faulty: new Set([...picked.lossy, ...picked.partitioned]), crashed: new Set(), restarted: new Set(), wrongDeaths: new Set(), partitionDeaths: new Set(), partitioned: false, sizes: new Set(), ringSizes: new Set() };
+  const run: Run = { c, o, hooks, started: c.clock.now(), wallStart: hooks.wallMs(), lossy: new Set(picked.lossy), faulty: new Set([...picked.lossy, ...picked.partitioned]), crashed: new Set(), restarted: new Set(), wrongDeaths: new Set(), partitionDeaths: new Set(), healthySuspected: new Set(), lossyRevived: 0, partitioned: false, sizes: new Set(), ringSizes: new Set() };
   for (const id of picked.lossy) c.network.lossy(id, o.faults!.lossy!.loss);
   for (const id of picked.slow) c.network.slow(id, o.faults!.slow!.delayMs);
 
@@ -124,7 +130,7 @@ export async function runExperiment(o: ExperimentOptions, hooks: ExperimentHooks
   const load = await quietPhase(run);
   const result: ExperimentResult = {
     nodes: o.nodes, seed: o.seed, joinConvergedMs, ringConvergedMs, epochs, distinctViews: run.sizes.size, distinctRingSizes: run.ringSizes.size,
-    detection: { firstMs: null, allMs: null, removedMs: null }, falsePositives: 0, lossyDeclaredDead: 0, ...load, virtualMs: 0, wallMs: 0,
+    detection: { firstMs: null, allMs: null, removedMs: null }, falsePositives: 0, lossyDeclaredDead: 0, healthySuspected: 0, lossyRevived: 0, ...load, virtualMs: 0, wallMs: 0,
   };
   if (o.faults?.partition) {
     result.partitionHealedMs = await partitionPhase(run, picked.partitioned, o.faults.partition.forMs);
@@ -135,6 +141,7 @@ export async function runExperiment(o: ExperimentOptions, hooks: ExperimentHooks
   for (const id of c.liveIds()) await c.nodes.get(id)!.stop();
   result.falsePositives = [...run.wrongDeaths].filter((id) => !run.faulty.has(id)).length;
   result.lossyDeclaredDead = [...run.wrongDeaths].filter((id) => run.lossy.has(id)).length;
+  [result.healthySuspected, result.lossyRevived] = [run.healthySuspected.size, run.lossyRevived];
   result.virtualMs = c.clock.now() - run.started;
   result.wallMs = Math.round(hooks.wallMs() - run.wallStart);
   return result;
@@ -143,17 +150,16 @@ export async function runExperiment(o: ExperimentOptions, hooks: ExperimentHooks
 /** The members each fault touches, drawn from the seed, never the first and never one twice. */
 function pickMembers(o: ExperimentOptions) {
   const random = seededRandom(o.seed * 31 + 7);
-  const order = Array.from({ length: o.nodes - 1 }, (_, i) => i + 1);
-  for (let i = order.length - 1; i > 0; i--) {
-    const j = Math.floor(random.next() * (i + 1));
-    [order[i], order[j]] = [order[j]!, order[i]!];
-  }
+  const order = shuffle(random, Array.from({ length: o.nodes - 1 }, (_, i) => i + 1));
   const take = (n = 0) => order.splice(0, Math.min(n, order.length)).map((i) => SimCluster.id(i));
   return { lossy: take(o.faults?.lossy?.members), slow: take(o.faults?.slow?.members), partitioned: take(o.faults?.partition?.members), crashed: take(o.crash) };
 }
 
 function watch(run: Run, id: string): void {
-  run.c.nodes.get(id)!.swim.onChange((m) => {
+  run.c.nodes.get(id)!.swim.onChange((m, was) => {
+    if (run.lossy.has(m.id) && was === "dead" && !run.faulty.has(id)) run.lossyRevived++;
+    const healthy = !run.faulty.has(m.id) && !run.crashed.has(m.id) && !run.restarted.has(m.id);
+    if (m.state === "suspect" && healthy && !run.partitioned) run.healthySuspected.add(m.id);
     // A member once crashed is left out even after it restarts: a late word of its old death is no mistake.
     if (m.state !== "dead" || run.crashed.has(m.id) || run.restarted.has(m.id)) return;
     // While cut off, and until converged again after the heal, each side's verdicts on the other spread: the partition's doing.

@@ -23,7 +23,7 @@ export function simulationReport(o: ExperimentOptions, r: ExperimentResult): str
   if (o.crash > 0) lines.push(`  detection           first suspicion ${seconds(r.detection.firstMs)}, every survivor sees every crashed member dead ${seconds(r.detection.allMs)}, and every ring is without them ${seconds(r.detection.removedMs)}`);
   if (r.rejoinConvergedMs !== undefined) lines.push(`  rejoin              converged again ${seconds(r.rejoinConvergedMs)} after the crashed members started again`);
   lines.push(
-    `  false positives     ${r.falsePositives}${f?.lossy ? ` (and ${r.lossyDeclaredDead} lossy members declared dead)` : ""}`,
+    `  false positives     ${r.falsePositives}${f?.lossy ? ` (and ${r.lossyDeclaredDead} lossy members declared dead, taken back ${r.lossyRevived} times)` : ""}; ${r.healthySuspected} healthy members suspected`,
     `  time                ${seconds(r.virtualMs)} virtual in ${seconds(r.wallMs)} of wall time (${rate} virtual s per wall s)`,
   );
   return lines.join("\n");

@@ -12,6 +12,7 @@ import {
   suspicionTimeoutMs,
 } from "../../lib/membership/timing.ts";
 import { MemberTable, transition } from "../../lib/membership/table.ts";
+import { OwnWord } from "../../lib/membership/own_word.ts";
 
 const u = (state: MemberState, incarnation: number, id = "m", from = "x"): Update => ({ id, state, incarnation, from });
 
@@ -54,6 +55,30 @@ test("isReaped: only a member dead or left, and only once --reap-after-ms has pa
     ["dead", -5_000, false], // a clock that went back
   ];
   for (const [state, age, want] of table) assert.equal(isReaped({ state, since: 1_000_000 }, 1_000_000 + age, 60_000), want, `${state} ${age} ms`);
+});
+
+test("own word: refutes at once while well; unwell, holds accusations, then refutes the latest once well again", () => {
+  const health = { unwell: false };
+  const own = new OwnWord("me", health);
+  const alive = (incarnation: number) => ({ kind: "refute", alive: { id: "me", state: "alive", incarnation, from: "me" } });
+  assert.deepEqual(own.hear(u("suspect", 0, "me")), alive(1));
+  assert.deepEqual(own.hear(u("suspect", 0, "me")), { kind: "none" }, "old news");
+  assert.deepEqual(own.hear(u("alive", 1, "me")), { kind: "none" });
+  health.unwell = true;
+  assert.deepEqual(own.hear(u("suspect", 1, "me")), { kind: "hold", first: true });
+  assert.deepEqual(own.hear(u("dead", 1, "me")), { kind: "hold", first: false });
+  assert.deepEqual(own.hear(u("suspect", 0, "me")), { kind: "none" }, "older than its incarnation: nothing to hold");
+  assert.equal(own.held?.state, "dead");
+  assert.equal(own.incarnation, 1, "holding raises nothing");
+  assert.deepEqual(own.hear(u("alive", 4, "me")), alive(5), "a word that it is alive above its incarnation (an older process) is refuted even when unwell");
+  assert.deepEqual(own.hear(u("dead", 5, "me")), { kind: "hold", first: true }, "the refutation ended the earlier hold");
+  assert.equal(own.wellAgain(), undefined, "still unwell");
+  health.unwell = false;
+  assert.deepEqual(own.wellAgain(), alive(6));
+  assert.equal(own.held, undefined);
+  assert.equal(own.wellAgain(), undefined, "nothing held");
+  assert.deepEqual(own.leave(), { id: "me", state: "left", incarnation: 7, from: "me" });
+  assert.deepEqual(own.hear(u("dead", 7, "me")), { kind: "none" }, "a member that left answers nothing");
 });
 
 test("refutation: anything but alive at or above our incarnation is answered one higher", () => {
