@@ -29,6 +29,7 @@ export class Prober {
     const period = unwell ? core.config.protocolPeriodMs : core.awareness.scale(core.config.protocolPeriodMs);
     core.schedule(() => this.tick(), period);
     this.#lagCheck(period);
+    core.wellAgain();
     const target = unwell ? undefined : this.#nextTarget();
     if (unwell) void this.#checkHealth();
     else if (target) void this.probe(target);
@@ -48,7 +49,6 @@ export class Prober {
     const answered = await Promise.all(peers.map((p) => this.ping(p, core.config.pingTimeoutMs)));
     if (!core.running) return;
     for (const a of answered) core.awareness.apply(a ? -1 : 1);
-    core.wellAgain();
   }
 
   /**

@@ -196,10 +196,10 @@ export class Swim implements SwimCore {
     }
   }
 
-  #applyAboutSelf(update: Update, heard = this.own.hear(update)): void {
+  #applyAboutSelf(update: Update, heard = this.own.hear(update, this.env.clock.monotonicMs())): void {
     if (heard.kind === "hold") {
       this.events.record(this.self, "accusation held", { state: update.state, by: update.from, incarnation: update.incarnation, awareness: this.awareness.score });
-      if (heard.first) this.env.log.warn("accused while unwell: not refuting until its pings are answered again", { state: update.state, by: update.from });
+      if (heard.first) this.env.log.warn("holding an accusation: not refuting while its own links are not sound", { state: update.state, by: update.from, awareness: this.awareness.score });
       return;
     }
     if (heard.kind !== "refute") return;
@@ -216,7 +216,7 @@ export class Swim implements SwimCore {
 
   wellAgain(): void {
     const held = this.own.held;
-    const heard = this.own.wellAgain();
+    const heard = this.own.wellAgain(this.env.clock.monotonicMs());
     if (held && heard) this.#applyAboutSelf(held, heard);
   }
 

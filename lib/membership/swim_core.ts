@@ -73,7 +73,7 @@ export interface SwimCore {
   liveCount(): number;
   /** What this node says of itself: the first entry of its full state. */
   selfUpdate(): Update;
-  /** Refutes an accusation this node held while unwell, once it is well again (own_word.ts). */
+  /** Refutes an accusation this node held, once it may (own_word.ts); called every protocol period. */
   wellAgain(): void;
   /** What this node says of itself, and the accusation it holds, if any. */
   readonly own: OwnWord;

@@ -12,7 +12,7 @@ import {
   suspicionTimeoutMs,
 } from "../../lib/membership/timing.ts";
 import { MemberTable, transition } from "../../lib/membership/table.ts";
-import { OwnWord } from "../../lib/membership/own_word.ts";
+import { flapWaitMs, OwnWord } from "../../lib/membership/own_word.ts";
 
 const u = (state: MemberState, incarnation: number, id = "m", from = "x"): Update => ({ id, state, incarnation, from });
 
@@ -61,24 +61,56 @@ test("own word: refutes at once while well; unwell, holds accusations, then refu
   const health = { unwell: false };
   const own = new OwnWord("me", health);
   const alive = (incarnation: number) => ({ kind: "refute", alive: { id: "me", state: "alive", incarnation, from: "me" } });
-  assert.deepEqual(own.hear(u("suspect", 0, "me")), alive(1));
-  assert.deepEqual(own.hear(u("suspect", 0, "me")), { kind: "none" }, "old news");
-  assert.deepEqual(own.hear(u("alive", 1, "me")), { kind: "none" });
+  assert.deepEqual(own.hear(u("suspect", 0, "me"), 0), alive(1));
+  assert.deepEqual(own.hear(u("suspect", 0, "me"), 0), { kind: "none" }, "old news");
+  assert.deepEqual(own.hear(u("alive", 1, "me"), 0), { kind: "none" });
   health.unwell = true;
-  assert.deepEqual(own.hear(u("suspect", 1, "me")), { kind: "hold", first: true });
-  assert.deepEqual(own.hear(u("dead", 1, "me")), { kind: "hold", first: false });
-  assert.deepEqual(own.hear(u("suspect", 0, "me")), { kind: "none" }, "older than its incarnation: nothing to hold");
+  assert.deepEqual(own.hear(u("suspect", 1, "me"), 0), { kind: "hold", first: true });
+  assert.deepEqual(own.hear(u("dead", 1, "me"), 0), { kind: "hold", first: false });
+  assert.deepEqual(own.hear(u("suspect", 0, "me"), 0), { kind: "none" }, "older than its incarnation: nothing to hold");
   assert.equal(own.held?.state, "dead");
   assert.equal(own.incarnation, 1, "holding raises nothing");
-  assert.deepEqual(own.hear(u("alive", 4, "me")), alive(5), "a word that it is alive above its incarnation (an older process) is refuted even when unwell");
-  assert.deepEqual(own.hear(u("dead", 5, "me")), { kind: "hold", first: true }, "the refutation ended the earlier hold");
-  assert.equal(own.wellAgain(), undefined, "still unwell");
+  assert.deepEqual(own.hear(u("alive", 4, "me"), 0), alive(5), "a word that it is alive above its incarnation (an older process) is refuted even when unwell");
+  assert.deepEqual(own.hear(u("suspect", 5, "me"), 0), { kind: "hold", first: true }, "the refutation ended the earlier hold");
+  assert.equal(own.wellAgain(1_000), undefined, "still unwell");
   health.unwell = false;
-  assert.deepEqual(own.wellAgain(), alive(6));
+  assert.deepEqual(own.wellAgain(2_000), alive(6), "no comeback from the dead lately: at once");
   assert.equal(own.held, undefined);
-  assert.equal(own.wellAgain(), undefined, "nothing held");
+  assert.equal(own.wellAgain(3_000), undefined, "nothing held");
   assert.deepEqual(own.leave(), { id: "me", state: "left", incarnation: 7, from: "me" });
-  assert.deepEqual(own.hear(u("dead", 7, "me")), { kind: "none" }, "a member that left answers nothing");
+  assert.deepEqual(own.hear(u("dead", 7, "me"), 4_000), { kind: "none" }, "a member that left answers nothing");
+});
+
+test("own word: a member back from the dead more than once lately waits for sound links, longer each time", () => {
+  assert.deepEqual([0, 1, 2, 3, 6, 9].map(flapWaitMs), [0, 30_000, 60_000, 120_000, 600_000, 600_000]);
+  const health = { unwell: false };
+  const own = new OwnWord("me", health);
+  const s = 1_000;
+  assert.equal(own.hear(u("dead", 0, "me"), 0).kind, "refute", "sound all along: at once");
+  // Its link goes and comes back: declared dead again 40 s later, well again at 50 s.
+  health.unwell = true;
+  assert.deepEqual(own.hear(u("dead", 1, "me"), 40 * s), { kind: "hold", first: true });
+  health.unwell = false;
+  assert.equal(own.wellAgain(50 * s), undefined, "one comeback lately: 30 s of sound links first");
+  assert.equal(own.hear(u("dead", 1, "me"), 60 * s).kind, "hold", "news of its death does not cut the wait short");
+  assert.equal(own.wellAgain(79 * s), undefined);
+  assert.equal(own.wellAgain(80 * s)?.kind, "refute");
+  // Again: the link fails 10 s into the wait, so the 60 s count from when it is well again.
+  health.unwell = true;
+  own.hear(u("dead", 2, "me"), 100 * s);
+  health.unwell = false;
+  own.wellAgain(110 * s);
+  health.unwell = true;
+  assert.equal(own.wellAgain(120 * s), undefined);
+  health.unwell = false;
+  assert.equal(own.wellAgain(130 * s), undefined);
+  assert.equal(own.wellAgain(189 * s), undefined);
+  assert.equal(own.wellAgain(190 * s)?.kind, "refute", "two comebacks in 10 minutes: 60 s");
+  // Ten quiet minutes later the comebacks are forgotten, and with them the wait.
+  health.unwell = true;
+  own.hear(u("dead", 3, "me"), 900 * s);
+  health.unwell = false;
+  assert.equal(own.wellAgain(901 * s)?.kind, "refute");
 });
 
 test("refutation: anything but alive at or above our incarnation is answered one higher", () => {
