@@ -30,9 +30,12 @@ export class Prober {
     core.schedule(() => this.tick(), period);
     this.#lagCheck(period);
     core.wellAgain();
-    const target = unwell ? undefined : this.#nextTarget();
-    if (unwell) void this.#checkHealth();
-    else if (target) void this.probe(target);
+    if (unwell) {
+      void this.#checkHealth();
+    } else {
+      const target = this.#nextTarget();
+      if (target) void this.probe(target);
+    }
     this.#reconnect();
   }
 
@@ -144,7 +147,7 @@ export class Prober {
     // no other member has confirmed where others could, is more likely wrong than the
     // member is: it may have missed the refutation. It holds the suspicion and waits again
     // rather than declare a death (Rapid's lossy-member test).
-    const alone = s.expected > 0 && s.by.size === 1 && s.by.has(core.self);
+    const alone = s.by.size === 1 && s.by.has(core.self);
     if (s.expected > 0 && (core.awareness.unwell || (alone && core.awareness.score > 0))) {
       core.events.record(id, "suspicion held", { by: core.self, awareness: core.awareness.score });
       core.suspicions.restart(id, s);
