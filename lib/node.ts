@@ -139,7 +139,7 @@ function replication({ config, env, options, metrics, store, hlc, state, topolog
   const hints = new HintStore();
   // What an old owner must settle before its keys move away: conditional writes it accepted but does not store (sync/stream.ts).
   const accepted = options.casFaults?.streamIgnoresPending ? undefined : { keys: () => acceptor.unstored().map(([key]) => key), finish: (key: string) => quorum.finishPending(key) };
-  const syncer = new Syncer({ self: id, store, topology, replica, state, env, config, metrics, accepted });
+  const syncer = new Syncer({ self: id, store, topology, replica, state, env, config, metrics, accepted, isAlive: (peer) => swim.member(peer)?.state === "alive" });
   const placer = options.placer?.({ topology, swim, config }) ?? topologyPlacer(topology, config, id);
   const quorum = quorumCoordinator({ self: id, placer, replica, acceptor, hlc, env, config, hints, batches: replicationObservers(metrics), cas: casObserver(metrics), casFaults: options.casFaults });
   const coordinator = options.conditional ? { ...quorum, conditional: options.conditional(quorum) } : quorum;

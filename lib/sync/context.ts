@@ -30,6 +30,8 @@ export interface SyncContext {
   owners(position: bigint): string[];
   /** Conditional writes this node accepted but does not store, and the Paxos round that settles one (absent: tests' control). */
   readonly accepted?: AcceptedProposals;
+  /** Whether SWIM holds a peer alive: a request to one that got no answer is tried again (round.ts). */
+  isAlive(peer: string): boolean;
 }
 
 export interface AcceptedProposals {

@@ -25,6 +25,7 @@ import { type AcceptedProposals, PAGE_KEYS, sleep, type SyncConfig, type SyncCon
 import { handOffPage, type HandoffCandidate } from "./handoff.ts";
 import { SyncReceiver } from "./receiver.ts";
 import { emptyReport, quiet, Round, type RoundReport } from "./round.ts";
+import { ProgressLog } from "./progress_log.ts";
 import { streamMovingRanges } from "./stream.ts";
 import { Throttle } from "./throttle.ts";
 import { SyncTokens } from "./tokens.ts";
@@ -42,15 +43,14 @@ export interface SyncerOptions {
   config: SyncConfig;
   metrics: Metrics;
   accepted?: AcceptedProposals;
+  /** Whether SWIM holds a peer alive (absent: every peer). */
+  isAlive?: (peer: string) => boolean;
 }
 
 /** Ring changes arrive in bursts (a joiner learning everyone); one round follows the burst. */
 const RING_CHANGE_DELAY_MS = 200;
 /** A round that moved data is followed by another soon, to confirm the cluster is level. */
 const MIN_FOLLOW_UP_MS = 1_000;
-/** A round still running after this long logs its progress, and again at this interval. */
-const PROGRESS_AFTER_MS = 3_000;
-const PROGRESS_EVERY_MS = 2_000;
 /** The epoch recorded for a round over an empty store: settled on any ring. */
 const EMPTY = -2;
 
@@ -60,7 +60,7 @@ export class Syncer {
   readonly #ctx: SyncContext;
   readonly #throttle: Throttle;
   #timer: unknown;
-  #progressTimer: unknown;
+  readonly #progress: ProgressLog;
   #dueAt = 0;
   #running: Promise<void> | undefined;
   #again = false;
@@ -77,6 +77,7 @@ export class Syncer {
 
   constructor(options: SyncerOptions) {
     this.#o = options;
+    this.#progress = new ProgressLog(options.env);
     const { self, store, topology, env, config, state } = options;
     const counters = syncCounters(options.metrics);
     this.#ctx = {
@@ -87,6 +88,7 @@ export class Syncer {
       config,
       counters,
       accepted: options.accepted,
+      isAlive: options.isAlive ?? (() => true),
       owners(position) {
         const holders = topology.layout.holders(position);
         return state.leaving ? holders.filter((m) => m !== self) : holders;
@@ -118,7 +120,7 @@ export class Syncer {
   stop(): void {
     this.#stopped = true;
     if (this.#timer !== undefined) this.#o.env.clock.clearTimeout(this.#timer);
-    this.#stopProgress();
+    this.#progress.stop();
   }
 
   /**
@@ -175,7 +177,7 @@ export class Syncer {
       .finally(() => {
         this.#running = undefined;
         this.#current = undefined;
-        this.#stopProgress();
+        this.#progress.stop();
         if (this.#again && !this.#stopped) {
           this.#again = false;
           void this.runRound();
@@ -188,27 +190,6 @@ export class Syncer {
     if (!this.#current) return { transfers: [] };
     const { transfers, ...progress } = this.#current.view();
     return { progress, transfers };
-  }
-
-  /** A round that runs past PROGRESS_AFTER_MS says where it is every PROGRESS_EVERY_MS. */
-  #logProgress(round: Round): void {
-    const { clock, log } = this.#o.env;
-    const tick = () => {
-      this.#progressTimer = undefined;
-      if (this.#current !== round) return;
-      const { transfers, etaMs, ...p } = round.view();
-      // The round's time left: its scan's, or its slowest transfer's, whichever is longer.
-      const left = [etaMs, ...transfers.map((t) => t.etaMs)].filter((x): x is number => x !== undefined);
-      const eta = left.length === 0 ? "unknown" : `${(Math.max(...left) / 1000).toFixed(1)} s`;
-      log.info("stabilisation progress", { ...p, keysWanted: round.total("keysWanted"), eta, peers: transfers.length });
-      this.#progressTimer = clock.setTimeout(tick, PROGRESS_EVERY_MS);
-    };
-    this.#progressTimer = clock.setTimeout(tick, PROGRESS_AFTER_MS);
-  }
-
-  #stopProgress(): void {
-    if (this.#progressTimer !== undefined) this.#o.env.clock.clearTimeout(this.#progressTimer);
-    this.#progressTimer = undefined;
   }
 
   // --- scheduling ---
@@ -255,7 +236,7 @@ export class Syncer {
     const started = clock.monotonicMs();
     const tokens = this.tokens.snapshot(); // given before this round's scan: confirmed if it completes
     const round = (this.#current = new Round(this.#ctx, this.#throttle, clock.now()));
-    this.#logProgress(round);
+    this.#progress.start(round, () => this.#current);
 
     // Hand off what this node no longer owns, a page at a time, and summarise the rest.
     let page: HandoffCandidate[] = [];

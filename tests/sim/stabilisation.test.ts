@@ -4,7 +4,10 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { SimCluster } from "../../lib/sim/cluster.ts";
+import type { Config } from "../../lib/config.ts";
+import { overFrames, type SimCluster } from "../../lib/sim/cluster.ts";
+import { readLabel } from "../../lib/wire/label.ts";
+import { decodeOfferRequest } from "../../lib/wire/sync.ts";
 import { ringPosition } from "../../lib/ring/hash.ts";
 import { vnodePositions } from "../../lib/ring/hash.ts";
 import { Ring } from "../../lib/ring/ring.ts";
@@ -16,8 +19,8 @@ const key = (i: number) => `key-${i}`;
 const value = (i: number) => `value ${i} ✓`;
 const config = { syncIntervalMs: 2_000 };
 
-async function cluster(seed: number, size: number): Promise<SimCluster> {
-  const c = simCluster({ seed, config });
+async function cluster(seed: number, size: number, own: Partial<Config> = config): Promise<SimCluster> {
+  const c = simCluster({ seed, config: own });
   for (let i = 0; i < size; i++) c.add();
   for (let i = 0; i < 100 && !everyoneSees(c, size); i++) await c.run(200);
   assert.ok(everyoneSees(c, size), "the cluster formed");
@@ -166,6 +169,30 @@ test("joining 2 members to 4 moves about their share of the data; then the old m
       assert.deepEqual(await unreadable(c), [], `readable after ${id} crashed`);
       await stabilise(c);
     }
+  }));
+
+test("messages lost while a range streams to a new owner do not cost that healthy member its place on the ring", () =>
+  withSeed(22, async () => {
+    // Anti-entropy's own interval (10 s): an old owner's next round would come too late.
+    const c = await cluster(22, 4, {});
+    await writeKeys(c);
+    await stabilise(c);
+    const joiner = c.add(c.liveIds());
+    // The first two offers from each old owner to the joiner are lost (never answered).
+    const lost = new Map<string, number>();
+    const carrier = overFrames(joiner);
+    c.network.attach(joiner.id, (path, body) => {
+      if (path !== "/_kv/offer") return carrier(path, body);
+      const from = decodeOfferRequest(readLabel(body).body).from;
+      if ((lost.get(from) ?? 0) >= 2) return carrier(path, body);
+      lost.set(from, (lost.get(from) ?? 0) + 1);
+      return new Promise(() => {});
+    });
+    await stabilise(c);
+    assert.ok(lost.size >= 2, `offers lost from ${lost.size} old owners: the test would prove nothing`);
+    const removed = c.nodes.get(c.liveIds()[0]!)!.topology.state.removed.filter((k) => k.startsWith(joiner.id));
+    assert.deepEqual(removed, [], "the joiner was dropped from the ring for an old owner's lost message");
+    assert.deepEqual(await unreadable(c), []);
   }));
 
 test("anti-entropy alone brings a replica level: lost writes come back, and a missed delete does not resurrect", () =>
