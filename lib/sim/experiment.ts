@@ -55,8 +55,8 @@ export interface ExperimentResult {
   distinctViews: number;
   /** Distinct sizes of the agreed ring members held until it converged: the membership the cluster acts on. */
   distinctRingSizes: number;
-  /** From the crash: first suspicion, every survivor holding every crashed member dead, every survivor's ring without them. */
-  detection: { firstMs: number | null; allMs: number | null; removedMs: number | null };
+  /** From the crash: first suspicion, first death declared, every survivor holding every crashed member dead, every survivor's ring without them. */
+  detection: { firstMs: number | null; declaredMs: number | null; allMs: number | null; removedMs: number | null };
   /** Members neither crashed, lossy nor cut off that some member declared dead, outside a partition. */
   falsePositives: number;
   /** Lossy members some member declared dead (removing them is allowed, if every member agrees). */
@@ -130,7 +130,7 @@ export async function runExperiment(o: ExperimentOptions, hooks: ExperimentHooks
   const load = await quietPhase(run);
   const result: ExperimentResult = {
     nodes: o.nodes, seed: o.seed, joinConvergedMs, ringConvergedMs, epochs, distinctViews: run.sizes.size, distinctRingSizes: run.ringSizes.size,
-    detection: { firstMs: null, allMs: null, removedMs: null }, falsePositives: 0, lossyDeclaredDead: 0, healthySuspected: 0, lossyRevived: 0, ...load, virtualMs: 0, wallMs: 0,
+    detection: { firstMs: null, declaredMs: null, allMs: null, removedMs: null }, falsePositives: 0, lossyDeclaredDead: 0, healthySuspected: 0, lossyRevived: 0, ...load, virtualMs: 0, wallMs: 0,
   };
   if (o.faults?.partition) {
     result.partitionHealedMs = await partitionPhase(run, picked.partitioned, o.faults.partition.forMs);
@@ -245,15 +245,16 @@ async function partitionPhase(run: Run, cut: string[], forMs: number): Promise<n
 }
 
 /**
- * Kills `ids`; how long until one survivor suspected one, until every survivor (but the
- * lossy) declared every one dead, and until every such survivor's ring is without them.
+ * Kills `ids`; how long until one survivor suspected one, until one declared one dead, until
+ * every survivor (but the lossy) declared every one dead, and until every such survivor's
+ * ring is without them.
  */
 async function crashPhase(run: Run, ids: string[]): Promise<ExperimentResult["detection"]> {
   const { c } = run;
   for (const id of ids) run.crashed.add(id);
   for (const id of ids) await c.crash(id);
   const from = c.clock.now();
-  const detection: ExperimentResult["detection"] = { firstMs: null, allMs: null, removedMs: null };
+  const detection: ExperimentResult["detection"] = { firstMs: null, declaredMs: null, allMs: null, removedMs: null };
   const gone = new Set(ids);
   while (ids.length > 0 && c.clock.now() - from < run.o.limitMs) {
     await c.run(TICK_MS / 5);
@@ -263,6 +264,7 @@ async function crashPhase(run: Run, ids: string[]): Promise<ExperimentResult["de
     if (detection.allMs === null) {
       const states = ids.flatMap((id) => survivors.map((n) => n.swim.table.get(id)?.state));
       if (detection.firstMs === null && states.some((s) => s === "suspect" || s === "dead")) detection.firstMs = at;
+      if (detection.declaredMs === null && states.some((s) => s === "dead")) detection.declaredMs = at;
       if (states.every((s) => s === "dead")) detection.allMs = at;
     }
     const held = (n: (typeof survivors)[number]) => [...n.topology.state.members, ...n.topology.state.next].some((m) => gone.has(m.id));
