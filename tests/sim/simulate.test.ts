@@ -22,6 +22,9 @@ test("simulate: lossy and slow members, a partition, crashes and a rejoin: every
     assert.equal(typeof ms, "number", `${what} finished: ${JSON.stringify(first)}`);
   }
   assert.equal(first.falsePositives, 0);
+  // The lossy member is no reason to suspect anyone healthy, and once declared dead it stays so.
+  assert.equal(first.healthySuspected, 0);
+  assert.equal(first.lossyRevived, 0);
   assert.equal(typeof first.partitionDeclaredDead, "number");
   assert.ok(first.detection.firstMs! <= first.detection.allMs! && first.detection.allMs! <= first.detection.removedMs!);
   assert.ok(first.distinctRingSizes >= 1 && first.distinctRingSizes <= first.epochs);
