@@ -20,7 +20,7 @@ import type { Env, TimerHandle } from "../env.ts";
 import { isGone, type MemberState } from "../membership/member.ts";
 import { helloTargets } from "./hellos.ts";
 import { gatheringJoiners } from "./join_batch.ts";
-import { type Acks, ackInputs, viewInputs } from "./verdict_inputs.ts";
+import { type Acks, ackInputs, KeptVerdict, viewInputs } from "./verdict_inputs.ts";
 import { Proposer } from "./proposer.ts";
 import { type DriverView, nextStep, type QuorumConfig, type Step } from "./plan.ts";
 import { lowestAcceptors, memberKey, type MemberRef, owners, type TopologyState } from "./state.ts";
@@ -66,10 +66,10 @@ export class TopologyDriver {
   readonly #unreachedSince = new Map<string, number>();
   /** What the last tick found: the step it proposed, or why it waits. */
   #reason = "not the driver";
-  /** The last quiet check's verdict, and what it was made from: the same inputs give the same verdict. */
-  #quiet?: { base: TopologyState; inputs: string; step: Step };
+  /** The quiet check's verdict: the same inputs give the same verdict. */
+  readonly #quiet = new KeptVerdict();
   /** The same for the verdict on what the owners have done. */
-  #polled?: { base: TopologyState; inputs: string; step: Step };
+  readonly #polled = new KeptVerdict();
   /** What the owners have acknowledged of the current epoch, over the polls so far. */
   #acks?: Acks;
 
@@ -119,13 +119,10 @@ export class TopologyDriver {
     // The planner judges every range (vnodes x members of them), so a verdict is kept while
     // the ring and the view it was made from stay the same, as they do in a settled cluster.
     const view = this.#view(base);
-    const inputs = viewInputs(view);
-    let quiet = this.#quiet?.base === base && this.#quiet.inputs === inputs ? this.#quiet.step : undefined;
-    if (!quiet) {
+    const quiet = this.#quiet.of(base, viewInputs(view), () => {
       const everyone = owners(base).map(memberKey);
-      quiet = plan(topology.layout, { ...view, fenced: new Set(everyone), streamed: new Map(everyone.map((k) => [k, new Set()])) }, this.#o.config);
-      this.#quiet = { base, inputs, step: quiet };
-    }
+      return plan(topology.layout, { ...view, fenced: new Set(everyone), streamed: new Map(everyone.map((k) => [k, new Set()])) }, this.#o.config);
+    });
     if (base.phase === "stable" && quiet.kind === "wait") {
       this.#reason = view.gathering > 0 ? `gathering joiners: ${view.gathering} asking so far` : quiet.reason;
       return;
@@ -150,10 +147,7 @@ export class TopologyDriver {
     // An owner that answered is alive, whatever SWIM says yet (a healed partition): never removed for it.
     const polled = this.#view(base, heard);
     // A poll that brought no news leaves the verdict as it was: no need to judge every range again.
-    const inputsNow = `${viewInputs(polled)}|${ackInputs(fenced, streamed)}`;
-    const step = this.#polled?.base === base && this.#polled.inputs === inputsNow ? this.#polled.step
-      : plan(topology.layout, { ...polled, fenced, streamed }, this.#o.config);
-    this.#polled = { base, inputs: inputsNow, step };
+    const step = this.#polled.of(base, `${viewInputs(polled)}|${ackInputs(fenced, streamed)}`, () => plan(topology.layout, { ...polled, fenced, streamed }, this.#o.config));
     if (step.kind === "wait") {
       this.#reason = step.reason;
       return;
