@@ -4,7 +4,7 @@ import { positionHex, ringPosition } from "../ring/hash.ts";
 import type { TopologyDriver } from "../topology/driver.ts";
 import { lostRanges } from "../topology/lost.ts";
 import { isMoving, pinName } from "../topology/pins.ts";
-import { memberKey, stateChecksum } from "../topology/state.ts";
+import { acceptors, memberKey, stateChecksum } from "../topology/state.ts";
 import type { Topology } from "../topology/topology.ts";
 import { decodeKey } from "./kv_routes.ts";
 import { jsonResponse } from "./errors.ts";
@@ -55,6 +55,8 @@ export function addRingRoutes(router: RouterType, { topology, driver, replicas, 
         // During a transition: the owners ranges are moving to.
         next: state.next.map((m) => m.id),
         processes: { members: state.members, next: state.next },
+        // Who votes on the next epoch: every member of a small ring, else this council (docs/topology.md).
+        council: acceptors(state).map((m) => m.id),
         vnodesPerMember: vnodes,
         quorum: { n: replicas, w: writeQuorum, r: readQuorum },
         // What the next ring change waits for, in the driver's words.

@@ -12,6 +12,8 @@
 import type { Config } from "../config.ts";
 import { seededRandom, shuffle } from "../env.ts";
 import { SimCluster } from "./cluster.ts";
+import { crashPhase, partitionPhase, rejoinPhase } from "./fault_phases.ts";
+import { convergence, report, type Run, TICK_MS, watch } from "./watch.ts";
 
 export interface Faults {
   /** Members (never the first) every message of which is lost with `loss`, from the start. */
@@ -57,6 +59,8 @@ export interface ExperimentResult {
   distinctRingSizes: number;
   /** From the crash: first suspicion, first death declared, every survivor holding every crashed member dead, every survivor's ring without them. */
   detection: { firstMs: number | null; declaredMs: number | null; allMs: number | null; removedMs: number | null };
+  /** What taking the crashed members off the ring cost, from the crash until every ring was without them: epochs decided, Paxos messages (prepare and accept), the driver's polls and tellings (status). */
+  removal: { epochs: number; paxosMessages: number; statusMessages: number };
   /** Members neither crashed, lossy nor cut off that some member declared dead, outside a partition. */
   falsePositives: number;
   /** Lossy members some member declared dead (removing them is allowed, if every member agrees). */
@@ -71,6 +75,8 @@ export interface ExperimentResult {
   partitionDeclaredDead?: number;
   /** Virtual ms from the restart of the crashed members until the cluster converged again. */
   rejoinConvergedMs?: number | null;
+  /** Virtual ms the driver's change of owners that took them back in took: its first epoch to its stable one. */
+  rejoinTransitionMs?: number | null;
   messagesPerMemberPerPeriod: number;
   bytesPerMemberPerPeriod: number;
   virtualMs: number;
@@ -93,31 +99,9 @@ export interface ExperimentHooks {
   progress?: (p: Progress) => void;
 }
 
-const TICK_MS = 250;
 const QUIET_PERIODS = 10;
 
 /** What the phases share: the cluster, who is faulty or crashed, and what was seen. */
-interface Run {
-  c: SimCluster;
-  o: ExperimentOptions;
-  hooks: ExperimentHooks;
-  started: number;
-  wallStart: number;
-  lossy: Set<string>;
-  /** Members a fault may rightly get declared dead: the lossy and the cut off. */
-  faulty: Set<string>;
-  crashed: Set<string>;
-  restarted: Set<string>;
-  wrongDeaths: Set<string>;
-  partitionDeaths: Set<string>;
-  healthySuspected: Set<string>;
-  lossyRevived: number;
-  /** From the cut until the cluster has converged again. */
-  partitioned: boolean;
-  sizes: Set<number>;
-  ringSizes: Set<number>;
-}
-
 export async function runExperiment(o: ExperimentOptions, hooks: ExperimentHooks): Promise<ExperimentResult> {
   const c = new SimCluster({ seed: o.seed, settle: hooks.settle, network: { loss: o.loss, minDelayMs: o.minDelayMs, maxDelayMs: o.maxDelayMs }, config: o.config });
   const picked = pickMembers(o);
@@ -130,14 +114,17 @@ export async function runExperiment(o: ExperimentOptions, hooks: ExperimentHooks
   const load = await quietPhase(run);
   const result: ExperimentResult = {
     nodes: o.nodes, seed: o.seed, joinConvergedMs, ringConvergedMs, epochs, distinctViews: run.sizes.size, distinctRingSizes: run.ringSizes.size,
-    detection: { firstMs: null, declaredMs: null, allMs: null, removedMs: null }, falsePositives: 0, lossyDeclaredDead: 0, healthySuspected: 0, lossyRevived: 0, ...load, virtualMs: 0, wallMs: 0,
+    detection: { firstMs: null, declaredMs: null, allMs: null, removedMs: null }, removal: { epochs: 0, paxosMessages: 0, statusMessages: 0 }, falsePositives: 0, lossyDeclaredDead: 0, healthySuspected: 0, lossyRevived: 0, ...load, virtualMs: 0, wallMs: 0,
   };
   if (o.faults?.partition) {
     result.partitionHealedMs = await partitionPhase(run, picked.partitioned, o.faults.partition.forMs);
     result.partitionDeclaredDead = run.partitionDeaths.size;
   }
+  const ringBefore = ringTraffic(run);
   result.detection = await crashPhase(run, picked.crashed);
-  if (o.faults?.rejoinAfterMs !== undefined && picked.crashed.length > 0) result.rejoinConvergedMs = await rejoinPhase(run, o.faults.rejoinAfterMs);
+  const ringAfter = ringTraffic(run);
+  result.removal = { epochs: ringAfter.epoch - ringBefore.epoch, paxosMessages: ringAfter.paxos - ringBefore.paxos, statusMessages: ringAfter.status - ringBefore.status };
+  if (o.faults?.rejoinAfterMs !== undefined && picked.crashed.length > 0) Object.assign(result, await rejoinPhase(run, o.faults.rejoinAfterMs));
   for (const id of c.liveIds()) await c.nodes.get(id)!.stop();
   result.falsePositives = [...run.wrongDeaths].filter((id) => !run.faulty.has(id)).length;
   result.lossyDeclaredDead = [...run.wrongDeaths].filter((id) => run.lossy.has(id)).length;
@@ -153,33 +140,6 @@ function pickMembers(o: ExperimentOptions) {
   const order = shuffle(random, Array.from({ length: o.nodes - 1 }, (_, i) => i + 1));
   const take = (n = 0) => order.splice(0, Math.min(n, order.length)).map((i) => SimCluster.id(i));
   return { lossy: take(o.faults?.lossy?.members), slow: take(o.faults?.slow?.members), partitioned: take(o.faults?.partition?.members), crashed: take(o.crash) };
-}
-
-function watch(run: Run, id: string): void {
-  run.c.nodes.get(id)!.swim.onChange((m, was) => {
-    if (run.lossy.has(m.id) && was === "dead" && !run.faulty.has(id)) run.lossyRevived++;
-    const healthy = !run.faulty.has(m.id) && !run.crashed.has(m.id) && !run.restarted.has(m.id);
-    if (m.state === "suspect" && healthy && !run.partitioned) run.healthySuspected.add(m.id);
-    // A member once crashed is left out even after it restarts: a late word of its old death is no mistake.
-    if (m.state !== "dead" || run.crashed.has(m.id) || run.restarted.has(m.id)) return;
-    // While cut off, and until converged again after the heal, each side's verdicts on the other spread: the partition's doing.
-    (run.partitioned ? run.partitionDeaths : run.wrongDeaths).add(m.id);
-  });
-}
-
-/** Whether the cluster has converged: every member no fault touched lists the same number alive, at least every such member; the same for the rings. */
-function convergence(run: Run) {
-  const live = run.c.liveIds().map((id) => run.c.nodes.get(id)!);
-  const steady = live.filter((n) => !run.lossy.has(n.id));
-  const views = steady.map((n) => n.swim.liveCount());
-  const rings = steady.map((n) => n.topology.state);
-  const members = views.length > 0 && views.every((v) => v === views[0] && v >= steady.length);
-  const ring = rings.length > 0 && rings.every((r) => r.epoch === rings[0]!.epoch && r.phase === "stable" && r.members.length >= steady.length);
-  return { members, ring, views, rings, converged: views.filter((v) => v >= steady.length).length, ringed: rings.filter((r) => r.members.length >= steady.length).length };
-}
-
-function report(run: Run, phase: Progress["phase"], seen = convergence(run)): void {
-  run.hooks.progress?.({ phase, virtualMs: run.c.clock.now() - run.started, wallMs: run.hooks.wallMs() - run.wallStart, converged: seen.converged, ringed: seen.ringed });
 }
 
 async function joinPhase(run: Run): Promise<{ joinConvergedMs: number | null; ringConvergedMs: number | null }> {
@@ -219,69 +179,10 @@ async function quietPhase(run: Run): Promise<{ messagesPerMemberPerPeriod: numbe
   };
 }
 
-/** Runs until the cluster has converged again, from now; the virtual ms it took (null: not within the limit). */
-async function reconverge(run: Run, phase: Progress["phase"]): Promise<number | null> {
-  const from = run.c.clock.now();
-  while (run.c.clock.now() - from < run.o.limitMs) {
-    await run.c.run(TICK_MS);
-    const seen = convergence(run);
-    report(run, phase, seen);
-    if (seen.members && seen.ring) return run.c.clock.now() - from;
-  }
-  return null;
-}
-
-async function partitionPhase(run: Run, cut: string[], forMs: number): Promise<number | null> {
-  run.partitioned = true;
-  run.c.network.partition(cut);
-  for (let t = 0; t < forMs; t += TICK_MS) {
-    await run.c.run(TICK_MS);
-    report(run, "partitioned");
-  }
-  run.c.network.heal();
-  const healedMs = await reconverge(run, "healing");
-  run.partitioned = false;
-  return healedMs;
-}
-
-/**
- * Kills `ids`; how long until one survivor suspected one, until one declared one dead, until
- * every survivor (but the lossy) declared every one dead, and until every such survivor's
- * ring is without them.
- */
-async function crashPhase(run: Run, ids: string[]): Promise<ExperimentResult["detection"]> {
-  const { c } = run;
-  for (const id of ids) run.crashed.add(id);
-  for (const id of ids) await c.crash(id);
-  const from = c.clock.now();
-  const detection: ExperimentResult["detection"] = { firstMs: null, declaredMs: null, allMs: null, removedMs: null };
-  const gone = new Set(ids);
-  while (ids.length > 0 && c.clock.now() - from < run.o.limitMs) {
-    await c.run(TICK_MS / 5);
-    const at = c.clock.now() - from;
-    // A lossy member may never hear of a death: the survivors that count are the others.
-    const survivors = c.liveIds().filter((id) => !run.lossy.has(id)).map((id) => c.nodes.get(id)!);
-    if (detection.allMs === null) {
-      const states = ids.flatMap((id) => survivors.map((n) => n.swim.table.get(id)?.state));
-      if (detection.firstMs === null && states.some((s) => s === "suspect" || s === "dead")) detection.firstMs = at;
-      if (detection.declaredMs === null && states.some((s) => s === "dead")) detection.declaredMs = at;
-      if (states.every((s) => s === "dead")) detection.allMs = at;
-    }
-    const held = (n: (typeof survivors)[number]) => [...n.topology.state.members, ...n.topology.state.next].some((m) => gone.has(m.id));
-    if (detection.allMs !== null && !survivors.some(held)) return { ...detection, removedMs: at };
-    if (at % 1000 < TICK_MS / 5) report(run, "detecting");
-  }
-  return detection;
-}
-
-async function rejoinPhase(run: Run, afterMs: number): Promise<number | null> {
-  await run.c.run(afterMs);
-  for (const id of run.crashed) {
-    run.restarted.add(id);
-    watch(run, run.c.restart(id).id);
-  }
-  run.crashed.clear();
-  return reconverge(run, "rejoining");
+/** The first member's epoch, and the ring messages sent so far. */
+function ringTraffic(run: Run): { epoch: number; paxos: number; status: number } {
+  const count = (path: string) => run.c.network.sentByPath.get(path) ?? 0;
+  return { epoch: run.c.nodes.get(SimCluster.id(0))!.topology.epoch, paxos: count("/_ring/prepare") + count("/_ring/accept"), status: count("/_ring/status") };
 }
 
 function sum(xs: Iterable<number>): number {

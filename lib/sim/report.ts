@@ -21,7 +21,7 @@ export function simulationReport(o: ExperimentOptions, r: ExperimentResult): str
   }
   if (f?.partition) lines.push(`  partition           ${f.partition.members} cut off for ${seconds(f.partition.forMs)}; converged again ${seconds(r.partitionHealedMs ?? null)} after the heal; ${r.partitionDeclaredDead} members declared dead on the way`);
   if (o.crash > 0) lines.push(`  detection           first suspicion ${seconds(r.detection.firstMs)}, first declared dead ${seconds(r.detection.declaredMs)}, every survivor sees every crashed member dead ${seconds(r.detection.allMs)}, and every ring is without them ${seconds(r.detection.removedMs)}`);
-  if (r.rejoinConvergedMs !== undefined) lines.push(`  rejoin              converged again ${seconds(r.rejoinConvergedMs)} after the crashed members started again`);
+  if (r.rejoinConvergedMs !== undefined) lines.push(`  rejoin              converged again ${seconds(r.rejoinConvergedMs)} after the crashed members started again; the change of owners that took them back ${seconds(r.rejoinTransitionMs ?? null)} from its first epoch to its last`);
   lines.push(
     `  false positives     ${r.falsePositives}${f?.lossy ? ` (and ${r.lossyDeclaredDead} lossy members declared dead, taken back ${r.lossyRevived} times)` : ""}; ${r.healthySuspected} healthy members suspected`,
     `  time                ${seconds(r.virtualMs)} virtual in ${seconds(r.wallMs)} of wall time (${rate} virtual s per wall s)`,

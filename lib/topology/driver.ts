@@ -1,29 +1,29 @@
 /**
  * The loop that moves the ring forward. Every node runs it; only the driver acts: the
  * lowest-id member of the current epoch that SWIM holds alive (and whose address no new
- * process has taken). A driver polls every member's state of play (which also fences
- * them: they take the driver's epoch), asks plan.ts for the next step, and runs Paxos
- * for it. Two drivers at once (a partition, views that differ for a moment) are safe:
+ * process has taken). A driver polls the state of play of the owners whose ranges the
+ * next step moves (which also fences them: they take the driver's epoch), asks plan.ts
+ * for the next step, and runs Paxos for it (with the council: council.ts). Two drivers at once (a partition, views that differ for a moment) are safe:
  * Paxos decides one value per epoch, and the side without a majority decides nothing.
  *
  * Every node also says hello while it is not a member (so the driver adds it: to the few
  * members first in line to drive) and while it is leaving (so the driver lets it go: to
  * every member).
  *
- * Nothing that never answers can hold the ring: an owner that has not answered the
- * driver's poll for PATIENCE_MS, or a new owner its old owners could not stream to for
- * that long, counts as gone (plan.ts drops it from a transition's new owners, and pins
- * the few ranges that cannot move without it); a joiner dropped so is not taken again
- * for BARRED_MS.
+ * Nothing that never answers can hold the ring: an owner silent to the driver's poll, or
+ * unreachable to its streamers, past a patience counts as gone (silence.ts; plan.ts drops
+ * it from a transition's new owners, and pins the few ranges that cannot move without it).
  */
 import type { Env, TimerHandle } from "../env.ts";
 import { isGone, type MemberState } from "../membership/member.ts";
+import { wantsNewCouncil } from "./council.ts";
 import { helloTargets } from "./hellos.ts";
+import { Silence } from "./silence.ts";
 import { gatheringJoiners } from "./join_batch.ts";
 import { type Acks, ackInputs, KeptVerdict, viewInputs } from "./verdict_inputs.ts";
 import { Proposer } from "./proposer.ts";
 import { type DriverView, nextStep, type QuorumConfig, type Step } from "./plan.ts";
-import { lowestAcceptors, memberKey, type MemberRef, owners, type TopologyState } from "./state.ts";
+import { lowestMembers, memberKey, type MemberRef, owners, type TopologyState } from "./state.ts";
 import type { TopologyMessage, TopologyReply } from "../wire/ring.ts";
 import type { Topology } from "./topology.ts";
 
@@ -44,10 +44,6 @@ export interface DriverOptions {
 /** How often the driver looks for a step to take, and members say hello. */
 export const DRIVER_TICK_MS = 250;
 const HELLO_INTERVAL_MS = 1_000;
-/** How long an owner may stay silent to the driver (or unreachable to its streamers) before it counts as gone. */
-export const PATIENCE_MS = 10_000;
-/** How long a process dropped for silence is not taken back as a joiner. */
-export const BARRED_MS = 60_000;
 /** How long the driver's poll waits for an owner SWIM holds dead (an answer means it is alive after all). */
 const DEAD_POLL_TIMEOUT_MS = 250;
 
@@ -60,14 +56,12 @@ export class TopologyDriver {
   readonly #proposer: Proposer;
   /** Ticks to sit out after a lost ballot, so two drivers do not duel forever. */
   #backoff = 0;
-  /** Member key → since when it has not answered the driver's poll, in a row. */
-  readonly #silentSince = new Map<string, number>();
-  /** Member key → since when its old owners have reported it unreachable for streaming, in a row. */
-  readonly #unreachedSince = new Map<string, number>();
+  /** Who counts as gone for not answering. */
+  readonly #silence = new Silence();
   /** What the last tick found: the step it proposed, or why it waits. */
   #reason = "not the driver";
-  /** The quiet check's verdict: the same inputs give the same verdict. */
-  readonly #quiet = new KeptVerdict();
+  /** What the next step needs before any owner acknowledged anything: the same inputs give the same verdict. */
+  readonly #needs = new KeptVerdict();
   /** The same for the verdict on what the owners have done. */
   readonly #polled = new KeptVerdict();
   /** What the owners have acknowledged of the current epoch, over the polls so far. */
@@ -75,7 +69,7 @@ export class TopologyDriver {
 
   constructor(options: DriverOptions) {
     this.#o = options;
-    this.#proposer = new Proposer(options.topology, options.env.log, (id) => this.#silent(id));
+    this.#proposer = new Proposer(options.topology, options.env.log, (id) => this.#silent(id), this.#usable);
     options.topology.nextChange = () => this.#reason;
   }
 
@@ -114,23 +108,24 @@ export class TopologyDriver {
       return;
     }
     const base = topology.state;
+    if (wantsNewCouncil(base, this.#usable)) return this.#decide(base, { ...base, epoch: base.epoch + 1 }, "a new council: a member of it is gone");
     const plan = this.#o.plan ?? ((layout, view, quorum) => nextStep(layout, view, quorum));
-    // Nothing pending even if every owner had done its part: no poll, no messages (a settled cluster costs nothing here).
-    // The planner judges every range (vnodes x members of them), so a verdict is kept while
-    // the ring and the view it was made from stay the same, as they do in a settled cluster.
+    // What the next step needs before any owner has done its part: nothing (no poll, no
+    // messages: a settled cluster costs nothing here), or the owners of the ranges it moves,
+    // the only ones polled. The planner judges every range (vnodes x members), so a verdict
+    // is kept while the ring and the view it was made from stay the same.
     const view = this.#view(base);
-    const quiet = this.#quiet.of(base, viewInputs(view), () => {
-      const everyone = owners(base).map(memberKey);
-      return plan(topology.layout, { ...view, fenced: new Set(everyone), streamed: new Map(everyone.map((k) => [k, new Set()])) }, this.#o.config);
-    });
-    if (base.phase === "stable" && quiet.kind === "wait") {
-      this.#reason = view.gathering > 0 ? `gathering joiners: ${view.gathering} asking so far` : quiet.reason;
+    const needs = this.#needs.of(base, viewInputs(view), () => plan(topology.layout, { ...view, fenced: new Set(), streamed: new Map() }, this.#o.config));
+    if (base.phase === "stable" && needs.kind === "wait" && !needs.waitingFor?.length) {
+      this.#silence.polled(new Set(), new Set(), () => false, this.#o.env.clock.monotonicMs());
+      this.#reason = view.gathering > 0 ? `gathering joiners: ${view.gathering} asking so far` : needs.reason;
       return;
     }
 
-    if (this.#acks?.base !== base) this.#acks = { base, fenced: new Set(), streamed: new Map() };
+    if (this.#acks?.base !== base) this.#acks = { base, fenced: new Set(), streamed: new Map(), waitingFor: [] };
     const acks = this.#acks;
-    const replies = await this.#poll(base, acks);
+    const wanted = new Set([...(needs.kind === "wait" ? needs.waitingFor ?? [] : []), ...acks.waitingFor]);
+    const replies = await this.#poll(base, acks, wanted);
     if (topology.state !== base) return; // a later epoch arrived meanwhile
     const heard = new Set<string>([topology.selfKey]);
     for (const r of replies) {
@@ -143,21 +138,27 @@ export class TopologyDriver {
     const fenced = new Set([...acks.fenced, topology.selfKey]);
     const streamed = new Map(acks.streamed);
     if (topology.streamed === base.epoch) streamed.set(topology.selfKey, new Set(topology.unreached));
-    this.#noteUnreached(base, streamed);
+    const unreached = new Set([...streamed.values()].flatMap((ids) => [...ids]));
+    this.#silence.reported(owners(base).map((m) => ({ key: memberKey(m), id: m.id })), unreached, this.#o.env.clock.monotonicMs());
     // An owner that answered is alive, whatever SWIM says yet (a healed partition): never removed for it.
     const polled = this.#view(base, heard);
     // A poll that brought no news leaves the verdict as it was: no need to judge every range again.
     const step = this.#polled.of(base, `${viewInputs(polled)}|${ackInputs(fenced, streamed)}`, () => plan(topology.layout, { ...polled, fenced, streamed }, this.#o.config));
     if (step.kind === "wait") {
       this.#reason = step.reason;
+      acks.waitingFor = step.waitingFor ?? [];
       return;
     }
-    this.#reason = `deciding epoch ${base.epoch + 1}: ${step.why}`;
-    const result = await this.#proposer.decide(base, step.value);
+    await this.#decide(base, step.value, step.why);
+  }
+
+  async #decide(base: TopologyState, value: TopologyState, why: string): Promise<void> {
+    this.#reason = `deciding epoch ${base.epoch + 1}: ${why}`;
+    const result = await this.#proposer.decide(base, value);
     if ("decided" in result) {
       const { decided } = result;
-      this.#o.env.log.info("ring epoch decided", { epoch: decided.epoch, phase: decided.phase, why: step.why, pins: decided.pins.length });
-    } else if (topology.state === base) {
+      this.#o.env.log.info("ring epoch decided", { epoch: decided.epoch, phase: decided.phase, why, pins: decided.pins.length });
+    } else if (this.#o.topology.state === base) {
       this.#backoff = this.#proposer.backoffTicks;
     }
   }
@@ -181,7 +182,7 @@ export class TopologyDriver {
       const state = this.#o.member(m.id)?.state;
       return state !== undefined && !isGone(state) && !(replaced.has(m.id) && m.id !== topology.self.id);
     };
-    return lowestAcceptors(topology.state, live, 1)[0];
+    return lowestMembers(topology.state, live, 1)[0];
   }
 
   /** What the planner is to judge; `gathering`: joiners held back to come in with the rest of their crowd. */
@@ -199,13 +200,7 @@ export class TopologyDriver {
       const replaced = candidates.some((c) => c.id === m.id && c.nonce !== m.nonce);
       if ((dead && !answered.has(memberKey(m))) || replaced) removable.add(memberKey(m));
     }
-    const gone = new Set(removable);
-    for (const silent of [this.#silentSince, this.#unreachedSince]) {
-      for (const [key, since] of silent) {
-        if (monotonic - since > BARRED_MS + PATIENCE_MS) silent.delete(key);
-        else if (monotonic - since > PATIENCE_MS) gone.add(key);
-      }
-    }
+    const gone = new Set([...removable, ...this.#silence.gone(monotonic)]);
     // A joiner must be alive in SWIM at the address it claims: a hello alone proves nothing.
     const isAlive = (c: MemberRef) => c.id === topology.self.id ? c.nonce === topology.self.nonce : member(c.id)?.state === "alive";
     const owning = candidates.length === 0 ? new Set<string>() : new Set(owners(state).map(memberKey));
@@ -216,6 +211,9 @@ export class TopologyDriver {
     return { removable, gone, leaving: topology.leavers(), joiners, now, gathering: gathering ? asking.length : 0 };
   }
 
+  /** Whether a member may sit on a council: SWIM does not hold it gone, and it is not leaving. */
+  readonly #usable = (m: MemberRef): boolean => !this.#silent(m.id) && !this.#o.topology.leavers().has(m.id);
+
   /** Whether SWIM holds a member dead or left (reaped or not): no answer can come from it, so none is waited for. */
   #silent(id: string): boolean {
     const state = this.#o.member(id)?.state;
@@ -223,41 +221,26 @@ export class TopologyDriver {
   }
 
   /**
-   * The other owners' state of play, each told our epoch (which fences it); notes who stays
-   * silent. What an owner acknowledged stays acknowledged for this epoch (its epoch never
-   * goes back), so only those yet to acknowledge all of it are asked again: one lost message
-   * costs a tick, not the whole poll. Owners SWIM holds dead are asked every time, briefly:
-   * one that answers is alive.
+   * The state of play of the owners in `wanted` (member keys), each told our epoch (which
+   * fences it); notes who stays silent. What an owner acknowledged stays acknowledged for
+   * this epoch (its epoch never goes back), so only those yet to acknowledge all of it are
+   * asked again: one lost message costs a tick, not the whole poll. Owners SWIM holds dead
+   * are asked every time, briefly: one that answers is alive.
    */
-  async #poll(state: TopologyState, acks: Acks): Promise<TopologyReply[]> {
+  async #poll(state: TopologyState, acks: Acks, wanted: ReadonlySet<string>): Promise<TopologyReply[]> {
     const { topology } = this.#o;
     const done = (key: string) => acks.fenced.has(key) && acks.streamed.get(key)?.size === 0;
-    const others = owners(state).filter((m) => memberKey(m) !== topology.selfKey && m.id !== topology.self.id && (!done(memberKey(m)) || this.#silent(m.id)));
+    const asked = (m: MemberRef) => this.#silent(m.id) || (wanted.has(memberKey(m)) && !done(memberKey(m)));
+    const others = owners(state).filter((m) => memberKey(m) !== topology.selfKey && m.id !== topology.self.id && asked(m));
     const status: TopologyMessage = { type: "status", from: topology.self, state };
     const replies = await Promise.all(others.map((m) => topology.ask(m.id, status, this.#silent(m.id) ? DEAD_POLL_TIMEOUT_MS : undefined)));
     // Only the process the ring names counts: a restarted one at that address answers with another nonce.
-    const wanted = new Set(others.map(memberKey));
-    const answered = replies.filter((r): r is TopologyReply => r !== undefined && wanted.has(memberKey(r.ref)));
+    const named = new Set(others.map(memberKey));
+    const answered = replies.filter((r): r is TopologyReply => r !== undefined && named.has(memberKey(r.ref)));
     const heard = new Set(answered.map((r) => memberKey(r.ref)));
-    const now = this.#o.env.clock.monotonicMs();
-    for (const m of others) {
-      const key = memberKey(m);
-      if (heard.has(key)) this.#silentSince.delete(key);
-      else if (!this.#silentSince.has(key) && !this.#silent(m.id)) this.#silentSince.set(key, now);
-    }
+    const idOf = new Map(others.map((m) => [memberKey(m), m.id]));
+    this.#silence.polled(named, heard, (key) => !this.#silent(idOf.get(key)!), this.#o.env.clock.monotonicMs());
     return answered;
-  }
-
-  /** New owners that some old owner could not stream to count as silent too, from the first such report. */
-  #noteUnreached(state: TopologyState, streamed: ReadonlyMap<string, ReadonlySet<string>>): void {
-    const now = this.#o.env.clock.monotonicMs();
-    const unreached = new Set<string>();
-    for (const ids of streamed.values()) for (const id of ids) unreached.add(id);
-    for (const m of owners(state)) {
-      const key = memberKey(m);
-      if (!unreached.has(m.id)) this.#unreachedSince.delete(key);
-      else if (!this.#unreachedSince.has(key)) this.#unreachedSince.set(key, now);
-    }
   }
 
   /** Non-members ask to join; leaving members say so. To the members in line to drive, every member, or the introducers. */

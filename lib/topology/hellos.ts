@@ -4,7 +4,7 @@
  * once SWIM holds it alive at that address, and forgets both after a while.
  */
 import type { Clock } from "../env.ts";
-import { acceptors, lowestAcceptors, memberKey, type MemberRef, type TopologyState } from "./state.ts";
+import { lowestMembers, ringMembers, memberKey, type MemberRef, type TopologyState } from "./state.ts";
 
 /** How long a process that said hello counts as asking to join. */
 export const CANDIDATE_FRESH_MS = 5_000;
@@ -22,9 +22,9 @@ export const HELLO_FANOUT = 3;
  * does not grow with the ring. A leaver tells every member, so each knows who is staying.
  */
 export function helloTargets(state: TopologyState, self: string, leaving: boolean, alive: (id: string) => boolean): string[] {
-  if (leaving) return acceptors(state).map((m) => m.id);
-  const inLine = lowestAcceptors(state, (m) => m.id !== self && alive(m.id), HELLO_FANOUT);
-  return (inLine.length > 0 ? inLine : lowestAcceptors(state, (m) => m.id !== self, HELLO_FANOUT)).map((m) => m.id);
+  if (leaving) return ringMembers(state).map((m) => m.id);
+  const inLine = lowestMembers(state, (m) => m.id !== self && alive(m.id), HELLO_FANOUT);
+  return (inLine.length > 0 ? inLine : lowestMembers(state, (m) => m.id !== self, HELLO_FANOUT)).map((m) => m.id);
 }
 
 export class Hellos {

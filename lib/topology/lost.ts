@@ -6,7 +6,7 @@
  */
 import { pinName, readSet, writeSets } from "./pins.ts";
 import type { QuorumConfig } from "./range_steps.ts";
-import { acceptors, distinct, memberKey, type MemberRef, type Pin, type TopologyState } from "./state.ts";
+import { distinct, memberKey, type MemberRef, type Pin, ringMembers, type TopologyState } from "./state.ts";
 
 export interface LostRange {
   /** The range's name for `recover --range`: its first and last positions in hex. */
@@ -23,7 +23,7 @@ export interface LostRange {
 
 /** The pinned range's loss, if too few of its owners are members for some quorum it needs. */
 export function lostQuorum(state: TopologyState, pin: Pin, quorum: QuorumConfig): LostRange | undefined {
-  const live = new Set(acceptors(state).map(memberKey));
+  const live = new Set(ringMembers(state).map(memberKey));
   const alive = (set: readonly MemberRef[]) => set.filter((m) => live.has(memberKey(m))).length;
   const need = (set: readonly MemberRef[], q: number) => Math.min(q, set.length);
   const reads = readSet(pin);

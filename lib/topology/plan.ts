@@ -61,7 +61,8 @@ export interface PlanOptions {
 }
 
 export type Step =
-  | { kind: "wait"; reason: string }
+  /** `waitingFor`: the member keys whose acknowledgement or streaming the step waits for, if any. */
+  | { kind: "wait"; reason: string; waitingFor?: readonly string[] }
   | { kind: "propose"; value: TopologyState; why: string };
 
 /** A value the ring could move to, before its ranges are judged: its global part, and where each range goes. */
@@ -150,7 +151,8 @@ function settle(layout: Layout, candidate: Candidate, view: DriverView, quorum: 
     const verdict = judge(from, to, conditions);
     if (options.everyRange) {
       const fence = fenceVerdict(from, conditions);
-      if (verdict.kind === "stuck" || fence.kind !== "ok") return { kind: "wait", reason: `every range fenced first: ${describeVerdict(fence.kind === "ok" ? verdict : fence)}` };
+      if (verdict.kind === "stuck" || fence.kind === "stuck") return { kind: "wait", reason: `every range fenced first: ${describeVerdict(fence.kind === "ok" ? verdict : fence)}` };
+      if (fence.kind === "wait") waits.push(fence);
     }
     if (verdict.kind === "wait") waits.push(verdict);
     if (verdict.kind === "stuck") {
@@ -162,7 +164,7 @@ function settle(layout: Layout, candidate: Candidate, view: DriverView, quorum: 
     if (!sameOwners(to, derived)) runs.push({ lo, hi: end, owners: to, since: pin?.since ?? candidate.value.epoch, at: pin?.at ?? view.now });
     lo = end + 1n;
   }
-  if (waits.length > 0) return { kind: "wait", reason: describeWaits(waits) };
+  if (waits.length > 0) return { kind: "wait", reason: `${options.everyRange ? "every range fenced first: " : ""}${describeWaits(waits)}`, waitingFor: [...new Set(waits.flatMap((w) => w.waitingFor))] };
   const pins = pinsFrom(runs);
   const stuck = pinsFrom(stuckRuns).length;
   const stuckNote = stuck > 0 ? `${stuck} ranges cannot move: too few of their owners answer (${few(lost)})` : "";

@@ -1,6 +1,7 @@
 /**
  * The proposer's side of the Paxos that decides each epoch (the acceptor's is paxos.ts and
- * topology.ts): one value for the epoch after `base`, by a majority of `base`'s members.
+ * topology.ts): one value for the epoch after `base`, by a majority of `base`'s acceptors
+ * (its council, or every member of a small ring: council.ts).
  * The driver proposes the planner's steps through it; an operator's `recover` proposes
  * through it too. Two proposers at once are safe: one value per epoch.
  */
@@ -8,7 +9,8 @@ import { ringPosition } from "../ring/hash.ts";
 import type { Logger } from "../log.ts";
 import type { TopologyMessage, TopologyReply } from "../wire/ring.ts";
 import { type Ballot, type PrepareReply, valueToPropose } from "./paxos.ts";
-import { acceptors, majority, memberKey, type MemberRef, owners, type TopologyState } from "./state.ts";
+import { chooseCouncil } from "./council.ts";
+import { acceptors, majority, memberKey, type MemberRef, type TopologyState } from "./state.ts";
 import type { Topology } from "./topology.ts";
 
 export class Proposer {
@@ -20,6 +22,8 @@ export class Proposer {
     readonly log: Logger,
     /** Whether SWIM holds a member dead or gone: its vote could only arrive after a timeout, so none is asked. */
     readonly silent: (id: string) => boolean,
+    /** Whether a member may sit on the council of a value this node proposes: alive to it, and not leaving. */
+    readonly usable: (m: MemberRef) => boolean,
   ) {}
 
   /** Ticks a proposer that lost a ballot sits out, by its own id, so of two proposers one usually goes first. */
@@ -27,9 +31,16 @@ export class Proposer {
     return 1 + Number(ringPosition(this.topology.selfKey) % 4n);
   }
 
-  /** Single-decree Paxos for the epoch after `base`; resolves to the decided value, or why none was. */
-  async decide(base: TopologyState, value: TopologyState): Promise<{ decided: TopologyState } | { lost: string }> {
+  /**
+   * Single-decree Paxos for the epoch after `base`, for `proposal` with a council this node
+   * chooses (council.ts); resolves to the decided value, or why none was.
+   */
+  async decide(base: TopologyState, proposal: TopologyState): Promise<{ decided: TopologyState } | { lost: string }> {
     const { topology } = this;
+    const council = chooseCouncil(proposal, this.usable);
+    const value: TopologyState = { ...proposal };
+    if (council.length > 0) value.council = council;
+    else delete value.council;
     const voters = acceptors(base);
     const voterKeys = new Set(voters.map(memberKey));
     const need = majority(voters.length);
@@ -58,8 +69,11 @@ export class Proposer {
     if (accepted < need) return this.#lost(`accept: ${accepted} of ${need}`);
 
     topology.adopt(chosen);
-    // Tell everyone of both epochs now; gossip and catch-up reach whoever this misses.
-    const told = new Map([...owners(base), ...owners(chosen)].map((m) => [m.id, m]));
+    // Tell both councils (every member, in a small ring) and pinned ranges' owners now: the owners whose ranges move
+    // hear it from the driver's next poll, everyone else from gossip (each SWIM message
+    // carries its sender's epoch) and catch-up, so no node sends a message per member.
+    const pinOwners = chosen.pins.flatMap((p) => [...p.members, ...p.next]);
+    const told = new Map([...acceptors(base), ...acceptors(chosen), ...pinOwners].map((m) => [m.id, m]));
     told.delete(topology.self.id);
     const status: TopologyMessage = { type: "status", from: topology.self, state: chosen };
     void Promise.all([...told.keys()].map((id) => topology.ask(id, status)));

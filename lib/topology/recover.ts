@@ -12,7 +12,7 @@
  * it on the W lost owners synced longest ago).
  */
 import { isMoving, pinName, readSet } from "./pins.ts";
-import { acceptors, MAX_RECOVERIES, memberKey, type MemberRef, type Pin, type TopologyState, withRemoved } from "./state.ts";
+import { MAX_RECOVERIES, memberKey, type MemberRef, type Pin, ringMembers, type TopologyState, withRemoved } from "./state.ts";
 
 /** What a recovery keeps of a range: every acknowledged write, or those acknowledged before `before` (ms), or no promise. */
 export type Kept = { all: true } | { all: false; before: number | undefined };
@@ -56,7 +56,7 @@ export interface RecoveryRecord {
  * not named, are unchanged.
  */
 export function recoveredValue(state: TopologyState, ranges: ReadonlySet<string>, record: RecoveryRecord): TopologyState {
-  const live = new Set(acceptors(state).map(memberKey));
+  const live = new Set(ringMembers(state).map(memberKey));
   const alive = (refs: readonly MemberRef[]) => refs.filter((m) => live.has(memberKey(m)));
   const epoch = state.epoch + 1;
   const pins: Pin[] = [];

@@ -49,17 +49,22 @@ export function founding(self: MemberRef): TopologyState {
   return { cluster: memberKey(self), epoch: 1, phase: "stable", members: [self], next: [], removed: [], pins: [], recoveries: [] };
 }
 
-/** Who decides the epoch after `state`: every member of it, old and new. */
-export function acceptors(state: TopologyState): MemberRef[] {
+/** The processes on the ring of `state`: its members, old and new. */
+export function ringMembers(state: TopologyState): MemberRef[] {
   return distinct([...state.members, ...state.next]);
 }
 
+/** Who decides the epoch after `state`: its council if it names one (council.ts), else every member, old and new. */
+export function acceptors(state: TopologyState): MemberRef[] {
+  return state.council?.length ? state.council : ringMembers(state);
+}
+
 /**
- * The first `count` acceptors of `state` in id order that `keep` takes: the driver and
+ * The first `count` members of `state` in id order that `keep` takes: the driver and
  * those next in line. `members` and `next` are each sorted, so this walks them together
  * and stops once it has enough, never looking at every member.
  */
-export function lowestAcceptors(state: TopologyState, keep: (m: MemberRef) => boolean, count: number): MemberRef[] {
+export function lowestMembers(state: TopologyState, keep: (m: MemberRef) => boolean, count: number): MemberRef[] {
   const found: MemberRef[] = [];
   const { members, next } = state;
   let i = 0, j = 0;
@@ -85,6 +90,10 @@ export const majority = (n: number): number => Math.floor(n / 2) + 1;
 
 export function isAcceptor(state: TopologyState, self: MemberRef): boolean {
   return acceptors(state).some((m) => m.id === self.id && m.nonce === self.nonce);
+}
+
+export function isRingMember(state: TopologyState, self: MemberRef): boolean {
+  return [state.members, state.next].some((set) => set.some((m) => m.id === self.id && m.nonce === self.nonce));
 }
 
 /** Every process the value names as an owner of something: acceptors and the owners of pinned ranges. */
@@ -176,5 +185,9 @@ export function stateChecksum(state: TopologyState): string {
     for (const m of p.next) mix(memberKey(m) + ",");
   }
   for (const r of state.recoveries) mix(`|r${r.epoch}:${r.at}:${r.by}:${r.ranges.join(",")}`);
+  if (state.council?.length) {
+    mix("|k");
+    for (const m of state.council) mix(memberKey(m) + ",");
+  }
   return h.toString(16).padStart(8, "0");
 }

@@ -19,7 +19,7 @@ import { CatchUp } from "./catch_up.ts";
 import { Hellos } from "./hellos.ts";
 import { ReplicaGate } from "./gate.ts";
 import { Layout } from "./placement.ts";
-import { isAcceptor, isOwner, memberKey, type MemberRef, owners, type TopologyState } from "./state.ts";
+import { isAcceptor, isOwner, isRingMember, memberKey, type MemberRef, owners, type TopologyState } from "./state.ts";
 
 export { NotOwnerError, StaleEpochError } from "./gate.ts";
 
@@ -65,7 +65,7 @@ export class Topology {
     this.#birthNonce = options.self.nonce;
     this.#state = options.initial;
     this.#layout = new Layout(options.initial, options.config.vnodes, options.config.replicas);
-    this.#member = isAcceptor(options.initial, this.self);
+    this.#member = isRingMember(options.initial, this.self);
     this.#owner = isOwner(options.initial, this.self);
     this.#acceptor = new Acceptor(options.initial.epoch);
     this.hellos = new Hellos(options.env.clock);
@@ -93,7 +93,7 @@ export class Topology {
     return this.#state.epoch;
   }
 
-  /** Whether this process is a member (old or new owner) of the epoch it knows: it votes, and is on the ring. */
+  /** Whether this process is a member (old or new owner) of the epoch it knows: it is on the ring (and votes, unless a council does). */
   get isMember(): boolean {
     return this.#member;
   }
@@ -178,7 +178,7 @@ export class Topology {
       this.selfKey = memberKey(this.self);
       this.options.env.log.warn("removed from the ring while alive; asking to join as a new member", { nonce: this.self.nonce });
     }
-    this.#member = isAcceptor(state, this.self);
+    this.#member = isRingMember(state, this.self);
     this.#owner = isOwner(state, this.self);
     this.#gate.raise(state.epoch);
     this.#acceptor.advance(state.epoch);
@@ -249,7 +249,7 @@ export class Topology {
         this.adopt(message.base);
         if (this.#state.epoch > message.base.epoch) return reply({ state: this.#state, refused: "already decided" });
         if (this.#state.epoch < message.base.epoch) return reply({ refused: "another cluster's ring" });
-        if (!this.#member) return reply({ refused: `${this.selfKey} is not an acceptor of epoch ${this.#state.epoch}` });
+        if (!isAcceptor(this.#state, this.self)) return reply({ refused: `${this.selfKey} is not an acceptor of epoch ${this.#state.epoch}` });
         if (message.type === "prepare") return reply({ prepare: this.#acceptor.prepare(this.#state.epoch, message.ballot) });
         const v = message.value;
         if (v.epoch !== this.#state.epoch + 1 || v.cluster !== this.#state.cluster) return reply({ refused: "not a next epoch of this ring" });

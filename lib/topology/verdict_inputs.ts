@@ -11,6 +11,8 @@ export interface Acks {
   base: TopologyState;
   fenced: Set<string>;
   streamed: Map<string, Set<string>>;
+  /** Whom the last verdict on `base` waited for: polled again, with the owners the step needs. */
+  waitingFor: readonly string[];
 }
 
 /** What the owners' acknowledgements hold that a verdict depends on, as one string. */

@@ -12,7 +12,7 @@
  */
 import { bool, count, id, list, mapDecoder, memberKeyText, MessageError, record, text } from "./fields.ts";
 import { encodeMsgpack as encode } from "./msgpack.ts";
-import { MAX_PINS, MAX_RECOVERIES, MAX_REMOVED, type MemberRef, type Phase, type Pin, type Recovery, type TopologyState } from "./topology_state.ts";
+import { MAX_COUNCIL, MAX_PINS, MAX_RECOVERIES, MAX_REMOVED, type MemberRef, type Phase, type Pin, type Recovery, type TopologyState } from "./topology_state.ts";
 
 /** A ring proposal's number (topology/paxos.ts): higher round wins, then the proposer's id. */
 export interface Ballot {
@@ -65,7 +65,7 @@ const pinToWire = (p: Pin) => [hex(p.lo), hex(p.hi), p.members.map(refToWire), p
 const recoveryToWire = (r: Recovery) => [r.epoch, r.at, r.by, r.ranges, r.lost, r.kept];
 const stateToWire = (s: TopologyState) => ({
   c: s.cluster, e: s.epoch, p: phases.indexOf(s.phase), m: s.members.map(refToWire), n: s.next.map(refToWire), r: s.removed,
-  q: s.pins.map(pinToWire), v: s.recoveries.map(recoveryToWire),
+  q: s.pins.map(pinToWire), v: s.recoveries.map(recoveryToWire), ...(s.council?.length ? { k: s.council.map(refToWire) } : {}),
 });
 const ballotToWire = (b: Ballot | undefined) => (b ? [b.round, b.by] : null);
 const acceptedToWire = (a: { ballot: Ballot; value: TopologyState } | undefined) => (a ? { b: ballotToWire(a.ballot), v: stateToWire(a.value) } : null);
@@ -165,6 +165,12 @@ function state(v: unknown): TopologyState {
     cluster: s.c === "" ? "" : memberKeyText(s.c, "cluster"), epoch: count(s.e, "epoch"), phase, members: refs(s.m, "members"), next: refs(s.n, "next"), removed, pins, recoveries,
   };
   if ((phase === "stable") !== (result.next.length === 0)) throw new MessageError("a stable ring has no next members, a transition has some");
+  if (s.k != null) {
+    const council = refs(list(s.k, "council", MAX_COUNCIL), "council");
+    const ring = new Set([...result.members, ...result.next].map((m) => `${m.id}#${m.nonce}`));
+    if (council.some((m) => !ring.has(`${m.id}#${m.nonce}`))) throw new MessageError("a council member must be a member of the ring");
+    if (council.length > 0) result.council = council;
+  }
   return result;
 }
 

@@ -57,11 +57,18 @@ export interface TopologyState {
   pins: Pin[];
   /** The latest recoveries an operator ran, newest last (bounded). */
   recoveries: Recovery[];
+  /**
+   * Who votes on the next epoch, when not every member does: a few members of this value,
+   * sorted like `members` (topology/council.ts). Absent or empty: every member votes.
+   */
+  council?: MemberRef[];
 }
 
 /** Removed members remembered; older ones are forgotten first. */
 export const MAX_REMOVED = 1_000;
 /** Pinned ranges at most: past this a step that would pin more waits instead. */
 export const MAX_PINS = 10_000;
+/** Members of a council at most (topology/council.ts chooses fewer). */
+export const MAX_COUNCIL = 64;
 /** Recoveries remembered in the ring. */
 export const MAX_RECOVERIES = 20;

@@ -11,7 +11,7 @@ import {
   beginTransition,
   finishTransition,
   founding,
-  lowestAcceptors,
+  lowestMembers,
   majority,
   memberKey,
   type MemberRef,
@@ -143,10 +143,10 @@ test("the lowest acceptors: old and new members walked together in id order, eac
     ["skipping the ones not kept", (m) => m.id !== "a:1" && m.id !== "c:1", 2, ["b:1", "d:1"]],
     ["none kept", () => false, 3, []],
   ];
-  for (const [what, keep, count, want] of cases) assert.deepEqual(ids(lowestAcceptors(t, keep, count)), want, what);
+  for (const [what, keep, count, want] of cases) assert.deepEqual(ids(lowestMembers(t, keep, count)), want, what);
   // A restarted process (same id, another nonce) is another acceptor, after the first in nonce order.
   const restarted = { ...stable(A, ref("b:1", "m")), next: [ref("b:1", "z")] };
-  assert.deepEqual(lowestAcceptors(restarted, () => true, 3).map(memberKey), ["a:1#n", "b:1#m", "b:1#z"]);
+  assert.deepEqual(lowestMembers(restarted, () => true, 3).map(memberKey), ["a:1#n", "b:1#m", "b:1#z"]);
 });
 
 test("joiners are gathered while more arrive or some are not yet alive, never past the bound", () => {
