@@ -3,8 +3,9 @@
  * lowest-id member of the current epoch that SWIM holds alive (and whose address no new
  * process has taken). A driver polls the state of play of the owners whose ranges the
  * next step moves (which also fences them: they take the driver's epoch), asks plan.ts
- * for the next step, and runs Paxos for it (with the council: council.ts). Two drivers at once (a partition, views that differ for a moment) are safe:
- * Paxos decides one value per epoch, and the side without a majority decides nothing.
+ * for the next step, and runs Paxos for it (with the council: council.ts). Two drivers at
+ * once (a partition, views that differ for a moment) are safe: Paxos decides one value
+ * per epoch, and the side without a majority of the acceptors decides nothing.
  *
  * Every node also says hello while it is not a member (so the driver adds it: to the few
  * members first in line to drive) and while it is leaving (so the driver lets it go: to
@@ -108,7 +109,7 @@ export class TopologyDriver {
       return;
     }
     const base = topology.state;
-    if (wantsNewCouncil(base, this.#usable)) return this.#decide(base, { ...base, epoch: base.epoch + 1 }, "a new council: a member of it is gone");
+    if (wantsNewCouncil(base, this.#usable)) return this.#decide(base, { ...base, epoch: base.epoch + 1 }, "a new council: one more loss would cost it its majority, or more seats can be filled");
     const plan = this.#o.plan ?? ((layout, view, quorum) => nextStep(layout, view, quorum));
     // What the next step needs before any owner has done its part: nothing (no poll, no
     // messages: a settled cluster costs nothing here), or the owners of the ranges it moves,
@@ -117,7 +118,7 @@ export class TopologyDriver {
     const view = this.#view(base);
     const needs = this.#needs.of(base, viewInputs(view), () => plan(topology.layout, { ...view, fenced: new Set(), streamed: new Map() }, this.#o.config));
     if (base.phase === "stable" && needs.kind === "wait" && !needs.waitingFor?.length) {
-      this.#silence.polled(new Set(), new Set(), () => false, this.#o.env.clock.monotonicMs());
+      this.#silence.polled(new Set(), new Set(), () => false, this.#o.env.clock.monotonicMs()); // nobody is asked now
       this.#reason = view.gathering > 0 ? `gathering joiners: ${view.gathering} asking so far` : needs.reason;
       return;
     }
