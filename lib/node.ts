@@ -38,7 +38,7 @@ import { Syncer } from "./sync/syncer.ts";
 import { type DriverOptions, TopologyDriver } from "./topology/driver.ts";
 import { topologyPlacer } from "./topology/placer.ts";
 import { founding, type MemberRef, NO_RING } from "./topology/state.ts";
-import { Topology } from "./topology/topology.ts";
+import { spreadFanout, Topology } from "./topology/topology.ts";
 
 export { purgeIntervalMs } from "./maintenance.ts";
 
@@ -106,6 +106,8 @@ function ringAndMembership(config: Config, env: Env, options: NodeOptions, metri
   const topology = new Topology({ self, initial: founder ? founding(self) : NO_RING, config, env });
   const swim = new Swim(id, config, env, metrics, { epoch: () => topology.epoch, heardEpoch: (peer, epoch) => topology.heard(epoch, peer) });
   const driver = new TopologyDriver({ topology, members: () => swim.members(), member: (id) => swim.member(id), introducers: config.introducers, config, env, plan: options.plan });
+  // Each epoch this node adopts, it passes on at once: the epidemic that spreads decisions.
+  topology.onChange(() => topology.notify(swim.randomMembers(spreadFanout(swim.liveCount()), (m) => m.state === "alive")));
   return { topology, swim, driver };
 }
 

@@ -59,8 +59,12 @@ export interface ExperimentResult {
   distinctRingSizes: number;
   /** From the crash: first suspicion, first death declared, every survivor holding every crashed member dead, every survivor's ring without them. */
   detection: { firstMs: number | null; declaredMs: number | null; allMs: number | null; removedMs: number | null };
-  /** What taking the crashed members off the ring cost, from the crash until every ring was without them: epochs decided, Paxos messages (prepare and accept), the driver's polls and tellings (status). */
-  removal: { epochs: number; paxosMessages: number; statusMessages: number };
+  /**
+   * What taking the crashed members off the ring cost, from the crash until every ring was
+   * without them: epochs decided, Paxos messages (prepare and accept), the driver's polls
+   * and tellings (status); and spreadMs, from the first ring without them to every one.
+   */
+  removal: { epochs: number; paxosMessages: number; statusMessages: number; spreadMs: number | null };
   /** Members neither crashed, lossy nor cut off that some member declared dead, outside a partition. */
   falsePositives: number;
   /** Lossy members some member declared dead (removing them is allowed, if every member agrees). */
@@ -114,16 +118,17 @@ export async function runExperiment(o: ExperimentOptions, hooks: ExperimentHooks
   const load = await quietPhase(run);
   const result: ExperimentResult = {
     nodes: o.nodes, seed: o.seed, joinConvergedMs, ringConvergedMs, epochs, distinctViews: run.sizes.size, distinctRingSizes: run.ringSizes.size,
-    detection: { firstMs: null, declaredMs: null, allMs: null, removedMs: null }, removal: { epochs: 0, paxosMessages: 0, statusMessages: 0 }, falsePositives: 0, lossyDeclaredDead: 0, healthySuspected: 0, lossyRevived: 0, ...load, virtualMs: 0, wallMs: 0,
+    detection: { firstMs: null, declaredMs: null, allMs: null, removedMs: null }, removal: { epochs: 0, paxosMessages: 0, statusMessages: 0, spreadMs: null }, falsePositives: 0, lossyDeclaredDead: 0, healthySuspected: 0, lossyRevived: 0, ...load, virtualMs: 0, wallMs: 0,
   };
   if (o.faults?.partition) {
     result.partitionHealedMs = await partitionPhase(run, picked.partitioned, o.faults.partition.forMs);
     result.partitionDeclaredDead = run.partitionDeaths.size;
   }
   const ringBefore = ringTraffic(run);
-  result.detection = await crashPhase(run, picked.crashed);
+  const { detection, spreadMs } = await crashPhase(run, picked.crashed);
   const ringAfter = ringTraffic(run);
-  result.removal = { epochs: ringAfter.epoch - ringBefore.epoch, paxosMessages: ringAfter.paxos - ringBefore.paxos, statusMessages: ringAfter.status - ringBefore.status };
+  result.detection = detection;
+  result.removal = { epochs: ringAfter.epoch - ringBefore.epoch, paxosMessages: ringAfter.paxos - ringBefore.paxos, statusMessages: ringAfter.status - ringBefore.status, spreadMs };
   if (o.faults?.rejoinAfterMs !== undefined && picked.crashed.length > 0) Object.assign(result, await rejoinPhase(run, o.faults.rejoinAfterMs));
   for (const id of c.liveIds()) await c.nodes.get(id)!.stop();
   result.falsePositives = [...run.wrongDeaths].filter((id) => !run.faulty.has(id)).length;

@@ -23,15 +23,17 @@ export async function partitionPhase(run: Run, cut: string[], forMs: number): Pr
 /**
  * Kills `ids`; how long until one survivor suspected one, until one declared one dead, until
  * every survivor (but the lossy) declared every one dead, and until every such survivor's
- * ring is without them.
+ * ring is without them; and how long that last took from the first ring without them (the
+ * decision spreading).
  */
-export async function crashPhase(run: Run, ids: string[]): Promise<ExperimentResult["detection"]> {
+export async function crashPhase(run: Run, ids: string[]): Promise<{ detection: ExperimentResult["detection"]; spreadMs: number | null }> {
   const { c } = run;
   for (const id of ids) run.crashed.add(id);
   for (const id of ids) await c.crash(id);
   const from = c.clock.now();
   const detection: ExperimentResult["detection"] = { firstMs: null, declaredMs: null, allMs: null, removedMs: null };
   const gone = new Set(ids);
+  let firstRemovedMs: number | null = null;
   while (ids.length > 0 && c.clock.now() - from < run.o.limitMs) {
     await c.run(TICK_MS / 5);
     const at = c.clock.now() - from;
@@ -44,10 +46,11 @@ export async function crashPhase(run: Run, ids: string[]): Promise<ExperimentRes
       if (states.every((s) => s === "dead")) detection.allMs = at;
     }
     const held = (n: (typeof survivors)[number]) => [...n.topology.state.members, ...n.topology.state.next].some((m) => gone.has(m.id));
-    if (detection.allMs !== null && !survivors.some(held)) return { ...detection, removedMs: at };
+    if (firstRemovedMs === null && !survivors.every(held)) firstRemovedMs = at;
+    if (detection.allMs !== null && !survivors.some(held)) return { detection: { ...detection, removedMs: at }, spreadMs: at - firstRemovedMs! };
     if (at % 1000 < TICK_MS / 5) report(run, "detecting");
   }
-  return detection;
+  return { detection, spreadMs: null };
 }
 
 export async function rejoinPhase(run: Run, afterMs: number): Promise<Pick<ExperimentResult, "rejoinConvergedMs" | "rejoinTransitionMs">> {

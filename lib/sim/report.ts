@@ -20,7 +20,7 @@ export function simulationReport(o: ExperimentOptions, r: ExperimentResult): str
     lines.push(`  faulty from start   ${[f.lossy && `${f.lossy.members} lossy (${(f.lossy.loss * 100).toFixed(0)}%)`, f.slow && `${f.slow.members} slow (+${f.slow.delayMs} ms)`].filter(Boolean).join(", ")}`);
   }
   if (f?.partition) lines.push(`  partition           ${f.partition.members} cut off for ${seconds(f.partition.forMs)}; converged again ${seconds(r.partitionHealedMs ?? null)} after the heal; ${r.partitionDeclaredDead} members declared dead on the way`);
-  if (o.crash > 0) lines.push(`  detection           first suspicion ${seconds(r.detection.firstMs)}, first declared dead ${seconds(r.detection.declaredMs)}, every survivor sees every crashed member dead ${seconds(r.detection.allMs)}, and every ring is without them ${seconds(r.detection.removedMs)}`);
+  if (o.crash > 0) lines.push(`  detection           first suspicion ${seconds(r.detection.firstMs)}, first declared dead ${seconds(r.detection.declaredMs)}, every survivor sees every crashed member dead ${seconds(r.detection.allMs)}, and every ring is without them ${seconds(r.detection.removedMs)} (${seconds(r.removal.spreadMs)} after the first)`);
   if (r.rejoinConvergedMs !== undefined) lines.push(`  rejoin              converged again ${seconds(r.rejoinConvergedMs)} after the crashed members started again; the change of owners that took them back ${seconds(r.rejoinTransitionMs ?? null)} from its first epoch to its last`);
   lines.push(
     `  false positives     ${r.falsePositives}${f?.lossy ? ` (and ${r.lossyDeclaredDead} lossy members declared dead, taken back ${r.lossyRevived} times)` : ""}; ${r.healthySuspected} healthy members suspected`,

@@ -1,7 +1,7 @@
 /**
- * Catching up with a later epoch than this node holds: someone named it (a SWIM message, a
- * replica's refusal, a status reply), so fetch that ring from whoever named it first, then
- * from the owners it knows. One fetch loop at a time, chasing the latest epoch named.
+ * Catching up with a later epoch than this node holds: someone named it (a notice, a SWIM
+ * message, a replica's refusal), so fetch that ring from whoever named the latest epoch,
+ * then from the owners it knows. One fetch loop at a time, chasing the latest epoch named.
  */
 import type { Clock } from "../env.ts";
 
@@ -15,15 +15,17 @@ export interface CatchUpParts {
   fetch(peer: string): Promise<unknown>;
 }
 
-/** Peers asked per round, and rounds per loop. */
-const SOURCES_PER_ROUND = 6;
-const ROUNDS = 3;
+/** Fetches one chase may make before it gives up (a later word starts another). */
+const MAX_FETCHES = 18;
+/** How long a fetch may go unanswered before the next one starts beside it. */
+const HEDGE_MS = 200;
 
 export class CatchUp {
   #running: Promise<void> | undefined;
-  /** The latest epoch a peer has named, and who named epochs beyond ours: where to fetch from. */
+  /** The latest epoch a peer has named. */
   #wanted = 0;
-  readonly #sources = new Set<string>();
+  /** Who named an epoch beyond ours, and the latest each named: where to fetch from. */
+  readonly #named = new Map<string, number>();
 
   constructor(readonly parts: CatchUpParts) {}
 
@@ -32,25 +34,9 @@ export class CatchUp {
     const { parts } = this;
     if (epoch <= parts.epoch()) return Promise.resolve();
     if (epoch > this.#wanted) this.#wanted = epoch;
-    if (from) this.#sources.add(from);
-    if (!this.#running) {
-      this.#running = (async () => {
-        await null; // the body runs after #running is set, so its finally clears it
-        try {
-          for (let round = 0; round < ROUNDS && parts.epoch() < this.#wanted; round++) {
-            const named = [...this.#sources];
-            this.#sources.clear();
-            for (const peer of [...new Set([...named, ...parts.owners()])].slice(0, SOURCES_PER_ROUND)) {
-              await parts.fetch(peer);
-              if (parts.epoch() >= this.#wanted) return;
-            }
-          }
-        } finally {
-          this.#running = undefined;
-        }
-      })();
-    }
-    const running = this.#running!;
+    if (from !== undefined && epoch > (this.#named.get(from) ?? 0)) this.#named.set(from, epoch);
+    this.#running ??= this.#fetchUntilCaughtUp();
+    const running = this.#running;
     return new Promise<void>((resolve) => {
       const timer = parts.clock.setTimeout(resolve, waitMs);
       void running.then(() => {
@@ -58,5 +44,60 @@ export class CatchUp {
         resolve();
       });
     });
+  }
+
+  /**
+   * One fetch at a time, but a fetch not answered within HEDGE_MS (a lost message, a busy
+   * peer) does not hold the next: the first ring to arrive is adopted, and the chase ends
+   * when every fetch it started has.
+   */
+  async #fetchUntilCaughtUp(): Promise<void> {
+    await null; // the body runs after #running is set, so its finally clears it
+    const started: Promise<unknown>[] = [];
+    try {
+      const asked = new Set<string>();
+      for (let i = 0; i < MAX_FETCHES && this.parts.epoch() < this.#wanted; i++) {
+        const peer = this.#nextSource(asked);
+        if (peer === undefined) break;
+        asked.add(peer);
+        started.push(this.parts.fetch(peer));
+        await this.#within(started.at(-1)!, HEDGE_MS);
+      }
+      if (this.parts.epoch() < this.#wanted) await Promise.all(started);
+    } finally {
+      this.#running = undefined;
+    }
+  }
+
+  /** Resolves when `p` does or after `ms`, whichever is first. */
+  #within(p: Promise<unknown>, ms: number): Promise<void> {
+    const { clock } = this.parts;
+    return new Promise<void>((resolve) => {
+      const timer = clock.setTimeout(resolve, ms);
+      void p.then(() => {
+        clock.clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /**
+   * Chosen before each fetch, so a word that arrives meanwhile counts at once: whoever named
+   * the latest epoch, else an owner not asked yet. (An owner may be the very member whose
+   * death the new epoch records: asking it costs a whole timeout.)
+   */
+  #nextSource(asked: ReadonlySet<string>): string | undefined {
+    const held = this.parts.epoch();
+    let best: string | undefined;
+    let bestEpoch = held;
+    for (const [peer, epoch] of this.#named) {
+      if (epoch <= held) this.#named.delete(peer);
+      else if (epoch > bestEpoch) [best, bestEpoch] = [peer, epoch];
+    }
+    if (best !== undefined) {
+      this.#named.delete(best);
+      return best;
+    }
+    return this.parts.owners().find((id) => !asked.has(id));
   }
 }

@@ -118,7 +118,7 @@ export class TopologyDriver {
     const view = this.#view(base);
     const needs = this.#needs.of(base, viewInputs(view), () => plan(topology.layout, { ...view, fenced: new Set(), streamed: new Map() }, this.#o.config));
     if (base.phase === "stable" && needs.kind === "wait" && !needs.waitingFor?.length) {
-      this.#silence.polled(new Set(), new Set(), () => false, this.#o.env.clock.monotonicMs()); // nobody is asked now
+      this.#silence.nobodyAsked(this.#o.env.clock.monotonicMs());
       this.#reason = view.gathering > 0 ? `gathering joiners: ${view.gathering} asking so far` : needs.reason;
       return;
     }
@@ -233,14 +233,14 @@ export class TopologyDriver {
     const done = (key: string) => acks.fenced.has(key) && acks.streamed.get(key)?.size === 0;
     const asked = (m: MemberRef) => this.#silent(m.id) || (wanted.has(memberKey(m)) && !done(memberKey(m)));
     const others = owners(state).filter((m) => memberKey(m) !== topology.selfKey && m.id !== topology.self.id && asked(m));
+    const dead = new Set(others.filter((m) => this.#silent(m.id)).map(memberKey));
     const status: TopologyMessage = { type: "status", from: topology.self, state };
-    const replies = await Promise.all(others.map((m) => topology.ask(m.id, status, this.#silent(m.id) ? DEAD_POLL_TIMEOUT_MS : undefined)));
+    const replies = await Promise.all(others.map((m) => topology.ask(m.id, status, dead.has(memberKey(m)) ? DEAD_POLL_TIMEOUT_MS : undefined)));
     // Only the process the ring names counts: a restarted one at that address answers with another nonce.
     const named = new Set(others.map(memberKey));
     const answered = replies.filter((r): r is TopologyReply => r !== undefined && named.has(memberKey(r.ref)));
     const heard = new Set(answered.map((r) => memberKey(r.ref)));
-    const idOf = new Map(others.map((m) => [memberKey(m), m.id]));
-    this.#silence.polled(named, heard, (key) => !this.#silent(idOf.get(key)!), this.#o.env.clock.monotonicMs());
+    this.#silence.polled(named, heard, (key) => !dead.has(key), this.#o.env.clock.monotonicMs());
     return answered;
   }
 

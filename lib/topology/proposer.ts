@@ -69,9 +69,9 @@ export class Proposer {
     if (accepted < need) return this.#lost(`accept: ${accepted} of ${need}`);
 
     topology.adopt(chosen);
-    // Tell both councils (every member, in a small ring) and pinned ranges' owners now: the owners whose ranges move
-    // hear it from the driver's next poll, everyone else from gossip (each SWIM message
-    // carries its sender's epoch) and catch-up, so no node sends a message per member.
+    // Tell both councils (every member, in a small ring) and pinned ranges' owners now: the
+    // owners whose ranges move hear it from the driver's next poll, everyone else from the
+    // notices each node passes on (topology.ts, notify), so no node sends a message per member.
     const pinOwners = chosen.pins.flatMap((p) => [...p.members, ...p.next]);
     const told = new Map([...acceptors(base), ...acceptors(chosen), ...pinOwners].map((m) => [m.id, m]));
     told.delete(topology.self.id);

@@ -32,6 +32,11 @@ export class Silence {
     for (const [key, since] of this.#unanswered) if (!asked.has(key) && now - since <= PATIENCE_MS) this.#unanswered.delete(key);
   }
 
+  /** No poll at `now` (nothing moves): see polled. */
+  nobodyAsked(now: number): void {
+    this.polled(new Set(), new Set(), () => false, now);
+  }
+
   /** Owners (keys, with their ids) some old owner could not stream to count as silent too, from the first such report. */
   reported(owners: ReadonlyArray<{ key: string; id: string }>, unreachedIds: ReadonlySet<string>, now: number): void {
     for (const { key, id } of owners) {

@@ -27,15 +27,13 @@
  * so at most two placements of a range are ever live. docs/topology.md has the argument.
  */
 
-import { MAX_REMOVED, type MemberRef, type TopologyState } from "../wire/topology_state.ts";
+import { MAX_REMOVED, memberKey, type MemberRef, type TopologyState } from "../wire/topology_state.ts";
 
 // The state's shape lives with its encoding (lib/wire is a leaf); its rules live here.
 export type { MemberRef, Phase, Pin, Recovery, TopologyState } from "../wire/topology_state.ts";
-export { MAX_PINS, MAX_RECOVERIES, MAX_REMOVED } from "../wire/topology_state.ts";
+export { MAX_PINS, MAX_RECOVERIES, MAX_REMOVED, memberKey } from "../wire/topology_state.ts";
 
 export const NO_RING: TopologyState = { cluster: "", epoch: 0, phase: "stable", members: [], next: [], removed: [], pins: [], recoveries: [] };
-
-export const memberKey = (m: MemberRef): string => `${m.id}#${m.nonce}`;
 
 export function compareRefs(a: MemberRef, b: MemberRef): number {
   if (a.id !== b.id) return a.id < b.id ? -1 : 1;

@@ -39,6 +39,16 @@ export interface TopologyOptions {
 export type TopologyListener = (state: TopologyState, previous: TopologyState) => void;
 
 export const TOPOLOGY_TIMEOUT_MS = 1_000;
+/**
+ * How many members a node tells of each epoch it adopts, among `alive` (see notify). The
+ * proposer tells only the councils and the owners whose ranges move; passed on so, a
+ * decision reaches the rest in a few hops of a round trip. A member no notice reaches
+ * (N e^-fanout of them: about one in eight clusters has one) still hears of the epoch from
+ * the next SWIM message it trades, within a protocol period.
+ */
+export function spreadFanout(alive: number): number {
+  return Math.ceil(Math.log(Math.max(alive, 1))) + 2;
+}
 
 export class Topology {
   /** This process as a member; its nonce changes if it learns it was removed (see adopt). */
@@ -197,6 +207,15 @@ export class Topology {
     void this.catchUp(epoch, from);
   }
 
+  /**
+   * Tells `peers` that this node holds its epoch: a few bytes each, and a peer behind
+   * fetches the ring from here, so each member still decodes each ring once.
+   */
+  notify(peers: readonly string[]): void {
+    const notice: TopologyMessage = { type: "notice", from: this.self, epoch: this.#state.epoch };
+    for (const peer of peers) void this.ask(peer, notice);
+  }
+
   /** Resolves once this node holds `epoch` or later, or after `waitMs`, or when no peer had it. */
   catchUp(epoch: number, from?: string, waitMs = 2 * TOPOLOGY_TIMEOUT_MS): Promise<void> {
     return this.#catchUp.chase(epoch, from, waitMs);
@@ -241,6 +260,9 @@ export class Topology {
         else this.hellos.asking(message.from);
         return reply({ state: this.#state });
       }
+      case "notice":
+        this.heard(message.epoch, message.from.id);
+        return reply();
       case "status":
         this.adopt(message.state);
         return reply(this.#state.epoch > message.state.epoch ? { state: this.#state } : {});

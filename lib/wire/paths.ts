@@ -8,7 +8,7 @@ import { MAX_TOPOLOGY_MESSAGE_BYTES } from "./ring.ts";
 import { MAX_KV_MESSAGE_BYTES } from "./replica.ts";
 
 export const SWIM_KINDS = ["ping", "ping-req", "sync"] as const;
-export const RING_KINDS = ["prepare", "accept", "status", "hello", "get"] as const;
+export const RING_KINDS = ["prepare", "accept", "status", "hello", "get", "notice"] as const;
 export const SYNC_KINDS = ["digest", "offer", "push", "status"] as const;
 
 /** Replica messages, several at a time (replication/batcher.ts). */

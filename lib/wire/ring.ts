@@ -6,13 +6,15 @@
  *   answers with its own state of play. The driver's poll, and the broadcast of a decision.
  * - `hello`: a process asking to be a member (or saying it is leaving); answered with the ring.
  * - `get`: the receiver's ring, for a node catching up.
+ * - `notice`: "I hold epoch e", a few bytes; a receiver behind fetches that ring from the
+ *   sender. How a decision spreads to the members nobody told (docs/topology.md).
  *
  * Every reply says who answered (`ref`, nonce included), its epoch and, if the asker is
  * behind, the newer state itself.
  */
 import { bool, count, id, list, mapDecoder, memberKeyText, MessageError, record, text } from "./fields.ts";
 import { encodeMsgpack as encode } from "./msgpack.ts";
-import { MAX_COUNCIL, MAX_PINS, MAX_RECOVERIES, MAX_REMOVED, type MemberRef, type Phase, type Pin, type Recovery, type TopologyState } from "./topology_state.ts";
+import { MAX_COUNCIL, MAX_PINS, MAX_RECOVERIES, MAX_REMOVED, memberKey, type MemberRef, type Phase, type Pin, type Recovery, type TopologyState } from "./topology_state.ts";
 
 /** A ring proposal's number (topology/paxos.ts): higher round wins, then the proposer's id. */
 export interface Ballot {
@@ -28,7 +30,8 @@ export type TopologyMessage =
   | { type: "accept"; from: MemberRef; base: TopologyState; ballot: Ballot; value: TopologyState }
   | { type: "status"; from: MemberRef; state: TopologyState }
   | { type: "hello"; from: MemberRef; leaving: boolean }
-  | { type: "get"; from: MemberRef };
+  | { type: "get"; from: MemberRef }
+  | { type: "notice"; from: MemberRef; epoch: number };
 
 export interface TopologyReply {
   ref: MemberRef;
@@ -79,6 +82,7 @@ export function encodeTopologyMessage(m: TopologyMessage): Uint8Array {
   }
   if (m.type === "status") wire.state = stateToWire(m.state);
   if (m.type === "hello") wire.leaving = m.leaving;
+  if (m.type === "notice") wire.epoch = m.epoch;
   return encode(wire);
 }
 
@@ -97,6 +101,8 @@ export function decodeTopologyMessage(bytes: Uint8Array): TopologyMessage {
       return { type: "hello", from, leaving: m.leaving };
     case "get":
       return { type: "get", from };
+    case "notice":
+      return { type: "notice", from, epoch: count(m.epoch, "epoch") };
     default:
       throw new MessageError(`unknown topology message ${JSON.stringify(m.type)}`);
   }
@@ -167,8 +173,8 @@ function state(v: unknown): TopologyState {
   if ((phase === "stable") !== (result.next.length === 0)) throw new MessageError("a stable ring has no next members, a transition has some");
   if (s.k != null) {
     const council = refs(list(s.k, "council", MAX_COUNCIL), "council");
-    const ring = new Set([...result.members, ...result.next].map((m) => `${m.id}#${m.nonce}`));
-    if (council.some((m) => !ring.has(`${m.id}#${m.nonce}`))) throw new MessageError("a council member must be a member of the ring");
+    const ring = new Set([...result.members, ...result.next].map(memberKey));
+    if (council.some((m) => !ring.has(memberKey(m)))) throw new MessageError("a council member must be a member of the ring");
     if (council.length > 0) result.council = council;
   }
   return result;

@@ -10,6 +10,9 @@ export interface MemberRef {
   nonce: string;
 }
 
+/** One process, as text: its id and nonce (`removed`, `cluster` and ballots name members so). */
+export const memberKey = (m: MemberRef): string => `${m.id}#${m.nonce}`;
+
 export type Phase = "stable" | "write_both_read_old" | "write_both_read_new";
 
 /**

@@ -35,6 +35,7 @@ test("every topology message and reply round-trips through msgpack", () => {
     { type: "status", from: B, state: next },
     { type: "hello", from: C, leaving: true },
     { type: "get", from: C },
+    { type: "notice", from: A, epoch: 5 },
   ];
   for (const m of messages) assert.deepEqual(decodeTopologyMessage(encodeTopologyMessage(m)), m);
   const reply = { ref: A, epoch: 4, streamed: 3, leaving: false, state: three, prepare: { ok: true as const, accepted: { ballot, value: next } }, accept: { ok: false as const, promised: ballot }, refused: "why" };
