@@ -21,6 +21,7 @@ import { readFile } from "node:fs/promises";
 import { createInterface } from "node:readline/promises";
 import { ListenError } from "./adapters/types.ts";
 import { nodeCryptoAead } from "./adapters/aead.ts";
+import { rerunWithSimulatorHeap } from "./adapters/sim_heap.ts";
 import { detectRuntime, loadAdapter } from "./adapters/mod.ts";
 import { parseNodeTarget } from "./lib/address.ts";
 import { parseConfig, PORT_ENV, usage } from "./lib/config.ts";
@@ -84,6 +85,7 @@ async function simulate(args: string[]): Promise<never> {
   }
   if ("error" in parsed) fail(parsed.error);
   const { options, json } = parsed;
+  await rerunWithSimulatorHeap(options.nodes);
   let shownAt = 0;
   const result = await runExperiment(options, {
     settle: () => new Promise<void>((resolve) => setImmediate(resolve)),

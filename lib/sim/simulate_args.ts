@@ -27,7 +27,11 @@ export const SIMULATE_USAGE = `usage: mod.ts simulate --nodes N [--seed S] [--lo
   --partition K:S       once converged, K members are cut off from the rest for S seconds
   --rejoin-after-s S    the crashed members start again S seconds after the crash
   --json                one JSON object instead of the report
-  any node option       given to every node, as on a real node's command line (see --help)`;
+  any node option       given to every node, as on a real node's command line (see --help)
+
+  On Node it runs itself again with a larger young generation and a heap sized to N
+  (--max-semi-space-size, --max-old-space-size), unless given; DHT_SIMULATE_RERUN=1 keeps
+  the process as started.`;
 
 export type SimulateArgs = { options: ExperimentOptions; json: boolean } | { error: string } | { help: true };
 
