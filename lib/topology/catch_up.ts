@@ -36,14 +36,7 @@ export class CatchUp {
     if (epoch > this.#wanted) this.#wanted = epoch;
     if (from !== undefined && epoch > (this.#named.get(from) ?? 0)) this.#named.set(from, epoch);
     this.#running ??= this.#fetchUntilCaughtUp();
-    const running = this.#running;
-    return new Promise<void>((resolve) => {
-      const timer = parts.clock.setTimeout(resolve, waitMs);
-      void running.then(() => {
-        parts.clock.clearTimeout(timer);
-        resolve();
-      });
-    });
+    return this.#within(this.#running, waitMs);
   }
 
   /**
