@@ -51,6 +51,16 @@ export function supersedes(update: Update, current: Pick<Member, "state" | "inca
 }
 
 /**
+ * Of `ours` (a full table), the updates that would change `theirs` (the asker's full table)
+ * once merged there, where a death counts as a suspicion (state_sync.ts merges it so) but
+ * about the asker itself: what a push-pull's answer needs to carry.
+ */
+export function lackedBy(ours: readonly Update[], theirs: readonly Update[], asker: string): Update[] {
+  const held = new Map(theirs.map((u) => [u.id, u]));
+  return ours.filter((u) => supersedes(u.state === "dead" && u.id !== asker ? { ...u, state: "suspect" } : u, held.get(u.id)));
+}
+
+/**
  * What a node does with an update about itself: refute anything but alive at or above its
  * incarnation by raising its own past it. Returns the incarnation to announce, or
  * undefined when there is nothing to refute.

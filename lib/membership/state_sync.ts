@@ -1,9 +1,10 @@
 /**
  * Full-state exchanges: joining through introducers, and the periodic push-pull that heals
- * what gossip missed. Both send this node's whole table and merge the one that comes back.
+ * what gossip missed. Both send this node's whole table; a joiner gets the whole of the
+ * other's back, a push-pull only what its own lacked (the other has just merged it).
  */
 import type { SwimMessage } from "../wire/swim.ts";
-import { isReaped, type Update } from "./member.ts";
+import { isReaped, lackedBy, type Update } from "./member.ts";
 import type { SwimCore } from "./swim_core.ts";
 import { MAX_PIGGYBACK, pushPullIntervalMs } from "./timing.ts";
 
@@ -82,21 +83,22 @@ export class StateSync {
 
   async #exchange(peer: string): Promise<void> {
     const { core } = this;
-    const reply = await core.send(peer, this.#message(false), core.config.protocolPeriodMs * 2);
-    if (reply?.type === "sync") this.#mergeAndNote(reply.members);
+    const reply = await core.send(peer, { ...this.#message(false), partial: true }, core.config.protocolPeriodMs * 2);
+    if (reply?.type === "sync") this.#mergeAndNote(reply.members, reply.listed);
   }
 
   /**
-   * Merges another node's table, and notes how many more members this node lists alive, and
-   * whether the two tables named different members. Who they name, not what they say of
-   * them: members coming and going on a lossy link do not keep the exchanges busy.
+   * Merges another node's table (or, `listed` given, what of it ours lacked), and notes how
+   * many more members this node lists alive, and whether the two tables named different
+   * members. Who they name, not what they say of them: members coming and going on a lossy
+   * link do not keep the exchanges busy.
    */
-  #mergeAndNote(members: Update[]): void {
+  #mergeAndNote(members: Update[], listed = members.length): void {
     const { core } = this;
     const [live, known] = [core.liveCount(), core.table.size];
     this.merge(members, false);
     // Their table holds them and us; ours holds neither self.
-    this.#note(core.liveCount() - live, core.table.size !== known || members.length !== core.table.size + 1);
+    this.#note(core.liveCount() - live, core.table.size !== known || listed !== core.table.size + 1);
   }
 
   /** A crowd learned at once starts the busy time; an exchange that found tables differing extends it. */
@@ -125,7 +127,10 @@ export class StateSync {
     if (message.join) this.merge(message.members, true);
     else this.#mergeAndNote(message.members);
     if (message.join) core.env.log.info("member joining", { id: message.from });
-    return this.#message(false);
+    if (message.join || !message.partial) return this.#message(false);
+    // A push-pull: the asker's table is merged here already, so what it lacks is what ours says better.
+    const ours = this.#fullState();
+    return { type: "sync", ...core.header(), join: false, members: lackedBy(ours, message.members, message.from), listed: ours.length };
   }
 
   /**

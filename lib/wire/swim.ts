@@ -6,7 +6,7 @@
  * sender's own word that it is alive) and piggybacked membership updates.
  */
 import { encodeMsgpack as encode } from "./msgpack.ts";
-import { bool, count, id, mapDecoder, MessageError, tuple } from "./fields.ts";
+import { bool, count, id, mapDecoder, MessageError } from "./fields.ts";
 
 /** A member's state as SWIM tells it (membership/member.ts orders them). */
 export type MemberState = "alive" | "suspect" | "dead" | "left";
@@ -26,7 +26,13 @@ export type SwimMessage =
   | { type: "ping-req"; from: string; incarnation: number; epoch: number; target: string; timeoutMs: number; updates: Update[] }
   | { type: "ack"; from: string; incarnation: number; epoch: number; updates: Update[] }
   | { type: "nack"; from: string; incarnation: number; epoch: number; updates: Update[] }
-  | { type: "sync"; from: string; incarnation: number; epoch: number; join: boolean; members: Update[] };
+  | {
+    type: "sync"; from: string; incarnation: number; epoch: number; join: boolean; members: Update[];
+    /** In a push-pull's request: an answer of only what the asker's table lacks will do. */
+    partial?: true;
+    /** In such an answer: `members` holds only that, and the answering table lists this many (itself included). */
+    listed?: number;
+  };
 
 export type SwimMessageType = SwimMessage["type"];
 
@@ -37,15 +43,17 @@ const MAX_MEMBERS = 20_000;
 const map = mapDecoder({ maxStrLength: 64 * 1024, maxArrayLength: MAX_MEMBERS, maxMapLength: 16, maxBinLength: 0 }, MAX_MESSAGE_BYTES);
 
 const states: readonly MemberState[] = ["alive", "suspect", "dead", "left"];
-type WireUpdate = [id: string, state: number, incarnation: number, from: string];
+/** An update's `from` is left out when it is the message's sender: most of a full table, and half its bytes. */
+type WireUpdate = [id: string, state: number, incarnation: number, from?: string];
 
-const toWire = (u: Update): WireUpdate => [u.id, states.indexOf(u.state), u.incarnation, u.from];
+const toWire = (u: Update, sender: string): WireUpdate =>
+  u.from === sender ? [u.id, states.indexOf(u.state), u.incarnation] : [u.id, states.indexOf(u.state), u.incarnation, u.from];
 
 export function encodeMessage(message: SwimMessage): Uint8Array {
   const { updates, members, ...rest } = message as SwimMessage & { updates?: Update[]; members?: Update[] };
   const wire: Record<string, unknown> = { ...rest };
-  if (updates) wire.updates = updates.map(toWire);
-  if (members) wire.members = members.map(toWire);
+  if (updates) wire.updates = updates.map((u) => toWire(u, message.from));
+  if (members) wire.members = members.map((u) => toWire(u, message.from));
   return encode(wire);
 }
 
@@ -54,25 +62,28 @@ export function decodeMessage(bytes: Uint8Array): SwimMessage {
   const base = { from: id(m.from, "from"), incarnation: count(m.incarnation, "incarnation"), epoch: count(m.epoch, "epoch") };
   switch (m.type) {
     case "ping":
-      return { type: "ping", ...base, target: id(m.target, "target"), updates: updates(m.updates) };
+      return { type: "ping", ...base, target: id(m.target, "target"), updates: updates(m.updates, base.from) };
     case "ping-req":
-      return { type: "ping-req", ...base, target: id(m.target, "target"), timeoutMs: count(m.timeoutMs, "timeoutMs"), updates: updates(m.updates) };
+      return { type: "ping-req", ...base, target: id(m.target, "target"), timeoutMs: count(m.timeoutMs, "timeoutMs"), updates: updates(m.updates, base.from) };
     case "ack":
     case "nack":
-      return { type: m.type, ...base, updates: updates(m.updates) };
+      return { type: m.type, ...base, updates: updates(m.updates, base.from) };
     case "sync":
-      return { type: "sync", ...base, join: bool(m.join, "join"), members: updates(m.members) };
+      return {
+        type: "sync", ...base, join: bool(m.join, "join"), members: updates(m.members, base.from),
+        ...(m.partial === true ? { partial: true } : {}), ...(m.listed != null ? { listed: count(m.listed, "listed") } : {}),
+      };
     default:
       throw new MessageError(`unknown message type ${JSON.stringify(m.type)}`);
   }
 }
 
-function updates(v: unknown): Update[] {
+function updates(v: unknown, sender: string): Update[] {
   if (!Array.isArray(v)) throw new MessageError("updates must be an array");
   return v.map((u) => {
-    tuple(u, 4, "an update [id, state, incarnation, from]");
+    if (!Array.isArray(u) || (u.length !== 3 && u.length !== 4)) throw new MessageError("an update is [id, state, incarnation] or [id, state, incarnation, from]");
     const state = states[u[1] as number];
     if (typeof u[1] !== "number" || !state) throw new MessageError("update state must be 0-3");
-    return { id: id(u[0], "update id"), state, incarnation: count(u[2], "update incarnation"), from: id(u[3], "update from") };
+    return { id: id(u[0], "update id"), state, incarnation: count(u[2], "update incarnation"), from: u.length === 3 ? sender : id(u[3], "update from") };
   });
 }

@@ -3,7 +3,7 @@ import { seededRandom } from "../../lib/env.ts";
 import assert from "node:assert/strict";
 import { Awareness } from "../../lib/membership/awareness.ts";
 import { GossipQueue } from "../../lib/membership/gossip.ts";
-import { isReaped, type MemberState, newsForItself, refutation, supersedes, type Update } from "../../lib/membership/member.ts";
+import { isReaped, lackedBy, type MemberState, newsForItself, refutation, supersedes, type Update } from "../../lib/membership/member.ts";
 import {
   expectedConfirmations,
   pushPullIntervalMs,
@@ -15,6 +15,26 @@ import { MemberTable, transition } from "../../lib/membership/table.ts";
 import { flapWaitMs, OwnWord } from "../../lib/membership/own_word.ts";
 
 const u = (state: MemberState, incarnation: number, id = "m", from = "x"): Update => ({ id, state, incarnation, from });
+
+test("lackedBy: a push-pull answers with what would change the asker's table, a death counting as a suspicion", () => {
+  const ours = [
+    u("alive", 2, "same"), // they hold the same
+    u("alive", 1, "stranger"), // they lack it
+    u("alive", 5, "newer"), // they hold incarnation 4
+    u("suspect", 3, "worse"), // they hold it alive at 3
+    u("dead", 3, "dead-there"), // they already suspect it at 3: a death merged there is a suspicion, no news
+    u("dead", 3, "dead-here"), // they hold it alive at 3: news (merged as a suspicion)
+    u("dead", 7, "ghost"), // they never heard of it: a suspicion of a stranger is news, as a full table would give
+    u("alive", 0, "older"), // they hold incarnation 2: nothing for them
+    u("dead", 1, "asker"), // about the asker itself: refuted there
+  ];
+  const theirs = [
+    u("alive", 2, "same"), u("alive", 4, "newer"), u("alive", 3, "worse"), u("suspect", 3, "dead-there"),
+    u("alive", 3, "dead-here"), u("alive", 2, "older"), u("alive", 1, "asker"),
+  ];
+  assert.deepEqual(lackedBy(ours, theirs, "asker").map((x) => x.id), ["stranger", "newer", "worse", "dead-here", "ghost", "asker"]);
+  assert.deepEqual(lackedBy(theirs, theirs, "asker"), [], "equal tables: nothing to send");
+});
 
 test("supersedes: incarnation first, then alive < suspect < dead/left; the gone stay gone", () => {
   const table: Array<[Update, { state: MemberState; incarnation: number } | undefined, boolean]> = [

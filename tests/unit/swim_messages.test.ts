@@ -24,6 +24,16 @@ test("every message type round-trips through msgpack", () => {
   for (const m of messages) assert.deepEqual(decodeMessage(encodeMessage(m)), m);
 });
 
+test("an update the sender itself vouches for leaves `from` out: a full table names its sender once", () => {
+  const members = Array.from({ length: 100 }, (_, i) => ({ id: `10.0.0.${i}:7000`, state: "alive" as const, incarnation: i % 3, from: "10.0.9.9:7000" }));
+  const mixed = [...members, ...updates];
+  const sync: SwimMessage = { type: "sync", from: "10.0.9.9:7000", incarnation: 1, epoch: 4, join: false, members: mixed };
+  assert.deepEqual(decodeMessage(encodeMessage(sync)), sync);
+  const spelled = encode({ type: "sync", from: "10.0.9.9:7000", incarnation: 1, epoch: 4, join: false, members: mixed.map((u) => [u.id, ["alive", "suspect", "dead", "left"].indexOf(u.state), u.incarnation, u.from]) });
+  assert.deepEqual(decodeMessage(spelled), sync, "the four-part form is still read");
+  assert.ok(encodeMessage(sync).byteLength < spelled.byteLength * 0.65, `${encodeMessage(sync).byteLength} bytes, against ${spelled.byteLength} with every from spelled out`);
+});
+
 test("malformed, truncated and hostile bodies are refused with a MessageError", () => {
   const good = encodeMessage({ type: "ping", from: "a:1", incarnation: 0, epoch: 0, target: "b:1", updates });
   const bad: Array<[string, Uint8Array]> = [
