@@ -1,13 +1,14 @@
 /**
  * The heap `mod.ts simulate` runs in. The simulator holds every node's tables in one heap
  * and makes short-lived garbage fast: with V8's default young generation (16 MiB
- * semi-spaces) the scavenger copies what survives over and over, and a larger one cuts a
- * 1,000-node run's wall time by about a quarter (docs/benchmarks.md). N nodes also need
- * about 1.5 MiB of heap each, past Node's default limit near 2,500 nodes. V8 takes both
- * only at start, so on Node `simulate` runs itself again with them, unless the command line
- * or NODE_OPTIONS set them already. Bun and Deno run as they are.
+ * semi-spaces) the scavenger copies what survives over and over, and a larger one saves
+ * much of that (figures in docs/benchmarks.md). N nodes also need about 1.5 MiB of heap
+ * each, past Node's default limit near 2,500 nodes. V8 takes both only at start, so on Node
+ * `simulate` runs itself again with them, unless the command line or NODE_OPTIONS set them
+ * already. Bun and Deno run as they are.
  */
 import process from "node:process";
+import { detectRuntime } from "./mod.ts";
 
 const SEMI_SPACE_MB = 64;
 const HEAP_MB_PER_NODE = 2;
@@ -27,7 +28,7 @@ export function simulatorFlags(nodes: number, given: readonly string[], heapLimi
 
 /** On Node, runs this command again with the flags it wants and exits with its code; returns when there is nothing to do. */
 export async function rerunWithSimulatorHeap(nodes: number): Promise<void> {
-  if (process.env[RERUN_ENV] || (globalThis as { Bun?: unknown; Deno?: unknown }).Bun || (globalThis as { Deno?: unknown }).Deno) return;
+  if (process.env[RERUN_ENV] || detectRuntime() !== "node") return;
   const [{ spawn }, { totalmem }, { getHeapStatistics }] = await Promise.all([import("node:child_process"), import("node:os"), import("node:v8")]);
   const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? "").split(/\s+/)];
   const flags = simulatorFlags(nodes, given, getHeapStatistics().heap_size_limit / 2 ** 20, totalmem() / 2 ** 20);
