@@ -130,7 +130,7 @@ export class StateSync {
     if (message.join || !message.partial) return this.#message(false);
     // A push-pull: the asker's table is merged here already, so what it lacks is what ours says better.
     const ours = this.#fullState();
-    return { type: "sync", ...core.header(), join: false, members: lackedBy(ours, message.members, message.from), listed: ours.length };
+    return { ...this.#message(false, lackedBy(ours, message.members, message.from)), listed: ours.length };
   }
 
   /**
@@ -150,8 +150,8 @@ export class StateSync {
     }
   }
 
-  #message(join: boolean): SyncMessage {
-    return { type: "sync", ...this.core.header(), join, members: this.#fullState() };
+  #message(join: boolean, members = this.#fullState()): SyncMessage {
+    return { type: "sync", ...this.core.header(), join, members };
   }
 
   /** Every member listed as an update, self included (the reaped left out): straight from the table, unsorted (while a crowd joins, every node sends this every period). */
