@@ -6,7 +6,7 @@
  * when the range is where the ring would put it. Pure functions over plain data.
  */
 import { positionHex } from "../ring/hash.ts";
-import { compareRefs, type MemberRef, type Pin } from "./state.ts";
+import type { MemberRef, Pin } from "./state.ts";
 
 /** The last position of the ring (positions are unsigned 64-bit). */
 export const MAX_POSITION = (1n << 64n) - 1n;
@@ -32,8 +32,16 @@ export function pinAt(pins: readonly Pin[], position: bigint): Pin | undefined {
   return undefined;
 }
 
-export const sameRefSet = (a: readonly MemberRef[], b: readonly MemberRef[]): boolean =>
-  a.length === b.length && a.every((m) => b.some((n) => compareRefs(m, n) === 0));
+/** Whether two owner sets name the same processes. Loops, not closures: the planner asks this for every range of the ring. */
+export function sameRefSet(a: readonly MemberRef[], b: readonly MemberRef[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  outer: for (const m of a) {
+    for (const n of b) if (m.id === n.id && m.nonce === n.nonce) continue outer;
+    return false;
+  }
+  return true;
+}
 
 /** Whether the range moves (its old and new owners differ). */
 export const isMoving = (o: RangeOwners): boolean => !sameRefSet(o.members, o.next);

@@ -17,7 +17,7 @@
  */
 import { MAX_POSITION, type PinnedRun, pinsFrom, type RangeOwners, sameOwners } from "./pins.ts";
 import { Layout } from "./placement.ts";
-import { fenceVerdict, judge, type QuorumConfig, stepToward, type Verdict } from "./range_steps.ts";
+import { fenceVerdict, judge, memoKeys, type QuorumConfig, stepToward, type Verdict } from "./range_steps.ts";
 import {
   beginTransition,
   finishTransition,
@@ -134,12 +134,13 @@ function settle(layout: Layout, candidate: Candidate, view: DriverView, quorum: 
       const unreached = view.streamed.get(key);
       return unreached !== undefined && to.every((m) => !unreached.has(m.id));
     },
+    keyOf: memoKeys(),
   };
   const after = new Layout({ ...candidate.value, pins: [] }, layout.vnodes, layout.replicas);
   const ends = rangeEnds(layout, after);
   const runs: PinnedRun[] = [];
   const stuckRuns: PinnedRun[] = [];
-  const waits: Array<Extract<Verdict, { kind: "wait" }>> = [];
+  const waits = new Waits();
   const lost = new Set<string>();
   let moved = false;
   let lo = 0n;
@@ -152,9 +153,9 @@ function settle(layout: Layout, candidate: Candidate, view: DriverView, quorum: 
     if (options.everyRange) {
       const fence = fenceVerdict(from, conditions);
       if (verdict.kind === "stuck" || fence.kind === "stuck") return { kind: "wait", reason: `every range fenced first: ${describeVerdict(fence.kind === "ok" ? verdict : fence)}` };
-      if (fence.kind === "wait") waits.push(fence);
+      if (fence.kind === "wait") waits.add(fence);
     }
-    if (verdict.kind === "wait") waits.push(verdict);
+    if (verdict.kind === "wait") waits.add(verdict);
     if (verdict.kind === "stuck") {
       to = from;
       stuckRuns.push({ lo, hi: end, owners: from, since: 0, at: 0 });
@@ -164,7 +165,7 @@ function settle(layout: Layout, candidate: Candidate, view: DriverView, quorum: 
     if (!sameOwners(to, derived)) runs.push({ lo, hi: end, owners: to, since: pin?.since ?? candidate.value.epoch, at: pin?.at ?? view.now });
     lo = end + 1n;
   }
-  if (waits.length > 0) return { kind: "wait", reason: `${options.everyRange ? "every range fenced first: " : ""}${describeWaits(waits)}`, waitingFor: [...new Set(waits.flatMap((w) => w.waitingFor))] };
+  if (waits.ranges > 0) return { kind: "wait", reason: `${options.everyRange ? "every range fenced first: " : ""}${waits.describe()}`, waitingFor: waits.members() };
   const pins = pinsFrom(runs);
   const stuck = pinsFrom(stuckRuns).length;
   const stuckNote = stuck > 0 ? `${stuck} ranges cannot move: too few of their owners answer (${few(lost)})` : "";
@@ -176,21 +177,40 @@ function settle(layout: Layout, candidate: Candidate, view: DriverView, quorum: 
   return { kind: "propose", value, why: [candidate.why, stuckNote].filter(Boolean).join("; ") };
 }
 
-/** Every position that ends a range of constant owners in either value, and the ring's last position. */
-function rangeEnds(before: Layout, after: Layout): bigint[] {
-  const all = [...before.arcEnds(), ...after.arcEnds(), MAX_POSITION];
-  all.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  return all.filter((p, i) => i === 0 || p !== all[i - 1]);
+/**
+ * Every position that ends a range of constant owners in either value, and the ring's last
+ * position, in order: sorted as unsigned 64-bit numbers, without a comparator called for
+ * each of the ring's hundreds of thousands of positions.
+ */
+function rangeEnds(before: Layout, after: Layout): BigUint64Array {
+  const all = BigUint64Array.from([...before.arcEnds(), ...after.arcEnds(), MAX_POSITION]).sort();
+  let kept = 0;
+  for (let i = 0; i < all.length; i++) if (i === 0 || all[i] !== all[kept - 1]) all[kept++] = all[i]!;
+  return all.subarray(0, kept);
 }
 
-function describeWaits(waits: ReadonlyArray<Extract<Verdict, { kind: "wait" }>>): string {
-  const fence = new Set<string>();
-  const streaming = new Set<string>();
-  for (const w of waits) for (const k of w.waitingFor) (w.why === "fence" ? fence : streaming).add(k);
-  const parts: string[] = [];
-  if (fence.size > 0) parts.push(`waiting for ${few(fence)} to acknowledge the current epoch`);
-  if (streaming.size > 0) parts.push(`waiting for ${few(streaming)} to finish streaming moving ranges`);
-  return `${parts.join("; ")} (${waits.length} ranges)`;
+/** The ranges that wait, counted, and whom they wait for. */
+class Waits {
+  ranges = 0;
+  readonly #fence = new Set<string>();
+  readonly #streaming = new Set<string>();
+
+  add(w: Extract<Verdict, { kind: "wait" }>): void {
+    this.ranges++;
+    const into = w.why === "fence" ? this.#fence : this.#streaming;
+    for (const k of w.waitingFor) into.add(k);
+  }
+
+  members(): string[] {
+    return [...new Set([...this.#fence, ...this.#streaming])];
+  }
+
+  describe(): string {
+    const parts: string[] = [];
+    if (this.#fence.size > 0) parts.push(`waiting for ${few(this.#fence)} to acknowledge the current epoch`);
+    if (this.#streaming.size > 0) parts.push(`waiting for ${few(this.#streaming)} to finish streaming moving ranges`);
+    return `${parts.join("; ")} (${this.ranges} ranges)`;
+  }
 }
 
 /** Up to five names, then how many more. */
@@ -200,7 +220,11 @@ function few(names: Iterable<string>): string {
 }
 
 function describeVerdict(v: Verdict): string {
-  if (v.kind === "wait") return describeWaits([v]);
+  if (v.kind === "wait") {
+    const waits = new Waits();
+    waits.add(v);
+    return waits.describe();
+  }
   if (v.kind === "stuck") return `a range has too few owners that answer (${few(v.lost)})`;
   return "ready";
 }

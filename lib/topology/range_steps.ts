@@ -31,11 +31,14 @@ export interface QuorumConfig {
 /** The step that leads from `from` to `to`; "none" when they are the same; undefined when no single step does. */
 export function stepBetween(from: RangeOwners, to: RangeOwners): RangeStep | "none" | undefined {
   if (sameOwners(from, to)) return "none";
-  const readsOld = (o: RangeOwners) => !isMoving(o) || !o.readNew;
   if (readsOld(from) && readsOld(to) && sameRefSet(from.members, to.members)) return "begin";
   if (isMoving(from) && !from.readNew && to.readNew && sameRefSet(from.members, to.members) && sameRefSet(from.next, to.next)) return "read-new";
   if (isMoving(from) && from.readNew && !isMoving(to) && sameRefSet(to.members, from.next)) return "finish";
   return undefined;
+}
+
+function readsOld(o: RangeOwners): boolean {
+  return !isMoving(o) || !o.readNew;
 }
 
 /** What the driver knows of the members when it judges a step. */
@@ -47,6 +50,22 @@ export interface StepConditions {
   /** Whether the member (key) streamed, in this epoch, every moving range it holds to each of these new owners (ids). */
   streamedTo(key: string, to: readonly MemberRef[]): boolean;
   quorum: QuorumConfig;
+  /** A member's key: `memberKey`, or `memoKeys()` when judging many ranges. */
+  keyOf(m: MemberRef): string;
+}
+
+/**
+ * `memberKey` with each ref's key worked out once: the planner asks about the same few
+ * thousand refs for every range of the ring, and a freshly built string is hashed again at
+ * every lookup.
+ */
+export function memoKeys(): (m: MemberRef) => string {
+  const keys = new Map<MemberRef, string>();
+  return (m) => {
+    let key = keys.get(m);
+    if (key === undefined) keys.set(m, (key = memberKey(m)));
+    return key;
+  };
 }
 
 export type Verdict =
@@ -70,43 +89,62 @@ export function fenceNeed(size: number, quorum: QuorumConfig): number {
 /** Whether the step from `from` to `to` may be taken now, must wait, or can never be. */
 export function judge(from: RangeOwners, to: RangeOwners, c: StepConditions): Verdict {
   const step = stepBetween(from, to);
-  if (step === "none") return { kind: "ok", step };
+  if (step === "none") return OK.none;
   if (step === undefined) return { kind: "stuck", lost: [] };
   const fence = fenceVerdict(from, c, step === "begin");
   if (fence.kind !== "ok") return fence;
-  const canAnswer = (m: MemberRef) => !c.gone.has(memberKey(m));
   const r = Math.min(c.quorum.readQuorum, from.members.length);
-  if (step === "begin" && isMoving(to) && from.members.filter(canAnswer).length < r) return stuck(from.members, canAnswer);
+  if (step === "begin" && isMoving(to) && countAnswering(from.members, c) < r) return stuck(from.members, c);
   if (step === "read-new") {
-    const live = from.members.filter(canAnswer);
-    if (live.length < r) return stuck(from.members, canAnswer);
-    const done = live.filter((m) => c.streamedTo(memberKey(m), from.next));
-    if (done.length < r) return { kind: "wait", why: "streaming", waitingFor: live.filter((m) => !done.includes(m)).map(memberKey) };
+    if (countAnswering(from.members, c) < r) return stuck(from.members, c);
+    const live = from.members.filter((m) => !c.gone.has(c.keyOf(m)));
+    const undone = live.filter((m) => !c.streamedTo(c.keyOf(m), from.next));
+    if (live.length - undone.length < r) return { kind: "wait", why: "streaming", waitingFor: undone.map(c.keyOf) };
   }
-  return { kind: "ok", step };
+  return OK[step];
 }
+
+/** The ok verdicts, one object each: the planner judges every range of the ring, most of them ok. */
+const OK = { none: { kind: "ok", step: "none" }, begin: { kind: "ok", step: "begin" }, "read-new": { kind: "ok", step: "read-new" }, finish: { kind: "ok", step: "finish" } } as const satisfies Record<RangeStep | "none", Verdict>;
 
 /**
  * Whether the range's current owner sets are fenced (`oldOnly`: its old owners alone, all
- * a `begin` needs): ok, wait for members that can answer, or stuck.
+ * a `begin` needs): ok, wait for members that can answer, or stuck. Counts in loops, and
+ * builds lists only for a range that is not ok.
  */
 export function fenceVerdict(from: RangeOwners, c: StepConditions, oldOnly = false): Verdict {
-  const canAnswer = (m: MemberRef) => !c.gone.has(memberKey(m));
-  const sets = oldOnly || !isMoving(from) ? [from.members] : [from.members, from.next];
-  const waitingFor = new Set<string>();
-  for (const set of sets) {
+  const sets = oldOnly || !isMoving(from) ? 1 : 2;
+  let waitingFor: Set<string> | undefined;
+  for (let i = 0; i < sets; i++) {
+    const set = i === 0 ? from.members : from.next;
     const need = fenceNeed(set.length, c.quorum);
-    const possible = set.filter(canAnswer);
-    if (possible.length < need) return stuck(set, canAnswer);
-    const unfenced = possible.filter((m) => !c.fenced.has(memberKey(m)));
-    if (possible.length - unfenced.length < need) for (const m of unfenced) waitingFor.add(memberKey(m));
+    let possible = 0;
+    let fenced = 0;
+    for (const m of set) {
+      const key = c.keyOf(m);
+      if (c.gone.has(key)) continue;
+      possible++;
+      if (c.fenced.has(key)) fenced++;
+    }
+    if (possible < need) return stuck(set, c);
+    if (fenced >= need) continue;
+    for (const m of set) {
+      const key = c.keyOf(m);
+      if (!c.gone.has(key) && !c.fenced.has(key)) (waitingFor ??= new Set()).add(key);
+    }
   }
-  if (waitingFor.size > 0) return { kind: "wait", why: "fence", waitingFor: [...waitingFor] };
-  return { kind: "ok", step: "none" };
+  if (waitingFor) return { kind: "wait", why: "fence", waitingFor: [...waitingFor] };
+  return OK.none;
 }
 
-function stuck(set: readonly MemberRef[], canAnswer: (m: MemberRef) => boolean): Verdict {
-  return { kind: "stuck", lost: set.filter((m) => !canAnswer(m)).map(memberKey) };
+function countAnswering(set: readonly MemberRef[], c: StepConditions): number {
+  let n = 0;
+  for (const m of set) if (!c.gone.has(c.keyOf(m))) n++;
+  return n;
+}
+
+function stuck(set: readonly MemberRef[], c: StepConditions): Verdict {
+  return { kind: "stuck", lost: set.filter((m) => c.gone.has(c.keyOf(m))).map(c.keyOf) };
 }
 
 /**

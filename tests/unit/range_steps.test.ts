@@ -19,6 +19,7 @@ const conditions = (c: Partial<StepConditions> & { streamed?: MemberRef[] } = {}
   fenced: keys(A, B, C, D, E, F, G),
   quorum,
   streamedTo: (key) => (c.streamed ?? [A, B, C, D, E, F, G]).some((m) => memberKey(m) === key),
+  keyOf: memberKey,
   ...c,
 });
 
