@@ -143,10 +143,23 @@ export function decodeTopologyReply(bytes: Uint8Array): TopologyReply {
 
 function ref(v: unknown): MemberRef {
   if (!Array.isArray(v) || v.length !== 2) throw new MessageError("a member is [id, nonce]");
+  const known = typeof v[0] === "string" ? KNOWN_REFS.get(v[0]) : undefined;
+  if (known !== undefined && known.nonce === v[1]) return known;
   const nonce = text(v[1], "member nonce", 64);
   if (!/^[A-Za-z0-9_-]+$/.test(nonce)) throw new MessageError("a member nonce is letters, digits, '-' and '_'");
-  return { id: id(v[0], "member id"), nonce };
+  const fresh = Object.freeze({ id: id(v[0], "member id"), nonce });
+  if (KNOWN_REFS.size >= MAX_KNOWN_REFS) KNOWN_REFS.clear();
+  KNOWN_REFS.set(fresh.id, fresh);
+  return fresh;
 }
+
+/**
+ * The process last decoded at each address, frozen and shared: every ring names the same
+ * few thousand members, so each is checked and built once, and every ring decoded since
+ * holds the same objects (in the simulator, thousands of nodes' rings). Bounded.
+ */
+const KNOWN_REFS = new Map<string, MemberRef>();
+const MAX_KNOWN_REFS = 50_000;
 
 function refs(v: unknown, field: string): MemberRef[] {
   if (!Array.isArray(v)) throw new MessageError(`${field} must be a list of members`);

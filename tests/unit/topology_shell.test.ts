@@ -42,6 +42,20 @@ test("every topology message and reply round-trips through msgpack", () => {
   assert.deepEqual(decodeTopologyReply(encodeTopologyReply(reply)), reply);
 });
 
+test("decoded members are shared and frozen: the same process decodes to the same object, a restarted one to a new one, a bad nonce is refused", () => {
+  const status = (members: unknown[]) => encode({ type: "status", from: ["a:1", "n1"], state: { c: "a:1#n1", e: 4, p: 0, m: members, n: [], r: [], q: [], v: [] } });
+  const first = decodeTopologyMessage(status([["a:1", "n1"], ["b:1", "n2"]]));
+  const again = decodeTopologyMessage(status([["a:1", "n1"], ["b:1", "n2"]]));
+  assert.ok(first.type === "status" && again.type === "status");
+  assert.equal(again.state.members[1], first.state.members[1], "one object per process, whichever message named it");
+  assert.ok(Object.isFrozen(first.state.members[1]), "shared, so nobody may change it");
+  const restarted = decodeTopologyMessage(status([["a:1", "n1"], ["b:1", "n9"]]));
+  assert.ok(restarted.type === "status");
+  assert.deepEqual(restarted.state.members[1], { id: "b:1", nonce: "n9" });
+  assert.throws(() => decodeTopologyMessage(status([["a:1", "n1"], ["b:1", "n 2"]])), /nonce is letters/, "a known address does not vouch for a new nonce");
+  assert.throws(() => decodeTopologyMessage(status([["a:1", "n1"], ["b:1", 7]])), /nonce/);
+});
+
 test("the replica gate: an epoch that is over is refused, a later one raises the fence, a non-member answers nothing", () => {
   const b = topology(B, three);
   b.admit(4);
