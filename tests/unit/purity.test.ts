@@ -62,3 +62,20 @@ test("lib/env.ts names no runtime API either", () => {
   const text = readFileSync(realEnvironment, "utf8");
   assert.doesNotMatch(text, /from\s+["'](node:|bun|deno)|\b(Bun|Deno)\.|\bprocess\./);
 });
+
+test("client/ runs wherever fetch does: no runtime API, and of lib/ only the ring's placement code", () => {
+  const clientDir = new URL("../../client/", import.meta.url).pathname;
+  const files = sources(clientDir);
+  assert.ok(files.length >= 2, `found client sources under ${clientDir}`);
+  const hits: string[] = [];
+  for (const file of files) {
+    const text = readFileSync(file, "utf8");
+    for (const [pattern, what] of forbidden.slice(0, 3)) if (pattern.test(text)) hits.push(`${file}: ${what}`);
+    if (/\bprocess\./.test(text)) hits.push(`${file}: Node's process`);
+    for (const [, from] of text.matchAll(/^(?:import|export)\b[^;]*?\bfrom\s+["']([^"']+)["']/gm)) {
+      if (from!.startsWith("./")) continue;
+      if (!/^\.\.\/lib\/ring\/(hash|ring)\.ts$/.test(from!)) hits.push(`${file}: imports ${from}`);
+    }
+  }
+  assert.deepEqual(hits, []);
+});
