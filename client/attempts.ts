@@ -108,14 +108,15 @@ export async function attempt(a: Attempt, options: AttemptOptions, clock: { now(
     sent = true;
     status = 503;
     body = await response.json().catch(() => undefined);
-    last = `${node} answered 503: ${describe(body)}`;
+    last = `${node} answered 503: ${errorOf(body) ?? "unavailable"}`;
     a.failed(node);
     if (a.retryable === "if-refused") throw fail();
   }
   throw fail();
 }
 
-function describe(body: unknown): string {
+/** The `error` a node's JSON error body gives, if it gives one. */
+export function errorOf(body: unknown): string | undefined {
   const error = (body as { error?: unknown } | undefined)?.error;
-  return typeof error === "string" ? error : "unavailable";
+  return typeof error === "string" ? error : undefined;
 }

@@ -15,7 +15,7 @@
  * (await db.get("greeting"))?.text(); // "hello"
  * ```
  */
-import { attempt, type AttemptOptions, DEFAULT_ATTEMPTS, DhtError, type Retryable, tryOrder } from "./attempts.ts";
+import { attempt, type AttemptOptions, DEFAULT_ATTEMPTS, DhtError, errorOf, type Retryable, tryOrder } from "./attempts.ts";
 import { RingView } from "./ring_view.ts";
 
 export { DhtError } from "./attempts.ts";
@@ -145,21 +145,20 @@ export class Client {
 
   async #readRing(): Promise<void> {
     const nodes = tryOrder([], this.#ring?.members ?? [], this.#seeds, Math.random);
-    const checked = await attempt(
-      { order: nodes, write: false, retryable: "always", failed: () => {}, send: (node, signal) => this.#send(node, "GET", this.#ring ? "/health" : "/cluster/ring", { signal }) },
-      this.#options,
-      clock,
-    );
-    await expect(checked, 200);
-    const json = (await checked.json()) as { epoch?: unknown; vnodes?: unknown };
+    const checked = (await this.#json(nodes, this.#ring ? "/health" : "/cluster/ring")) as { epoch?: unknown; vnodes?: unknown };
     this.#checkedAt = clock.now();
-    if (json.vnodes !== undefined) return void (this.#ring = RingView.from(json));
+    if (checked.vnodes !== undefined) return void (this.#ring = RingView.from(checked));
     // A node behind the client's ring has nothing newer to give.
-    if (this.#ring && typeof json.epoch === "number" && json.epoch <= this.#ring.epoch) return;
-    const ring = await attempt({ order: nodes, write: false, retryable: "always", failed: () => {}, send: (node, signal) => this.#send(node, "GET", "/cluster/ring", { signal }) }, this.#options, clock);
-    await expect(ring, 200);
-    const view = RingView.from(await ring.json());
+    if (this.#ring && typeof checked.epoch === "number" && checked.epoch <= this.#ring.epoch) return;
+    const view = RingView.from(await this.#json(nodes, "/cluster/ring"));
     if (!this.#ring || view.epoch >= this.#ring.epoch) this.#ring = view;
+  }
+
+  /** A GET of JSON from the first of `nodes` that answers 200. */
+  async #json(nodes: readonly string[], path: string): Promise<unknown> {
+    const response = await attempt({ order: nodes, write: false, retryable: "always", failed: () => {}, send: (node, signal) => this.#send(node, "GET", path, { signal }) }, this.#options, clock);
+    await expect(response, 200);
+    return response.json();
   }
 
   async #call(key: string | undefined, method: string, path: string, init: RequestInit, kind: { write: boolean; retryable: Retryable }): Promise<Response> {
@@ -214,6 +213,5 @@ async function written(response: Response, isDelete: boolean): Promise<WriteResu
 async function expect(response: Response, status: number): Promise<void> {
   if (response.status === status) return;
   const body = await response.json().catch(() => undefined);
-  const error = (body as { error?: unknown } | undefined)?.error;
-  throw new DhtError(`${response.status}: ${typeof error === "string" ? error : response.statusText}`, response.status, body);
+  throw new DhtError(`${response.status}: ${errorOf(body) ?? response.statusText}`, response.status, body);
 }
