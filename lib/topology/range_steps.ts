@@ -96,8 +96,8 @@ export function judge(from: RangeOwners, to: RangeOwners, c: StepConditions): Ve
   const r = Math.min(c.quorum.readQuorum, from.members.length);
   if (step === "begin" && isMoving(to) && countAnswering(from.members, c) < r) return stuck(from.members, c);
   if (step === "read-new") {
-    if (countAnswering(from.members, c) < r) return stuck(from.members, c);
     const live = from.members.filter((m) => !c.gone.has(c.keyOf(m)));
+    if (live.length < r) return stuck(from.members, c);
     const undone = live.filter((m) => !c.streamedTo(c.keyOf(m), from.next));
     if (live.length - undone.length < r) return { kind: "wait", why: "streaming", waitingFor: undone.map(c.keyOf) };
   }
