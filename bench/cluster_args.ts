@@ -1,7 +1,9 @@
 /**
  * What the cluster benchmarks share: `[keys] [runtime] [-- node options]` on the command
- * line, and running many requests a few at a time.
+ * line, running many requests a few at a time, whether a tool to compare with is installed,
+ * and the median of rounds.
  */
+import { spawnSync } from "node:child_process";
 import type { Runtime } from "../tests/support/processes.ts";
 
 export function clusterArgs(argv = process.argv.slice(2)): { keys: number; runtime: Runtime; extra: string[] } {
@@ -17,3 +19,9 @@ export async function pool(count: number, width: number, work: (i: number) => Pr
     while (next < count) await work(next++);
   }));
 }
+
+/** Whether a command is on the PATH (a bench skips, saying so, without the tool it compares with). */
+export const installed = (tool: string): boolean => spawnSync("sh", ["-c", `command -v ${tool}`]).status === 0;
+
+/** The middle value (the lower of the two middles for an even count). */
+export const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;

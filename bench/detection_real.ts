@@ -7,6 +7,7 @@
  *   npx tsx bench/detection_real.ts [nodes=8] [rounds=3] [runtime=bun]
  */
 import { type RunningNode, type Runtime, startNode } from "../tests/support/processes.ts";
+import { median } from "./cluster_args.ts";
 
 const count = Number(process.argv[2] ?? 8);
 const rounds = Number(process.argv[3] ?? 3);
@@ -77,7 +78,6 @@ for (let r = 1; r <= rounds; r++) {
   results.push(res);
   console.log(`round ${r}: first suspicion ${res.suspectMs} ms, first dead ${res.firstDeadMs} ms, all dead ${res.allDeadMs} ms, false positives ${res.falsePositives}`);
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 const col = (k: keyof Round) => `median ${median(results.map((x) => x[k]))} / max ${Math.max(...results.map((x) => x[k]))}`;
 console.log(`\n${count} ${runtime} nodes, ${rounds} rounds, default timings`);
 console.log(`first suspicion (ms): ${col("suspectMs")}`);

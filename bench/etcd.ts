@@ -14,10 +14,11 @@ import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { freePort, type Runtime, startCluster } from "../tests/support/processes.ts";
+import { installed, median } from "./cluster_args.ts";
 
 const runtime = (process.argv[2] ?? "bun") as Runtime;
 const seconds = Number(process.argv[3] ?? 5);
-const missing = ["etcd", "wrk"].filter((tool) => spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0);
+const missing = ["etcd", "wrk"].filter((tool) => !installed(tool));
 if (missing.length > 0) {
   console.log(`skipped: ${missing.join(" and ")} not installed (apt-get install ${missing.map((t) => (t === "etcd" ? "etcd-server" : t)).join(" ")})`);
   process.exit(0);
@@ -86,7 +87,6 @@ async function startEtcd(dir: string) {
   return { urls, stop: () => children.forEach((c) => c.kill("SIGKILL")) };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const tmp = mkdtempSync("/dev/shm/dht-etcd-bench-");
 const etcd = await startEtcd(tmp);
 const nodes = await startCluster([runtime, runtime, runtime]);

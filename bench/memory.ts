@@ -16,11 +16,11 @@ import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { freePort, type Runtime, startNode } from "../tests/support/processes.ts";
+import { installed } from "./cluster_args.ts";
 
 const keys = Number(process.argv[2] ?? 1_000_000);
 const runtimes = (process.argv[3] ?? "bun,deno,node").split(",") as Runtime[];
-const has = (tool: string) => spawnSync("sh", ["-c", `command -v ${tool}`]).status === 0;
-if (!has("wrk")) {
+if (!installed("wrk")) {
   console.log("skipped: wrk is not installed (apt-get install wrk)");
   process.exit(0);
 }
@@ -62,7 +62,7 @@ async function node(runtime: Runtime): Promise<string> {
 }
 
 async function redis(): Promise<string> {
-  if (!has("redis-server")) return "redis  skipped: redis-server is not installed (apt-get install redis-server)";
+  if (!installed("redis-server")) return "redis  skipped: redis-server is not installed (apt-get install redis-server)";
   const port = await freePort();
   const server = spawn("redis-server", ["--port", String(port), "--save", "", "--appendonly", "no", "--bind", "127.0.0.1"], { stdio: "ignore" });
   const cli = (...args: string[]) => spawnSync("redis-cli", ["-p", String(port), ...args], { encoding: "utf8" }).stdout.trim();

@@ -15,13 +15,14 @@ import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { freePort, type RunningNode, type Runtime, startNode } from "../tests/support/processes.ts";
+import { installed, median } from "./cluster_args.ts";
 
 const count = Number(process.argv[2] ?? 24);
 const kills = Number(process.argv[3] ?? 3);
 const runtime = (process.argv[4] ?? "bun") as Runtime;
 const IDLE_MS = 20_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-if (spawnSync("sh", ["-c", "command -v serf"]).status !== 0) {
+if (!installed("serf")) {
   console.log("skipped: serf is not installed (apt-get install serf)");
   process.exit(0);
 }
@@ -63,7 +64,6 @@ async function idle(pids: number[]): Promise<{ cpuPercent: number; rssMiB: numbe
 }
 
 const pick = <T>(list: T[], n: number) => list.filter((_, i) => i > 0 && i % Math.floor(list.length / n) === 0).slice(0, n);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 
 async function ours(): Promise<Outcome> {
   const first = await startNode(runtime, []);
