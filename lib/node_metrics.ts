@@ -13,6 +13,7 @@ export function nodeGauges(metrics: Metrics, { store, topology, hints }: { store
   metrics.gauge("dht_keys", "Keys holding a value on this replica", () => store.stats().liveKeys);
   metrics.gauge("dht_tombstones", "Tombstones held on this replica", () => store.stats().tombstones);
   metrics.gauge("dht_stored_bytes", "Bytes of keys and values held on this replica", () => store.stats().bytes);
+  metrics.gauge("dht_store_slab_bytes", "Bytes of the slabs keys and values live in, dead records not yet compacted included", () => store.slabs().bytes);
   metrics.gauge("dht_ring_members", "Members on this node's ring", () => topology.layout.current.size);
   metrics.gauge("dht_ring_epoch", "The latest ring epoch this node knows", () => topology.epoch);
   metrics.gauge("dht_hints", "Missed writes waiting for their replica", () => hints.size);

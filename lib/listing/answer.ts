@@ -1,7 +1,7 @@
 /**
  * A node's side of a listing (`/_kv/list`): the entries its store holds for one page, in
  * key order, through the same epoch gate as replica messages. Bounded by the page: the
- * store's sorted keys (store/sorted_keys.ts) are walked from `after`, never in full.
+ * store's ordered keys (store/key_order.ts) are walked from `after`, never in full.
  */
 import type { Store } from "../store/store.ts";
 import type { Version } from "../store/version.ts";

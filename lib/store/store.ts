@@ -7,9 +7,21 @@
  * older writes, and are purged once their grace period has passed. An entry written with a
  * time to live carries its expiry (`expires`, wall-clock ms): it is served by no one after
  * that (replication/read.ts, `live`), and purged like a tombstone a grace period later.
+ *
+ * How it is held (docs/store.md): each key has a slot. Its key and value bytes are a record
+ * in the slabs (slabs.ts), its version and flags sit in typed arrays by slot (slots.ts), an
+ * open-addressing table finds a key's slot (key_index.ts) and sorted chunks of slots give
+ * listings their order (key_order.ts). No object exists per entry: an `Entry` is built when
+ * one is read, its value a view into a slab.
  */
-import { SortedKeys } from "./sorted_keys.ts";
-import { compareVersions, isNewer, type Version } from "./version.ts";
+import { hashKeyBytes, KeyScratch, utf8 } from "./key_bytes.ts";
+import { KeyIndex } from "./key_index.ts";
+import { KeyOrder } from "./key_order.ts";
+import { NO_SLAB, Slabs } from "./slabs.ts";
+import { CHAINED, EXPIRES, Interned, SlotColumns, TOMBSTONE } from "./slots.ts";
+import { type Ballot, compareVersions, isNewer, type Version } from "./version.ts";
+
+export { keyBytes } from "./key_bytes.ts";
 
 export interface Entry {
   value: Uint8Array;
@@ -33,55 +45,91 @@ export interface StoreStats {
   bytes: number;
 }
 
-const encoder = new TextEncoder();
+const APPLIED: ApplyResult = Object.freeze({ applied: true });
 
 export class Store {
-  readonly #entries = new Map<string, Entry>();
-  /** The same keys in order, for listings. */
-  readonly #sorted = new SortedKeys();
-  /** Tombstoned keys → when this replica stored the tombstone, oldest first (insertion order). */
-  readonly #tombstonedAt = new Map<string, number>();
-  /** Keys whose entry expires → when (not ordered: expiries are any time ahead). */
-  readonly #expiring = new Map<string, number>();
+  readonly #slots = new SlotColumns();
+  readonly #slabs = new Slabs({
+    holds: (slot, slab, offset) => this.#slots.slab[slot] === slab && this.#slots.offset[slot] === offset,
+    moved: (slot, slab, offset) => {
+      this.#slots.slab[slot] = slab;
+      this.#slots.offset[slot] = offset;
+    },
+  });
+  readonly #index = new KeyIndex({
+    hashOf: (slot) => this.#slots.hash[slot]!,
+    holdsKey: (slot, bytes, len) => this.#compareWith(bytes, 0, len, slot) === 0,
+  });
+  readonly #order = new KeyOrder({
+    compareWith: (bytes, off, len, slot) => this.#compareWith(bytes, off, len, slot),
+    startsWith: (slot, prefix) => this.#slabs.keyHasPrefix(this.#slots.slab[slot]!, this.#slots.offset[slot]!, prefix),
+  });
+  readonly #writers = new Interned();
+  readonly #contentTypes = new Interned();
+  readonly #scratch = new KeyScratch();
+  /** The length of the key `#find` last encoded into the scratch buffer. */
+  #keyLength = 0;
+  /** Tombstoned slots → when this replica stored the tombstone, oldest first (insertion order). */
+  readonly #tombstonedAt = new Map<number, number>();
+  /** Slots whose entry has an expiry → when (not ordered: expiries are any time ahead). */
+  readonly #expires = new Map<number, number>();
+  /** Slots holding a conditional write → its step and ballot. */
+  readonly #chained = new Map<number, { step: number; ballot: Ballot }>();
   #liveKeys = 0;
   #bytes = 0;
 
   constructor(private readonly now: () => number) {}
 
   get(key: string): Entry | undefined {
-    return this.#entries.get(key);
+    const slot = this.#find(key);
+    return slot < 0 ? undefined : this.#entryAt(slot);
   }
 
   /** Stores `entry` if it is newer than what this replica holds for `key`. */
   apply(key: string, entry: Entry): ApplyResult {
-    const current = this.#entries.get(key);
-    if (current && !isNewer(entry.version, current.version)) return { applied: false, current };
-    this.#entries.set(key, entry);
-    if (!current) this.#sorted.add(key);
-    this.#account(key, current, -1);
-    this.#account(key, entry, +1);
-    this.#tombstonedAt.delete(key);
-    if (entry.tombstone) this.#tombstonedAt.set(key, this.now());
-    if (entry.expires !== undefined && !entry.tombstone) this.#expiring.set(key, entry.expires);
-    else this.#expiring.delete(key);
-    return { applied: true };
+    let slot = this.#find(key);
+    const bytes = this.#scratch.bytes;
+    const len = this.#keyLength;
+    const added = slot < 0;
+    if (added) {
+      slot = this.#slots.allocate();
+      this.#slots.hash[slot] = hashKeyBytes(bytes, 0, len);
+    } else {
+      if (!isNewer(entry.version, this.#versionAt(slot))) return { applied: false, current: this.#entryAt(slot) };
+      this.#clear(slot);
+    }
+    this.#slabs.append(slot, bytes, 0, len, entry.value);
+    this.#slots.slab[slot] = this.#slabs.slab;
+    this.#slots.offset[slot] = this.#slabs.offset;
+    if (added) {
+      this.#index.insert(this.#slots.hash[slot]!, slot);
+      this.#order.add(slot, bytes, 0, len);
+    }
+    this.#fill(slot, entry);
+    return APPLIED;
   }
 
-  /** Every entry, tombstones included, live: a long walk sees writes made while it pauses. */
-  entries(): IterableIterator<[string, Entry]> {
-    return this.#entries.entries();
+  /**
+   * Every entry, tombstones included, walked by slot: live, so a long walk that pauses sees
+   * the writes made meanwhile to keys it has not reached, and keys added in new slots.
+   */
+  *entries(): IterableIterator<[string, Entry]> {
+    for (let slot = 0; slot < this.#slots.count; slot++) {
+      if (this.#slots.inUse(slot)) yield [this.#keyOf(slot), this.#entryAt(slot)];
+    }
   }
 
   get size(): number {
-    return this.#entries.size;
+    return this.#index.size;
   }
 
   /** Up to `limit` entries (tombstones and expired ones included) whose keys start with `prefix`, after `after`, in key order. */
   scan(prefix: string, after: string | undefined, limit: number): Array<[string, Entry]> {
     const found: Array<[string, Entry]> = [];
     if (limit <= 0) return found;
-    for (const key of this.#sorted.from(prefix, after)) {
-      found.push([key, this.#entries.get(key)!]);
+    const fromAfter = after !== undefined && after >= prefix;
+    for (const slot of this.#order.from(utf8(prefix), utf8(fromAfter ? after : prefix), fromAfter)) {
+      found.push([this.#keyOf(slot), this.#entryAt(slot)]);
       if (found.length === limit) break;
     }
     return found;
@@ -89,9 +137,9 @@ export class Store {
 
   /** Removes `key` if it still holds exactly `version` (it was handed to its new owners). */
   dropIf(key: string, version: Version): boolean {
-    const entry = this.#entries.get(key);
-    if (!entry || compareVersions(entry.version, version) !== 0) return false;
-    this.#remove(key, entry);
+    const slot = this.#find(key);
+    if (slot < 0 || compareVersions(this.#versionAt(slot), version) !== 0) return false;
+    this.#remove(slot);
     return true;
   }
 
@@ -99,9 +147,9 @@ export class Store {
   purgeTombstones(graceMs: number): number {
     const cutoff = this.now() - graceMs;
     let purged = 0;
-    for (const [key, storedAt] of this.#tombstonedAt) {
+    for (const [slot, storedAt] of this.#tombstonedAt) {
       if (storedAt > cutoff) break;
-      this.#remove(key, this.#entries.get(key)!);
+      this.#remove(slot);
       purged++;
     }
     return purged;
@@ -115,9 +163,9 @@ export class Store {
   purgeExpired(graceMs: number): number {
     const cutoff = this.now() - graceMs;
     let purged = 0;
-    for (const [key, expires] of this.#expiring) {
-      if (expires > cutoff) continue;
-      this.#remove(key, this.#entries.get(key)!);
+    for (const [slot, expires] of this.#expires) {
+      if (expires > cutoff || this.#slots.flags[slot]! & TOMBSTONE) continue;
+      this.#remove(slot);
       purged++;
     }
     return purged;
@@ -127,26 +175,103 @@ export class Store {
     return { liveKeys: this.#liveKeys, tombstones: this.#tombstonedAt.size, bytes: this.#bytes };
   }
 
-  /** Forgets `key` everywhere this store indexes it (deleting from a Map while iterating it is safe). */
-  #remove(key: string, entry: Entry): void {
-    this.#entries.delete(key);
-    this.#sorted.delete(key);
-    this.#tombstonedAt.delete(key);
-    this.#expiring.delete(key);
-    this.#account(key, entry, -1);
+  /** The slabs held and their bytes: what the records cost, dead ones awaiting compaction included. */
+  slabs(): { slabs: number; bytes: number } {
+    return this.#slabs.stats();
   }
 
-  #account(key: string, entry: Entry | undefined, sign: 1 | -1): void {
-    if (!entry) return;
-    if (!entry.tombstone) this.#liveKeys += sign;
-    this.#bytes += sign * (keyBytes(key) + entry.value.byteLength);
+  /** The key's slot, or -1; leaves the key encoded in the scratch buffer (`#keyLength` bytes). */
+  #find(key: string): number {
+    const len = (this.#keyLength = this.#scratch.encode(key));
+    const bytes = this.#scratch.bytes;
+    return this.#index.find(hashKeyBytes(bytes, 0, len), bytes, len);
   }
-}
 
-/** UTF-8 length without allocating for the common all-ASCII key. */
-export function keyBytes(key: string): number {
-  for (let i = 0; i < key.length; i++) {
-    if (key.charCodeAt(i) > 0x7f) return encoder.encode(key).byteLength;
+  /** Records what `entry` says of `slot` (whose record is written). */
+  #fill(slot: number, entry: Entry): void {
+    const s = this.#slots;
+    const version = entry.version;
+    s.wall[slot] = version.wall;
+    s.logical[slot] = version.logical;
+    s.writer[slot] = this.#writers.take(version.node);
+    s.contentType[slot] = this.#contentTypes.take(entry.contentType);
+    let flags = 0;
+    if (entry.tombstone) {
+      flags |= TOMBSTONE;
+      this.#tombstonedAt.set(slot, this.now());
+    } else this.#liveKeys++;
+    if (entry.expires !== undefined) {
+      flags |= EXPIRES;
+      this.#expires.set(slot, entry.expires);
+    }
+    if (version.step !== undefined) {
+      flags |= CHAINED;
+      this.#chained.set(slot, { step: version.step, ballot: version.ballot! });
+    }
+    s.flags[slot] = flags;
+    this.#bytes += this.#slabs.keyLength(s.slab[slot]!, s.offset[slot]!) + this.#slabs.valueLength(s.slab[slot]!, s.offset[slot]!);
   }
-  return key.length;
+
+  /** Forgets what `slot` holds but its key's place in the index and order. */
+  #clear(slot: number): void {
+    const s = this.#slots;
+    const { slab, offset } = this.#keyAt(slot);
+    this.#bytes -= this.#slabs.keyLength(slab, offset) + this.#slabs.valueLength(slab, offset);
+    if (!(s.flags[slot]! & TOMBSTONE)) this.#liveKeys--;
+    this.#writers.release(s.writer[slot]!);
+    this.#contentTypes.release(s.contentType[slot]!);
+    this.#tombstonedAt.delete(slot);
+    this.#expires.delete(slot);
+    this.#chained.delete(slot);
+    // The slot names no record while the old one is let go, so compaction does not move it.
+    s.slab[slot] = NO_SLAB;
+    this.#slabs.release(slab, offset);
+  }
+
+  /** Forgets `slot` everywhere this store indexes it (deleting from a Map while iterating it is safe). */
+  #remove(slot: number): void {
+    const { slab, offset } = this.#keyAt(slot);
+    const key = utf8(this.#slabs.key(slab, offset));
+    this.#order.remove(slot, key, 0, key.length);
+    this.#index.remove(slot);
+    this.#clear(slot);
+    this.#slots.release(slot);
+  }
+
+  #keyAt(slot: number): { slab: number; offset: number } {
+    return { slab: this.#slots.slab[slot]!, offset: this.#slots.offset[slot]! };
+  }
+
+  #keyOf(slot: number): string {
+    const { slab, offset } = this.#keyAt(slot);
+    return this.#slabs.key(slab, offset);
+  }
+
+  #compareWith(bytes: Uint8Array, off: number, len: number, slot: number): number {
+    return this.#slabs.compareKey(bytes, off, len, this.#slots.slab[slot]!, this.#slots.offset[slot]!);
+  }
+
+  #versionAt(slot: number): Version {
+    const s = this.#slots;
+    const version: Version = { wall: s.wall[slot]!, logical: s.logical[slot]!, node: this.#writers.get(s.writer[slot]!) };
+    if (s.flags[slot]! & CHAINED) {
+      const chained = this.#chained.get(slot)!;
+      version.step = chained.step;
+      version.ballot = chained.ballot;
+    }
+    return version;
+  }
+
+  #entryAt(slot: number): Entry {
+    const s = this.#slots;
+    const flags = s.flags[slot]!;
+    const entry: Entry = {
+      value: this.#slabs.value(s.slab[slot]!, s.offset[slot]!),
+      contentType: this.#contentTypes.get(s.contentType[slot]!),
+      version: this.#versionAt(slot),
+      tombstone: (flags & TOMBSTONE) !== 0,
+    };
+    if (flags & EXPIRES) entry.expires = this.#expires.get(slot)!;
+    return entry;
+  }
 }

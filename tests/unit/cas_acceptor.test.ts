@@ -156,6 +156,6 @@ test("an acceptor taking a proposal over the very version it accepted stores tha
   assert.equal(store.get("k"), undefined);
   const second = entryAt(successor(first.version, b(6)), "second");
   assert.deepEqual(a.accept("k", b(6), first.version, second, 1), { accepted: true });
-  assert.equal(store.get("k"), first, "the base, accepted here and chosen, is stored");
+  assert.deepEqual(store.get("k"), first, "the base, accepted here and chosen, is stored");
   assert.equal(a.pending("k")?.entry, second);
 });
