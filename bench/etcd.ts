@@ -15,6 +15,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { freePort, type Runtime, startCluster } from "../tests/support/processes.ts";
 import { installed, median } from "./cluster_args.ts";
+import { type Figures, wrk as runWrk } from "./wrk.ts";
 
 const runtime = (process.argv[2] ?? "bun") as Runtime;
 const seconds = Number(process.argv[3] ?? 5);
@@ -41,26 +42,6 @@ function scripts(dir: string): Record<"oursPut" | "etcdGet" | "etcdPut", string>
     etcdGet: lua("etcd_get", `wrk.method = "POST"\nwrk.body = ${JSON.stringify(JSON.stringify({ key: b64("bench") }))}\nwrk.headers["Content-Type"] = "application/json"\n`),
     etcdPut: lua("etcd_put", `local bodies = {${bodies.join(",")}}\nlocal n = 0\nrequest = function()\n  n = n + 1\n  return wrk.format("POST", "/v3/kv/put", { ["Content-Type"] = "application/json" }, bodies[(n % ${KEYS}) + 1])\nend\n`),
   };
-}
-
-interface Figures {
-  rate: number;
-  p50: number;
-  p99: number;
-  errors: number;
-}
-
-/** One wrk run: requests a second, p50 and p99 in ms, and non-2xx answers or socket errors. */
-function wrk(url: string, script?: string): Figures {
-  const args = ["-t1", "-c32", `-d${seconds}s`, "--latency", ...(script ? ["-s", script] : []), url];
-  const out = spawnSync("wrk", args, { encoding: "utf8" }).stdout;
-  const ms = (label: string) => {
-    const m = new RegExp(`^\\s+${label}%\\s+([0-9.]+)(us|ms|s)`, "m").exec(out);
-    if (!m) return NaN;
-    return Number(m[1]) * (m[2] === "us" ? 0.001 : m[2] === "s" ? 1000 : 1);
-  };
-  const errors = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0) + (/Socket errors: (.*)/.exec(out)?.[1]?.match(/\d+/g)?.map(Number).reduce((a, b) => a + b, 0) ?? 0);
-  return { rate: Number(/Requests\/sec:\s+([0-9.]+)/.exec(out)?.[1] ?? NaN), p50: ms("50"), p99: ms("99"), errors };
 }
 
 /** Three etcd members on loopback, data in a tmpfs directory; resolves with their client URLs once each answers /health. */
@@ -95,12 +76,13 @@ try {
   const ours = nodes[0]!.url;
   await fetch(`${ours}/d/bench`, { method: "PUT", body: VALUE });
   await fetch(`${etcd.urls[0]}/v3/kv/put`, { method: "POST", body: JSON.stringify({ key: b64("bench"), value: b64(VALUE) }) });
+  const wrk = (url: string, script?: string) => runWrk(url, { seconds, script });
   const runs = { oursGet: [] as Figures[], etcdGet: [] as Figures[], oursPut: [] as Figures[], etcdPut: [] as Figures[] };
   for (let round = 0; round < 3; round++) {
-    runs.oursGet.push(wrk(`${ours}/d/bench`));
-    runs.etcdGet.push(wrk(`${etcd.urls[0]}/v3/kv/range`, lua.etcdGet));
-    runs.oursPut.push(wrk(ours, lua.oursPut));
-    runs.etcdPut.push(wrk(`${etcd.urls[0]}/v3/kv/put`, lua.etcdPut));
+    runs.oursGet.push(await wrk(`${ours}/d/bench`));
+    runs.etcdGet.push(await wrk(`${etcd.urls[0]}/v3/kv/range`, lua.etcdGet));
+    runs.oursPut.push(await wrk(ours, lua.oursPut));
+    runs.etcdPut.push(await wrk(`${etcd.urls[0]}/v3/kv/put`, lua.etcdPut));
   }
   const row = (name: string, f: Figures[]) =>
     `${name.padEnd(14)} ${String(Math.round(median(f.map((x) => x.rate)))).padStart(8)}/s   p50 ${median(f.map((x) => x.p50)).toFixed(2)} ms   p99 ${median(f.map((x) => x.p99)).toFixed(2)} ms   errors ${f.reduce((s, x) => s + x.errors, 0)}`;
