@@ -27,6 +27,10 @@ export interface Config {
   suspicionMult: number;
   suspicionMaxMult: number;
   retransmitMult: number;
+  /** Time between gossip rounds of their own while news of a suspect, dead or left member waits (membership/broadcast.ts); 0: none. */
+  gossipIntervalMs: number;
+  /** Members each gossip round pings. */
+  gossipNodes: number;
   pushPullIntervalMs: number;
   /** How long a member dead or left stays listed; its incarnation is kept longer, so stale news cannot revive it (membership/member.ts). */
   reapAfterMs: number;
@@ -112,6 +116,8 @@ export const options: readonly Option[] = [
   opt("suspicion-mult", "N", { key: "suspicionMult", type: "int", min: 1, max: 100, default: 4, help: "SWIM: minimum suspicion timeout = mult x log10(members+1) x period" }),
   opt("suspicion-max-mult", "N", { key: "suspicionMaxMult", type: "int", min: 1, max: 100, default: 6, help: "SWIM: maximum suspicion timeout = this x the minimum" }),
   opt("retransmit-mult", "N", { key: "retransmitMult", type: "int", min: 1, max: 100, default: 4, help: "SWIM: each update is sent mult x ceil(log10(members+1)) times" }),
+  opt("gossip-interval-ms", "MS", { key: "gossipIntervalMs", type: "int", min: 0, max: 600_000, default: 200, help: "SWIM: time between gossip rounds while news of a suspect, dead or left member waits (0: piggyback on probes only)" }),
+  opt("gossip-nodes", "N", { key: "gossipNodes", type: "int", min: 1, max: 64, default: 3, help: "SWIM: members each gossip round pings" }),
   opt("push-pull-interval-ms", "MS", { key: "pushPullIntervalMs", type: "int", min: 0, max: MAX_INT, default: 30_000, help: "SWIM: full state exchange with a random member (0: never)" }),
   opt("reap-after-ms", "MS", { key: "reapAfterMs", type: "int", min: 0, max: MAX_INT, default: 3_600_000, help: "SWIM: how long a member dead or left stays in the member list and in full state exchanges" }),
   opt("vnodes", "V", { key: "vnodes", type: "int", min: 1, max: 4096, default: 128, help: "virtual nodes per member on the ring" }),

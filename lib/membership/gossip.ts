@@ -4,12 +4,15 @@
  * Each update rides on at most `limit` outgoing messages, fewest-sent first, so fresh news
  * spreads fastest and old news stops travelling after about mult × log(N) sends. One entry
  * per member: a newer update about a member replaces the older one. Bounded in size.
+ * Updates marked urgent (a member suspect, dead or left, or back from that) are counted, so
+ * that gossip rounds of their own (broadcast.ts) run only while there are some.
  */
 import type { Update } from "./member.ts";
 
 interface Queued {
   update: Update;
   transmits: number;
+  urgent: boolean;
   /** Insertion order, to break ties among equally-sent updates: newest first. */
   seq: number;
 }
@@ -17,6 +20,7 @@ interface Queued {
 export class GossipQueue {
   readonly #items = new Map<string, Queued>();
   #seq = 0;
+  #urgent = 0;
 
   constructor(readonly maxItems = 4096) {}
 
@@ -24,8 +28,16 @@ export class GossipQueue {
     return this.#items.size;
   }
 
-  enqueue(update: Update): void {
-    this.#items.set(update.id, { update, transmits: 0, seq: this.#seq++ });
+  /** Updates marked urgent still waiting to be sent. */
+  get urgent(): number {
+    return this.#urgent;
+  }
+
+  enqueue(update: Update, urgent = false): void {
+    const replaced = this.#items.get(update.id);
+    if (replaced) this.#delete(replaced);
+    this.#items.set(update.id, { update, transmits: 0, urgent, seq: this.#seq++ });
+    if (urgent) this.#urgent++;
     if (this.#items.size > this.maxItems) this.#evictMostSent();
   }
 
@@ -38,7 +50,7 @@ export class GossipQueue {
     const chosen = this.#best(maxCount);
     for (const item of chosen) {
       item.transmits++;
-      if (item.transmits >= limit) this.#items.delete(item.update.id);
+      if (item.transmits >= limit) this.#delete(item);
     }
     return chosen.map((item) => item.update);
   }
@@ -70,6 +82,11 @@ export class GossipQueue {
         worst = item;
       }
     }
-    if (worst) this.#items.delete(worst.update.id);
+    if (worst) this.#delete(worst);
+  }
+
+  #delete(item: Queued): void {
+    this.#items.delete(item.update.id);
+    if (item.urgent) this.#urgent--;
   }
 }

@@ -13,7 +13,7 @@ import { sendWithTimeout, shuffle, type TimerHandle } from "../env.ts";
 import { MemberEvents } from "../explain/events.ts";
 import type { Metrics } from "../metrics.ts";
 import { Awareness } from "./awareness.ts";
-import { GossipQueue } from "./gossip.ts";
+import { Broadcasts, isUrgent } from "./broadcast.ts";
 import { isGone, isReaped, type Member, type MemberState, newsForItself, type Update } from "./member.ts";
 import { OwnWord } from "./own_word.ts";
 import { MessageError } from "../wire/fields.ts";
@@ -25,7 +25,6 @@ import { type EpochGossip, type Header, MisdirectedError, NO_EPOCHS, type SwimCo
 import { swimMetrics, type SwimStats } from "./swim_metrics.ts";
 import { MemberTable } from "./table.ts";
 import { observeChange } from "./observe.ts";
-import { MAX_PIGGYBACK, retransmitLimit } from "./timing.ts";
 export type { EpochGossip, SwimConfig, SwimEnv } from "./swim_core.ts";
 
 export interface MemberView extends Member {
@@ -44,7 +43,7 @@ export class Swim implements SwimCore {
   readonly stats: SwimStats;
   readonly events: MemberEvents;
   readonly own: OwnWord;
-  readonly #gossip = new GossipQueue();
+  readonly #gossip: Broadcasts;
   readonly #listeners: MemberListener[] = [];
   readonly #timers = new Set<TimerHandle>();
   readonly #prober: Prober;
@@ -58,6 +57,7 @@ export class Swim implements SwimCore {
     this.events = new MemberEvents(env.clock);
     this.suspicions = new Suspicions(config, env.clock, (id, s) => void this.#prober.lastChance(id, s));
     this.#prober = new Prober(this);
+    this.#gossip = new Broadcasts(this, this.#prober);
     this.#sync = new StateSync(this);
   }
 
@@ -130,10 +130,8 @@ export class Swim implements SwimCore {
    */
   async leave(): Promise<void> {
     if (!this.#running) return;
-    this.#gossip.enqueue(this.own.leave());
-    const peers = this.randomMembers(retransmitLimit(this.config.retransmitMult, this.liveCount()), (m) => m.state === "alive");
-    this.env.log.info("leaving cluster", { told: peers.length });
-    await Promise.allSettled(peers.map((p) => this.#prober.ping(p, this.config.pingTimeoutMs * 2)));
+    const told = await this.#gossip.announce(this.own.leave());
+    this.env.log.info("leaving cluster", { told });
     this.stop();
   }
 
@@ -173,7 +171,7 @@ export class Swim implements SwimCore {
     if (t.kind === "confirm") {
       // Pass the confirmation on, so that other suspecters' timers shrink too.
       if (this.suspicions.confirm(update)) {
-        this.#gossip.enqueue(update);
+        this.#gossip.enqueue(update, true);
         const view = this.suspicions.view(update.id)!;
         this.events.record(update.id, "confirmed", { by: update.from, incarnation: update.incarnation, suspecters: view.by.length, timeoutMs: view.timeoutMs });
       }
@@ -183,7 +181,7 @@ export class Swim implements SwimCore {
     if (t.kind === "full") return this.stats.membersRefused.inc();
     const { member, previous, isNew } = t;
     // A member first heard of in another node's full table is known there already: no news to gossip.
-    if (!(fromFullState && isNew)) this.#gossip.enqueue(update);
+    if (!(fromFullState && isNew)) this.#gossip.enqueue(update, isUrgent(update, previous));
     this.suspicions.clear(update.id);
     if (update.state === "suspect") {
       this.suspicions.start(update, this.liveCount());
@@ -203,7 +201,7 @@ export class Swim implements SwimCore {
       return;
     }
     if (heard.kind !== "refute") return;
-    this.#gossip.enqueue(heard.alive);
+    this.#gossip.enqueue(heard.alive, update.state !== "alive");
     if (update.state !== "alive") {
       this.stats.refutations.inc();
       this.awareness.apply(1);
@@ -255,7 +253,7 @@ export class Swim implements SwimCore {
   }
 
   piggyback(): Update[] {
-    return this.#gossip.take(MAX_PIGGYBACK, retransmitLimit(this.config.retransmitMult, this.liveCount()));
+    return this.#gossip.piggyback();
   }
 
   #received(message: SwimMessage, bytes: number): void {

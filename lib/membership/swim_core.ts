@@ -23,6 +23,8 @@ export type SwimConfig = Pick<
   | "suspicionMult"
   | "suspicionMaxMult"
   | "retransmitMult"
+  | "gossipIntervalMs"
+  | "gossipNodes"
   | "pushPullIntervalMs"
   | "reapAfterMs"
   | "introducers"

@@ -75,6 +75,22 @@ export class MemberTable {
     return out;
   }
 
+  /** Up to `count` ids of members `keep` accepts, chosen uniformly in one pass (reservoir sampling): no list of them all, no shuffle. */
+  sample(count: number, keep: (m: Member) => boolean, random: () => number): string[] {
+    const chosen: string[] = [];
+    let seen = 0;
+    for (const m of this.#members.values()) {
+      if (!keep(m)) continue;
+      seen++;
+      if (chosen.length < count) chosen.push(m.id);
+      else {
+        const at = Math.floor(random() * seen);
+        if (at < count) chosen[at] = m.id;
+      }
+    }
+    return chosen;
+  }
+
   #forgetOldestGone(): void {
     let gone = 0;
     let oldest: Member | undefined;

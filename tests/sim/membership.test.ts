@@ -75,6 +75,32 @@ for (const seed of seeds(3)) {
     }));
 }
 
+/** After a crash among 50: how long from the first survivor marking it dead to the last. */
+async function deathSpread(seed: number, gossipIntervalMs: number): Promise<number> {
+  const c = await startCluster(seed, 50, 0, { gossipIntervalMs });
+  await waitFor(c, 20 * T, () => allKnowAll(c, 50));
+  const deaths = recordDeaths(c);
+  const victim = c.liveIds()[13]!;
+  await c.crash(victim);
+  const took = await waitFor(c, 30_000, () => [...c.viewsOf(victim).values()].every((s) => s === "dead"));
+  assert.ok(took !== undefined, `after 30 s: ${[...c.viewsOf(victim).values()].join(",")}`);
+  assert.deepEqual(deaths.filter((d) => d.id !== victim), [], "no false positives");
+  const at = deaths.map((d) => d.at);
+  return Math.max(...at) - Math.min(...at);
+}
+
+test("gossip rounds carry a death to every survivor of 50 within a second of the first; riding on probes alone takes longer", async () => {
+  for (const seed of seeds(3)) {
+    await withSeed(seed, async () => {
+      const spread = await deathSpread(seed, 200);
+      assert.ok(spread <= 1000, `spread ${spread} ms with gossip rounds`);
+      // The control: the same run with rounds turned off.
+      const probesOnly = await deathSpread(seed, 0);
+      assert.ok(probesOnly > 1000, `spread ${probesOnly} ms riding on probes alone`);
+    });
+  }
+});
+
 test("10% message loss for 10 minutes among 50 nodes: no member is ever declared dead", async () => {
   for (const seed of seeds(1, 11)) {
     await withSeed(seed, async () => {

@@ -38,6 +38,8 @@ test("a bare port gives the documented defaults", () => {
     suspicionMult: 4,
     suspicionMaxMult: 6,
     retransmitMult: 4,
+    gossipIntervalMs: 200,
+    gossipNodes: 3,
     pushPullIntervalMs: 30000,
     reapAfterMs: 3600000,
     vnodes: 128,

@@ -202,6 +202,37 @@ test("gossip queue: a newer update about a member replaces the queued one and st
   assert.deepEqual(q.take(5, 10), [u("alive", 1, "a")]);
 });
 
+test("gossip queue counts its urgent updates until each is sent its limit, or replaced", () => {
+  const q = new GossipQueue();
+  q.enqueue(u("alive", 0, "a"));
+  q.enqueue(u("dead", 0, "b"), true);
+  q.enqueue(u("suspect", 0, "c"), true);
+  assert.equal(q.urgent, 2);
+  q.enqueue(u("alive", 1, "c"));
+  assert.equal(q.urgent, 1, "c's news is now a plain alive");
+  q.take(5, 2);
+  assert.equal(q.urgent, 1);
+  q.take(5, 2);
+  assert.equal(q.urgent, 0, "b was sent twice");
+  assert.equal(q.size, 0);
+});
+
+test("a sample of the table: as many as asked of those kept, each at most once, spread over all of them", () => {
+  const table = new MemberTable();
+  for (let i = 0; i < 20; i++) table.apply(u(i % 4 === 0 ? "dead" : "alive", 0, `m${i}`), 0);
+  const random = seededRandom(4);
+  const counts = new Map<string, number>();
+  for (let round = 0; round < 3_000; round++) {
+    const picked = table.sample(3, (m) => m.state === "alive", () => random.next());
+    assert.equal(picked.length, 3);
+    assert.equal(new Set(picked).size, 3);
+    for (const id of picked) counts.set(id, (counts.get(id) ?? 0) + 1);
+  }
+  assert.equal(counts.size, 15, "every alive member, no dead one");
+  for (const [id, n] of counts) assert.ok(n > 450 && n < 750, `${id} picked ${n} times of an expected 600`);
+  assert.deepEqual(table.sample(3, (m) => m.id === "m1", () => random.next()), ["m1"]);
+});
+
 test("gossip queue is bounded: past its size the most-sent update goes", () => {
   const q = new GossipQueue(3);
   q.enqueue(u("alive", 0, "a"));
