@@ -11,7 +11,8 @@
  * names its slot, so compaction asks the owner (`Relocation`) whether the slot still points
  * at the record, and tells it where the record went.
  *
- * Record layout: slot (u32), key length (u16), value length (u32), key bytes, value bytes.
+ * Record layout: slot (u32), key length (u16: a key is at most 4,096 characters, 12 KiB of
+ * UTF-8, lib/wire/fields.ts), value length (u32), key bytes, value bytes.
  */
 
 import { compareKeyBytes, decodeKeyBytes, hasPrefix } from "./key_bytes.ts";

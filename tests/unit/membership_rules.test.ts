@@ -3,6 +3,7 @@ import { seededRandom } from "../../lib/env.ts";
 import assert from "node:assert/strict";
 import { Awareness } from "../../lib/membership/awareness.ts";
 import { GossipQueue } from "../../lib/membership/gossip.ts";
+import { isUrgent } from "../../lib/membership/broadcast.ts";
 import { isReaped, lackedBy, type MemberState, newsForItself, refutation, supersedes, type Update } from "../../lib/membership/member.ts";
 import {
   expectedConfirmations,
@@ -200,6 +201,20 @@ test("gossip queue: a newer update about a member replaces the queued one and st
   q.enqueue(u("alive", 1, "a"));
   assert.equal(q.size, 1);
   assert.deepEqual(q.take(5, 10), [u("alive", 1, "a")]);
+});
+
+test("urgent news: a member suspect, dead or left, or back from one of those; not a member joining or an alive repeated", () => {
+  const cases: Array<[MemberState, MemberState | undefined, boolean]> = [
+    ["alive", undefined, false],
+    ["alive", "alive", false],
+    ["suspect", "alive", true],
+    ["dead", "suspect", true],
+    ["left", "alive", true],
+    ["dead", undefined, true],
+    ["alive", "suspect", true],
+    ["alive", "dead", true],
+  ];
+  for (const [state, previous, urgent] of cases) assert.equal(isUrgent(u(state, 1), previous), urgent, `${previous} → ${state}`);
 });
 
 test("gossip queue counts its urgent updates until each is sent its limit, or replaced", () => {
