@@ -106,8 +106,9 @@ async function serf(): Promise<Outcome> {
   writeFileSync(handler, `#!/bin/sh\nwhile read name rest; do echo "$1 $name $(date +%s%3N)" >> ${join(dir, "failed.log")}; done\n`);
   chmodSync(handler, 0o755);
   const agents = await Promise.all(Array.from({ length: count }, async (_, i) => ({ name: `s${i}`, bind: await freePort(), rpc: await freePort() })));
+  // -retry-join: with -join, an agent started before the first is listening exits.
   const children = agents.map((a, i) =>
-    spawn("serf", ["agent", `-node=${a.name}`, `-bind=127.0.0.1:${a.bind}`, `-rpc-addr=127.0.0.1:${a.rpc}`, "-log-level=err", `-event-handler=member-failed=${handler} ${a.name}`, ...(i > 0 ? [`-join=127.0.0.1:${agents[0]!.bind}`] : [])], { stdio: "ignore" })
+    spawn("serf", ["agent", `-node=${a.name}`, `-bind=127.0.0.1:${a.bind}`, `-rpc-addr=127.0.0.1:${a.rpc}`, "-log-level=err", `-event-handler=member-failed=${handler} ${a.name}`, ...(i > 0 ? [`-retry-join=127.0.0.1:${agents[0]!.bind}`, "-retry-interval=1s"] : [])], { stdio: "ignore" })
   );
   const alive = (a: (typeof agents)[number]) => spawnSync("serf", ["members", `-rpc-addr=127.0.0.1:${a.rpc}`, "-status=alive"], { encoding: "utf8" }).stdout.trim().split("\n").filter(Boolean).length;
   try {
