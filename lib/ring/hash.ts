@@ -8,29 +8,18 @@
  * needs an even spread, not a cryptographic hash: a client choosing keys can pile them on
  * one member either way, since the ring is public (`/cluster/locate`).
  */
+import { KeyScratch } from "../store/key_bytes.ts";
 
-const encoder = new TextEncoder();
 const SEED_HIGH = 0x9747b28c;
 const SEED_LOW = 0x5bd1e995;
 
 /** Reused for every key: placing a million stored keys allocates nothing per key. */
-let scratch = new Uint8Array(1024);
+const scratch = new KeyScratch();
 
 /** The text's position on the ring, an unsigned 64-bit integer. */
 export function ringPosition(text: string): bigint {
-  const n = utf8Into(text);
-  return (BigInt(murmur3(scratch, SEED_HIGH, n)) << 32n) | BigInt(murmur3(scratch, SEED_LOW, n));
-}
-
-/** Writes the text's UTF-8 bytes into `scratch`; returns how many. ASCII is copied directly. */
-function utf8Into(text: string): number {
-  if (scratch.length < text.length * 3) scratch = new Uint8Array(text.length * 3);
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c > 0x7f) return encoder.encodeInto(text, scratch).written;
-    scratch[i] = c;
-  }
-  return text.length;
+  const n = scratch.encode(text);
+  return (BigInt(murmur3(scratch.bytes, SEED_HIGH, n)) << 32n) | BigInt(murmur3(scratch.bytes, SEED_LOW, n));
 }
 
 /** MurmurHash3_x86_32 (Austin Appleby, public domain) over bytes. */

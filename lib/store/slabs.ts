@@ -80,6 +80,11 @@ export class Slabs {
     return hasPrefix(this.#slabs[slab]!, offset + HEADER, this.keyLength(slab, offset), prefix);
   }
 
+  /** The record's key bytes, as a view into its slab. */
+  keyView(slab: number, offset: number): Uint8Array {
+    return this.#slabs[slab]!.subarray(offset + HEADER, offset + HEADER + this.keyLength(slab, offset));
+  }
+
   key(slab: number, offset: number): string {
     return decodeKeyBytes(this.#slabs[slab]!, offset + HEADER, this.keyLength(slab, offset));
   }

@@ -67,8 +67,9 @@ export class Store {
   readonly #writers = new Interned();
   readonly #contentTypes = new Interned();
   readonly #scratch = new KeyScratch();
-  /** The length of the key `#find` last encoded into the scratch buffer. */
+  /** The length and index hash of the key `#find` last encoded into the scratch buffer. */
   #keyLength = 0;
+  #keyHash = 0;
   /** Tombstoned slots → when this replica stored the tombstone, oldest first (insertion order). */
   readonly #tombstonedAt = new Map<number, number>();
   /** Slots whose entry has an expiry → when (not ordered: expiries are any time ahead). */
@@ -93,7 +94,7 @@ export class Store {
     const added = slot < 0;
     if (added) {
       slot = this.#slots.allocate();
-      this.#slots.hash[slot] = hashKeyBytes(bytes, 0, len);
+      this.#slots.hash[slot] = this.#keyHash;
     } else {
       if (!isNewer(entry.version, this.#versionAt(slot))) return { applied: false, current: this.#entryAt(slot) };
       this.#clear(slot);
@@ -180,11 +181,11 @@ export class Store {
     return this.#slabs.stats();
   }
 
-  /** The key's slot, or -1; leaves the key encoded in the scratch buffer (`#keyLength` bytes). */
+  /** The key's slot, or -1; leaves the key encoded in the scratch buffer (`#keyLength` bytes, `#keyHash`). */
   #find(key: string): number {
     const len = (this.#keyLength = this.#scratch.encode(key));
     const bytes = this.#scratch.bytes;
-    return this.#index.find(hashKeyBytes(bytes, 0, len), bytes, len);
+    return this.#index.find((this.#keyHash = hashKeyBytes(bytes, 0, len)), bytes, len);
   }
 
   /** Records what `entry` says of `slot` (whose record is written). */
@@ -231,7 +232,7 @@ export class Store {
   /** Forgets `slot` everywhere this store indexes it (deleting from a Map while iterating it is safe). */
   #remove(slot: number): void {
     const { slab, offset } = this.#keyAt(slot);
-    const key = utf8(this.#slabs.key(slab, offset));
+    const key = this.#slabs.keyView(slab, offset);
     this.#order.remove(slot, key, 0, key.length);
     this.#index.remove(slot);
     this.#clear(slot);
