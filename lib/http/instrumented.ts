@@ -2,7 +2,6 @@
  * The node's `fetch`: the router, with each request counted and timed by route pattern,
  * method and status, and every error answered through the one mapping (errors.ts).
  */
-import type { RouterType } from "itty-router";
 import type { Clock } from "../env.ts";
 import type { Logger } from "../log.ts";
 import { type CounterSeries, type HistogramSeries, latencyBuckets, type Metrics } from "../metrics.ts";
@@ -16,7 +15,7 @@ interface RouteSeries {
   answered(method: string, status: number): CounterSeries;
 }
 
-export function instrumentedFetch(router: RouterType, metrics: Metrics, clock: Clock, log: Logger): (request: Request) => Promise<Response> {
+export function instrumentedFetch(router: { fetch(request: Request): Response | Promise<Response> }, metrics: Metrics, clock: Clock, log: Logger): (request: Request) => Promise<Response> {
   const requests = metrics.counter("dht_http_requests_total", "HTTP requests answered, by route and status", ["method", "route", "status"]);
   const latency = metrics.histogram("dht_http_request_duration_seconds", "Time to answer an HTTP request", ["route"], latencyBuckets);
 

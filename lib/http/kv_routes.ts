@@ -36,7 +36,8 @@ function consistencyOf(request: KeyedRequest, condition?: Condition): Consistenc
   throw new BadRequestError(`consistency must be one, quorum or all: received ${JSON.stringify(value)}`);
 }
 
-export function addKvRoutes(router: RouterType, { coordinator, maxValueBytes }: KvRouteOptions): void {
+/** Adds the routes; returns the read handler, which the hot path (hot_path.ts) calls too. */
+export function addKvRoutes(router: RouterType, { coordinator, maxValueBytes }: KvRouteOptions): (request: Request) => Response | Promise<Response> {
   /** Rethrows an operation's failure as the coordinator explains it (a range that lost its quorum says so). */
   const explained = (key: string) => (err: unknown): never => {
     throw coordinator.explain(err, key);
@@ -95,6 +96,7 @@ export function addKvRoutes(router: RouterType, { coordinator, maxValueBytes }: 
     .all("/d/:key", wrongMethod)
     .all("/d", emptyKey)
     .all("/d/*", notOneSegment);
+  return read as (request: Request) => Response | Promise<Response>;
 }
 
 const KV_METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE"];

@@ -10,6 +10,7 @@ import { addDashboardRoutes } from "./dashboard_routes.ts";
 import { addClusterRoutes, type ClusterRouteOptions } from "./cluster_routes.ts";
 import { NotFoundError } from "./errors.ts";
 import { addKvRoutes } from "./kv_routes.ts";
+import { withHotPath } from "./hot_path.ts";
 import { addListRoutes } from "./list_routes.ts";
 import type { Page, PageQuery } from "../listing/list.ts";
 import { type AcceptStream, addPeerRoutes } from "./peer_routes.ts";
@@ -29,10 +30,11 @@ export interface RouterParts extends ClusterRouteOptions {
   recover: Pick<RecoverRouteOptions, "tokens" | "env">;
 }
 
-export function nodeRouter(p: RouterParts): RouterType {
+/** The node's routes, answered through `fetch`: plain key reads by the hot path, the rest by the router. */
+export function nodeRouter(p: RouterParts): { fetch: (request: Request) => Response | Promise<Response> } {
   const router: RouterType = Router();
   addListRoutes(router, p.list);
-  addKvRoutes(router, { coordinator: p.coordinator, maxValueBytes: p.config.maxValueBytes });
+  const read = addKvRoutes(router, { coordinator: p.coordinator, maxValueBytes: p.config.maxValueBytes });
   addPeerRoutes(router, p.peers, p.acceptStream);
   addClusterRoutes(router, p);
   addSyncRoutes(router, p.sync);
@@ -43,5 +45,5 @@ export function nodeRouter(p: RouterParts): RouterType {
   router.all("*", (request: Request) => {
     throw new NotFoundError(`no route for ${request.method} ${new URL(request.url).pathname}`);
   });
-  return router;
+  return { fetch: withHotPath((request) => router.fetch(request), read) };
 }

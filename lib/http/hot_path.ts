@@ -1,0 +1,41 @@
+/**
+ * The hot path: a plain `GET /d/{key}` (no query string) goes straight to the KV read
+ * handler, without the router's URL parse, query parse and walk over every route pattern,
+ * which itty-router does for every request. Only a URL that parsing would leave exactly as
+ * it is takes this path: an authority of host name or IP characters, and a key segment of
+ * characters a URL path keeps as they are, neither a dot segment nor starting like one.
+ * Anything else goes through the router, which answers it as it always has (a Host header
+ * that makes no URL is a 400 there).
+ */
+
+export const KEY_ROUTE = "/d/:key";
+const AUTHORITY = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+/** Path characters the URL parser neither encodes nor interprets, not starting with a dot. */
+const PLAIN_SEGMENT = /^[A-Za-z0-9_~!$&'()*+,;=:@-][A-Za-z0-9_.~!$&'()*+,;=:@%-]*$/;
+
+type Handler = (request: Request) => Response | Promise<Response>;
+type RoutedRequest = Request & { params?: Record<string, string>; query?: Record<string, string>; route?: string };
+
+/** `routerFetch`, with plain key reads handed to `read` as the router would have. */
+export function withHotPath(routerFetch: Handler, read: Handler): Handler {
+  return (request) => {
+    const segment = request.method === "GET" ? plainKeySegment(request.url) : undefined;
+    if (segment === undefined) return routerFetch(request);
+    const routed = request as RoutedRequest;
+    routed.params = { key: segment };
+    routed.query = Object.create(null) as Record<string, string>;
+    routed.route = KEY_ROUTE;
+    return read(routed);
+  };
+}
+
+/** The `{key}` of `http(s)://authority/d/{key}` when the URL is plain enough; else undefined. */
+export function plainKeySegment(url: string): string | undefined {
+  const scheme = url.indexOf("://");
+  if (scheme < 0) return undefined;
+  const path = url.indexOf("/", scheme + 3);
+  if (path < 0 || !url.startsWith("/d/", path)) return undefined;
+  const segment = url.slice(path + 3);
+  if (!PLAIN_SEGMENT.test(segment) || (segment[0] === "%" && /^%2e/i.test(segment))) return undefined;
+  return AUTHORITY.test(url.slice(scheme + 3, path)) ? segment : undefined;
+}

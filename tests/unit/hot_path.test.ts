@@ -1,0 +1,33 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { plainKeySegment } from "../../lib/http/hot_path.ts";
+
+test("the hot path takes a key segment only where the router would have parsed the same one", () => {
+  const chars = fc.constantFrom("a", "Z", "0", ".", "-", "_", "~", "%", "2", "e", "E", "f", "/", "?", "#", "\\", " ", "\"", "<", "{", "|", "^", "`", "é", "@", ":", ";", "=", "+", "&", "'", "(", "[", "]");
+  const text = (max: number) => fc.array(chars, { maxLength: max }).map((cs) => cs.join(""));
+  const host = fc.oneof(fc.constant("127.0.0.1:8000"), fc.constant("[::1]:8000"), fc.constant("node-a.local"), text(6));
+  fc.assert(
+    fc.property(host, text(10), (h, segment) => {
+      const url = `http://${h}/d/${segment}`;
+      const taken = plainKeySegment(url);
+      if (taken === undefined) return;
+      const parsed = new URL(url);
+      assert.equal(parsed.pathname, `/d/${taken}`, url);
+      assert.equal(parsed.search + parsed.hash, "", url);
+      assert.equal(taken, segment);
+    }),
+    { numRuns: 5_000 },
+  );
+});
+
+test("plain reads take the hot path; dot segments, queries, odd hosts and other routes do not", () => {
+  assert.equal(plainKeySegment("http://127.0.0.1:8000/d/bench"), "bench");
+  assert.equal(plainKeySegment("http://127.0.0.1:8000/d/caf%C3%A9"), "caf%C3%A9");
+  assert.equal(plainKeySegment("https://[::1]:8443/d/a.b"), "a.b");
+  for (const url of [
+    "http://h/d/..", "http://h/d/%2e", "http://h/d/%2E%2e", "http://h/d/.x", "http://h/d/a?consistency=one",
+    "http://h/d/a/b", "http://h/d/", "http://h/d", "http://h/dx/a", "http://h/_kv/batch", "http://a b/d/x",
+    "http://[/d/x", "http://@/d/x", "http://h/d/a\\b", "http://h/d/a b", "http://h/d/a#frag",
+  ]) assert.equal(plainKeySegment(url), undefined, url);
+});
