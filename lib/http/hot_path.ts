@@ -8,6 +8,7 @@
  * that makes no URL is a 400 there).
  */
 
+/** The KV routes' pattern, and the route a hot-path read is counted under in the metrics. */
 export const KEY_ROUTE = "/d/:key";
 const AUTHORITY = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 /** Path characters the URL parser neither encodes nor interprets, not starting with a dot. */

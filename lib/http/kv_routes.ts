@@ -15,6 +15,7 @@ import { EXPIRES_HEADER, ttlOf } from "./ttl.ts";
 import type { Condition } from "../cas/condition.ts";
 import type { CasOutcome } from "../cas/propose.ts";
 import { MAX_CONTENT_TYPE } from "../wire/fields.ts";
+import { KEY_ROUTE } from "./hot_path.ts";
 
 export const MAX_KEY_BYTES = 1024;
 export const DEFAULT_CONTENT_TYPE = "application/octet-stream";
@@ -88,12 +89,12 @@ export function addKvRoutes(router: RouterType, { coordinator, maxValueBytes }: 
   };
 
   router
-    .get("/d/:key", read)
-    .head("/d/:key", read)
-    .put("/d/:key", write)
-    .post("/d/:key", write)
-    .delete("/d/:key", remove)
-    .all("/d/:key", wrongMethod)
+    .get(KEY_ROUTE, read)
+    .head(KEY_ROUTE, read)
+    .put(KEY_ROUTE, write)
+    .post(KEY_ROUTE, write)
+    .delete(KEY_ROUTE, remove)
+    .all(KEY_ROUTE, wrongMethod)
     .all("/d", emptyKey)
     .all("/d/*", notOneSegment);
   return read as (request: Request) => Response | Promise<Response>;
