@@ -65,8 +65,7 @@ export class Broadcasts {
       this.#roundsRunning = false;
       return;
     }
-    const random = () => core.env.random.next();
-    for (const peer of core.table.sample(core.config.gossipNodes, (m) => !isGone(m.state), random)) {
+    for (const peer of core.randomMembers(core.config.gossipNodes, (m) => !isGone(m.state))) {
       void this.prober.ping(peer, core.config.pingTimeoutMs);
     }
     core.schedule(() => this.#round(), core.config.gossipIntervalMs);

@@ -9,7 +9,7 @@
  * Every message piggybacks membership updates; a periodic full-state sync with a random
  * member heals what gossip missed.
  */
-import { sendWithTimeout, shuffle, type TimerHandle } from "../env.ts";
+import { sendWithTimeout, type TimerHandle } from "../env.ts";
 import { MemberEvents } from "../explain/events.ts";
 import type { Metrics } from "../metrics.ts";
 import { Awareness } from "./awareness.ts";
@@ -288,7 +288,7 @@ export class Swim implements SwimCore {
   }
 
   randomMembers(count: number, keep: (m: Member) => boolean): string[] {
-    return shuffle(this.env.random, this.table.ids(keep)).slice(0, count);
+    return this.table.sample(count, keep, () => this.env.random.next());
   }
 
   jitter(ms: number): number {
