@@ -106,6 +106,7 @@ function ringAndMembership(config: Config, env: Env, options: NodeOptions, metri
   const topology = new Topology({ self, initial: founder ? founding(self) : NO_RING, config, env });
   const swim = new Swim(id, config, env, metrics, { epoch: () => topology.epoch, heardEpoch: (peer, epoch) => topology.heard(epoch, peer) });
   const driver = new TopologyDriver({ topology, members: () => swim.members(), member: (id) => swim.member(id), introducers: config.introducers, config, env, plan: options.plan });
+  swim.onChange(() => driver.wake());
   // Each epoch this node adopts, it passes on at once: the epidemic that spreads decisions.
   topology.onChange(() => topology.notify(swim.randomMembers(spreadFanout(swim.liveCount()), (m) => m.state === "alive")));
   return { topology, swim, driver };

@@ -15,7 +15,7 @@
  * unreachable to its streamers, past a patience counts as gone (silence.ts; plan.ts drops
  * it from a transition's new owners, and pins the few ranges that cannot move without it).
  */
-import type { Env, TimerHandle } from "../env.ts";
+import type { Env } from "../env.ts";
 import { isGone, type MemberState } from "../membership/member.ts";
 import { wantsNewCouncil } from "./council.ts";
 import { helloTargets } from "./hellos.ts";
@@ -27,6 +27,7 @@ import { type DriverView, nextStep, type QuorumConfig, type Step } from "./plan.
 import { lowestMembers, memberKey, type MemberRef, owners, type TopologyState } from "./state.ts";
 import type { TopologyMessage, TopologyReply } from "../wire/ring.ts";
 import type { Topology } from "./topology.ts";
+import { type LoopState, PacedLoop } from "./tick_pace.ts";
 
 export interface DriverOptions {
   topology: Topology;
@@ -42,17 +43,15 @@ export interface DriverOptions {
   plan?: (layout: Topology["layout"], view: DriverView, quorum: QuorumConfig) => Step;
 }
 
-/** How often the driver looks for a step to take, and members say hello. */
-export const DRIVER_TICK_MS = 250;
 const HELLO_INTERVAL_MS = 1_000;
 /** How long the driver's poll waits for an owner SWIM holds dead (an answer means it is alive after all). */
 const DEAD_POLL_TIMEOUT_MS = 250;
 
 export class TopologyDriver {
   readonly #o: DriverOptions;
-  #timer: TimerHandle | undefined;
-  #busy = false;
-  #stopped = false;
+  readonly #loop: PacedLoop;
+  /** Whether the last tick found nothing to do (not the driver, or a stable ring that needs nothing). */
+  #idle = false;
   #lastHello = -Infinity;
   readonly #proposer: Proposer;
   /** Ticks to sit out after a lost ballot, so two drivers do not duel forever. */
@@ -72,32 +71,42 @@ export class TopologyDriver {
     this.#o = options;
     this.#proposer = new Proposer(options.topology, options.env.log, (id) => this.#silent(id), this.#usable);
     options.topology.nextChange = () => this.#reason;
+    this.#loop = new PacedLoop(options.env.clock, () => this.#tick().catch((err) => options.env.log.error("topology step failed", { error: String(err) })), () => this.#loopState());
+    options.topology.nudge = () => this.wake();
+    options.topology.onChange(() => this.wake());
+  }
+
+  /** News the loop acts on (an epoch, a member's SWIM state, a hello, a leave): the next tick comes at the usual pace. */
+  wake(): void {
+    this.#loop.wake();
   }
 
   start(): void {
-    this.#schedule();
+    this.#loop.start();
   }
 
   stop(): void {
-    this.#stopped = true;
-    if (this.#timer !== undefined) this.#o.env.clock.clearTimeout(this.#timer);
+    this.#loop.stop();
   }
 
-  #schedule(): void {
-    if (this.#stopped) return;
-    this.#timer = this.#o.env.clock.setTimeout(() => {
-      this.#timer = undefined;
-      if (this.#busy) return this.#schedule();
-      this.#busy = true;
-      void this.#tick().catch((err) => this.#o.env.log.error("topology step failed", { error: String(err) })).finally(() => {
-        this.#busy = false;
-        this.#schedule();
-      });
-    }, DRIVER_TICK_MS);
+  /** How many times the loop has looked for a step since it started. */
+  get ticks(): number {
+    return this.#loop.ticks;
+  }
+
+  #loopState(): Omit<LoopState, "woken"> {
+    const { topology, member } = this.#o;
+    const state = topology.state;
+    return {
+      idle: this.#idle, backoff: this.#backoff, phase: state.phase, staying: topology.isMember && !topology.leaving,
+      candidates: topology.candidates().length, leavers: topology.leavers().size,
+      ownersAlive: owners(state).every((m) => memberKey(m) === topology.selfKey || member(m.id)?.state === "alive"),
+    };
   }
 
   async #tick(): Promise<void> {
     const { topology } = this.#o;
+    this.#idle = false;
     await this.#hello();
     if (this.#backoff > 0) {
       this.#backoff--;
@@ -106,6 +115,7 @@ export class TopologyDriver {
     const driver = this.driver();
     if (topology.epoch === 0 || !driver || memberKey(driver) !== topology.selfKey) {
       this.#reason = topology.epoch === 0 ? "this node has no ring yet" : "not the driver";
+      this.#idle = topology.epoch > 0;
       return;
     }
     const base = topology.state;
@@ -120,6 +130,7 @@ export class TopologyDriver {
     if (base.phase === "stable" && needs.kind === "wait" && !needs.waitingFor?.length) {
       this.#silence.nobodyAsked(this.#o.env.clock.monotonicMs());
       this.#reason = view.gathering > 0 ? `gathering joiners: ${view.gathering} asking so far` : needs.reason;
+      this.#idle = view.gathering === 0;
       return;
     }
 

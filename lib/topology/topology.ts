@@ -129,6 +129,9 @@ export class Topology {
   /** What the ring's next change waits for, as this node's driver loop sees it (the driver sets it). */
   nextChange: () => string = () => "unknown";
 
+  /** Wakes this node's driver loop for news that is not an epoch: a hello, or this node starting to leave (the driver sets it). */
+  nudge: () => void = () => {};
+
   onChange(listener: TopologyListener): void {
     this.#listeners.push(listener);
   }
@@ -145,6 +148,7 @@ export class Topology {
 
   startLeaving(): void {
     this.#leaving = true;
+    this.nudge();
   }
 
   /** Processes that said hello lately, asking to join; a hello from a process the ring removed is stale (it came back as a newer one). */
@@ -258,6 +262,7 @@ export class Topology {
       case "hello": {
         if (message.leaving) this.hellos.noteLeaving(message.from.id);
         else this.hellos.asking(message.from);
+        this.nudge();
         return reply({ state: this.#state });
       }
       case "notice":

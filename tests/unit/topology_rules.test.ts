@@ -20,6 +20,7 @@ import {
   superseded,
   type TopologyState,
 } from "../../lib/topology/state.ts";
+import { DRIVER_TICK_MS, type LoopState, nextTickMs, SETTLED_TICK_MS } from "../../lib/topology/tick_pace.ts";
 
 const ref = (id: string, nonce = "n"): MemberRef => ({ id, nonce });
 const A = ref("a:1");
@@ -172,4 +173,20 @@ test("a joiner's hello goes to the few members in line to drive; a leaver's to e
     ["a leaver: every member", "c:1", true, () => true, ["a:1", "b:1", "c:1", "d:1", "e:1"]],
   ];
   for (const [what, self, leaving, alive, want] of cases) assert.deepEqual(helloTargets(ring, self, leaving, alive), want, what);
+});
+
+test("the driver loop slows to SETTLED_TICK_MS only when nothing but news can give it work", () => {
+  const settled: LoopState = { idle: true, woken: false, backoff: 0, phase: "stable", staying: true, candidates: 0, leavers: 0, ownersAlive: true };
+  assert.equal(nextTickMs(settled), SETTLED_TICK_MS);
+  const busy: Array<[string, Partial<LoopState>]> = [
+    ["the last tick had something to do", { idle: false }],
+    ["news came in since the last tick began", { woken: true }],
+    ["sitting out ticks after a lost ballot", { backoff: 1 }],
+    ["a transition under way", { phase: "write_both_read_old" }],
+    ["not a member yet, or leaving (hellos go out every second)", { staying: false }],
+    ["someone asks to join", { candidates: 1 }],
+    ["a member leaving", { leavers: 1 }],
+    ["an owner suspect or dead (its removal waits on time, not news)", { ownersAlive: false }],
+  ];
+  for (const [why, change] of busy) assert.equal(nextTickMs({ ...settled, ...change }), DRIVER_TICK_MS, why);
 });
