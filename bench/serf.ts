@@ -1,6 +1,7 @@
 /**
  * Failure detection beside Serf (Debian's `serf`: memberlist with its LAN defaults), the
- * same way on both: start N members, wait until every one lists every other alive, watch
+ * same way on both: start N members, wait until every one lists every other alive (ours:
+ * and holds a stable ring of all N, so that idle is idle and not a ring still forming), watch
  * them idle for a while (CPU and RSS per member), SIGKILL K at once, and time until every
  * survivor holds each of them dead; then count false positives (anyone else held anything
  * but alive). Ours are polled at /cluster/members every 100 ms; each Serf agent writes a
@@ -21,6 +22,8 @@ const count = Number(process.argv[2] ?? 24);
 const kills = Number(process.argv[3] ?? 3);
 const runtime = (process.argv[4] ?? "bun") as Runtime;
 const IDLE_MS = 20_000;
+/** How long both sides sit idle before that is measured: a JIT runtime keeps compiling for a while after start. */
+const SETTLE_MS = 30_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 if (!installed("serf")) {
   console.log("skipped: serf is not installed (apt-get install serf)");
@@ -32,35 +35,40 @@ interface Outcome {
   medianMs: number;
   worstMs: number;
   falsePositives: number;
-  /** Idle, per member: CPU % of one core, and resident MiB. */
+  /** Idle, per member: CPU % of one core; resident MiB, and its proportional share (pages shared with other members, such as the runtime's code, split between them). */
   cpuPercent: number;
   rssMiB: number;
+  pssMiB: number;
 }
 
-/** CPU seconds (user + system) and resident bytes of processes, from /proc. */
-function usage(pids: number[]): { cpuS: number; rss: number } {
+/** CPU seconds (user + system), resident bytes and proportional bytes of processes, from /proc. */
+function usage(pids: number[]): { cpuS: number; rss: number; pss: number } {
   const tick = 100;
   let cpuS = 0;
   let rss = 0;
+  let pss = 0;
   for (const pid of pids) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
       cpuS += (Number(fields[11]) + Number(fields[12])) / tick;
       rss += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) * 1024;
+      pss += Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"))?.[1] ?? 0) * 1024;
     } catch {
       // gone
     }
   }
-  return { cpuS, rss };
+  return { cpuS, rss, pss };
 }
 
-/** Idle cost per member over IDLE_MS. */
-async function idle(pids: number[]): Promise<{ cpuPercent: number; rssMiB: number }> {
+/** Idle cost per member over IDLE_MS, once SETTLE_MS have passed. */
+async function idle(pids: number[]): Promise<{ cpuPercent: number; rssMiB: number; pssMiB: number }> {
+  await sleep(SETTLE_MS);
   const before = usage(pids);
   await sleep(IDLE_MS);
   const after = usage(pids);
-  return { cpuPercent: (100 * (after.cpuS - before.cpuS)) / (IDLE_MS / 1000) / pids.length, rssMiB: after.rss / pids.length / 2 ** 20 };
+  const perMember = (bytes: number) => bytes / pids.length / 2 ** 20;
+  return { cpuPercent: (100 * (after.cpuS - before.cpuS)) / (IDLE_MS / 1000) / pids.length, rssMiB: perMember(after.rss), pssMiB: perMember(after.pss) };
 }
 
 const pick = <T>(list: T[], n: number) => list.filter((_, i) => i > 0 && i % Math.floor(list.length / n) === 0).slice(0, n);
@@ -76,8 +84,17 @@ async function ours(): Promise<Outcome> {
       return [];
     }
   };
+  const settledRing = async (n: RunningNode): Promise<boolean> => {
+    try {
+      const ring = await (await fetch(`${n.url}/cluster/ring`)).json();
+      return ring.phase === "stable" && ring.members.length === count;
+    } catch {
+      return false;
+    }
+  };
   try {
     while (!(await Promise.all(nodes.map(members))).every((v) => v.length === count && v.every((m) => m.state === "alive"))) await sleep(250);
+    while (!(await Promise.all(nodes.map(settledRing))).every(Boolean)) await sleep(250);
     const cost = await idle(nodes.map((n) => n.child.pid!));
     const victims = pick(nodes, kills);
     const ids = new Set(victims.map((v) => `127.0.0.1:${v.port}`));
@@ -149,7 +166,7 @@ async function serf(): Promise<Outcome> {
 
 const version = spawnSync("serf", ["version"], { encoding: "utf8" }).stdout.split("\n")[0];
 const results = { ours: await ours(), serf: await serf() };
-console.log(`${count} members, ${kills} SIGKILLed at once; ours on ${runtime} (default timings), ${version} (LAN defaults); idle measured over ${IDLE_MS / 1000} s`);
+console.log(`${count} members, ${kills} SIGKILLed at once; ours on ${runtime} (default timings), ${version} (LAN defaults); idle measured over ${IDLE_MS / 1000} s after ${SETTLE_MS / 1000} s of it`);
 for (const [name, r] of Object.entries(results)) {
-  console.log(`${name.padEnd(5)} every survivor holds each dead: median ${(r.medianMs / 1000).toFixed(1)} s, worst ${(r.worstMs / 1000).toFixed(1)} s; false positives ${r.falsePositives}; idle ${r.cpuPercent.toFixed(2)}% CPU, ${r.rssMiB.toFixed(0)} MiB RSS per member`);
+  console.log(`${name.padEnd(5)} every survivor holds each dead: median ${(r.medianMs / 1000).toFixed(1)} s, worst ${(r.worstMs / 1000).toFixed(1)} s; false positives ${r.falsePositives}; idle ${r.cpuPercent.toFixed(2)}% CPU, ${r.rssMiB.toFixed(0)} MiB RSS (${r.pssMiB.toFixed(0)} MiB PSS) per member`);
 }
