@@ -57,7 +57,7 @@ export class RingView {
     const at = ringPosition(key);
     const pin = this.#pins.find((p) => p.lo <= at && at <= p.hi);
     if (pin) return [...pin.owners];
-    return this.#ring.preferenceList(at, this.replicas);
+    return [...this.#ring.preferenceList(at, this.replicas)];
   }
 }
 

@@ -16,7 +16,7 @@ export interface Gathered {
 }
 
 /** `askLast`: a replica that just failed, asked only if the others do not make R. */
-export async function gather(client: ReplicaClient, key: string, peers: string[], r: number, epoch: number, askLast?: string): Promise<Gathered> {
+export async function gather(client: ReplicaClient, key: string, peers: readonly string[], r: number, epoch: number, askLast?: string): Promise<Gathered> {
   const { self } = client;
   const results: Array<GetReply | undefined> = new Array(peers.length).fill(undefined);
   let successes = 0;

@@ -6,7 +6,7 @@ export type Consistency = "one" | "quorum" | "all";
 
 export interface QuorumErrorDetail {
   epoch?: number;
-  owners?: string[];
+  owners?: readonly string[];
   answeredBy?: string[];
   /** The key's range lost a quorum of its owners: it waits for them, or for `mod.ts recover`. */
   quorumLost?: true;

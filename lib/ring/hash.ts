@@ -18,15 +18,20 @@ const scratch = new KeyScratch();
 
 /** The text's position on the ring, an unsigned 64-bit integer. */
 export function ringPosition(text: string): bigint {
-  const n = scratch.encode(text);
-  return (BigInt(murmur3(scratch.bytes, SEED_HIGH, n)) << 32n) | BigInt(murmur3(scratch.bytes, SEED_LOW, n));
+  const n = scratch.encode(text); // first: it may replace scratch.bytes with a larger buffer
+  return ringPositionOfBytes(scratch.bytes, 0, n);
 }
 
-/** MurmurHash3_x86_32 (Austin Appleby, public domain) over bytes. */
-export function murmur3(bytes: Uint8Array, seed: number, n = bytes.length): number {
-  const tail = n & ~3;
+/** The position of the text whose UTF-8 is the `n` bytes of `bytes` from `from` (a stored key, read where it lies). */
+export function ringPositionOfBytes(bytes: Uint8Array, from: number, n: number): bigint {
+  return (BigInt(murmur3(bytes, SEED_HIGH, n, from)) << 32n) | BigInt(murmur3(bytes, SEED_LOW, n, from));
+}
+
+/** MurmurHash3_x86_32 (Austin Appleby, public domain) over the `n` bytes from `from`. */
+export function murmur3(bytes: Uint8Array, seed: number, n = bytes.length, from = 0): number {
+  const tail = from + (n & ~3);
   let h = seed >>> 0;
-  for (let i = 0; i < tail; i += 4) {
+  for (let i = from; i < tail; i += 4) {
     let k = bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24);
     k = Math.imul(k, 0xcc9e2d51);
     k = (k << 15) | (k >>> 17);

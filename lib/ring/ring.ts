@@ -21,6 +21,12 @@ export class Ring {
   readonly #pending = new Map<string, readonly bigint[] | undefined>();
   #generation = 0;
   #checksum: { generation: number; value: string } | undefined;
+  /**
+   * Preference lists already worked out, by first vnode and length (`start * 64 + n`): a list
+   * depends on nothing else, and every request and every key of a stabilisation scan asks
+   * for one. Emptied when the ring changes.
+   */
+  readonly #lists = new Map<number, readonly string[]>();
 
   /** Counts the changes merged so far: equal generations on one node mean the same ring. */
   get generation(): number {
@@ -57,18 +63,22 @@ export class Ring {
     this.#pending.set(member, undefined);
   }
 
-  /** The first `n` distinct members clockwise from `position` (fewer if the ring has fewer). */
-  preferenceList(position: bigint, n: number): string[] {
+  /** The first `n` distinct members clockwise from `position` (fewer if the ring has fewer); shared, so never to be changed. */
+  preferenceList(position: bigint, n: number): readonly string[] {
     this.#flush();
     const vnodes = this.#vnodes;
     const want = Math.min(n, this.#members.size);
-    const result: string[] = [];
-    if (want === 0) return result;
+    if (want === 0) return NOBODY;
     const start = firstAtOrAfter(vnodes, position);
+    const cacheKey = want < 64 ? start * 64 + want : -1;
+    const known = this.#lists.get(cacheKey);
+    if (known) return known;
+    const result: string[] = [];
     for (let step = 0; step < vnodes.length && result.length < want; step++) {
       const member = vnodes[(start + step) % vnodes.length]!.member;
       if (!result.includes(member)) result.push(member);
     }
+    if (cacheKey >= 0) this.#lists.set(cacheKey, result);
     return result;
   }
 
@@ -101,6 +111,7 @@ export class Ring {
     if (this.#pending.size === 0) return;
     const changes = [...this.#pending];
     this.#pending.clear();
+    this.#lists.clear();
     this.#generation++;
     const drop = new Set(changes.map(([m]) => m).filter((m) => this.#members.has(m)));
     if (drop.size > 0) {
@@ -128,6 +139,8 @@ export class Ring {
     this.#vnodes = merged;
   }
 }
+
+const NOBODY: readonly string[] = [];
 
 function compareVnodes(a: VirtualNode, b: VirtualNode): number {
   if (a.position !== b.position) return a.position < b.position ? -1 : 1;

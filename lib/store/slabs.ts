@@ -85,6 +85,11 @@ export class Slabs {
     return this.#slabs[slab]!.subarray(offset + HEADER, offset + HEADER + this.keyLength(slab, offset));
   }
 
+  /** `read` over the record's key bytes where they lie: no view is made. */
+  readKey<T>(slab: number, offset: number, read: (bytes: Uint8Array, from: number, length: number) => T): T {
+    return read(this.#slabs[slab]!, offset + HEADER, this.keyLength(slab, offset));
+  }
+
   key(slab: number, offset: number): string {
     return decodeKeyBytes(this.#slabs[slab]!, offset + HEADER, this.keyLength(slab, offset));
   }

@@ -83,7 +83,7 @@ export class Store {
 
   get(key: string): Entry | undefined {
     const slot = this.#find(key);
-    return slot < 0 ? undefined : this.#entryAt(slot);
+    return slot < 0 ? undefined : this.entryAt(slot);
   }
 
   /** Stores `entry` if it is newer than what this replica holds for `key`. */
@@ -96,7 +96,7 @@ export class Store {
       slot = this.#slots.allocate();
       this.#slots.hash[slot] = this.#keyHash;
     } else {
-      if (!isNewer(entry.version, this.#versionAt(slot))) return { applied: false, current: this.#entryAt(slot) };
+      if (!isNewer(entry.version, this.versionAt(slot))) return { applied: false, current: this.entryAt(slot) };
       this.#clear(slot);
     }
     this.#slabs.append(slot, bytes, 0, len, entry.value);
@@ -115,9 +115,21 @@ export class Store {
    * the writes made meanwhile to keys it has not reached, and keys added in new slots.
    */
   *entries(): IterableIterator<[string, Entry]> {
-    for (let slot = 0; slot < this.#slots.count; slot++) {
-      if (this.#slots.inUse(slot)) yield [this.#keyOf(slot), this.#entryAt(slot)];
-    }
+    for (const slot of this.slots()) yield [this.keyAt(slot), this.entryAt(slot)];
+  }
+
+  /**
+   * Every key's slot, walked as `entries` walks: for a scan that needs each key's bytes and
+   * version, but the string and entry of only a few. A slot is that key's until the next
+   * write, so read what the slot holds before the walk (or anything else) awaits.
+   */
+  *slots(): IterableIterator<number> {
+    for (let slot = 0; slot < this.#slots.count; slot++) if (this.#slots.inUse(slot)) yield slot;
+  }
+
+  /** `read` over the UTF-8 bytes of the key in `slot`, where they lie. */
+  readKey<T>(slot: number, read: (bytes: Uint8Array, from: number, length: number) => T): T {
+    return this.#slabs.readKey(this.#slots.slab[slot]!, this.#slots.offset[slot]!, read);
   }
 
   get size(): number {
@@ -130,7 +142,7 @@ export class Store {
     if (limit <= 0) return found;
     const fromAfter = after !== undefined && after >= prefix;
     for (const slot of this.#order.from(utf8(prefix), utf8(fromAfter ? after : prefix), fromAfter)) {
-      found.push([this.#keyOf(slot), this.#entryAt(slot)]);
+      found.push([this.keyAt(slot), this.entryAt(slot)]);
       if (found.length === limit) break;
     }
     return found;
@@ -139,7 +151,7 @@ export class Store {
   /** Removes `key` if it still holds exactly `version` (it was handed to its new owners). */
   dropIf(key: string, version: Version): boolean {
     const slot = this.#find(key);
-    if (slot < 0 || compareVersions(this.#versionAt(slot), version) !== 0) return false;
+    if (slot < 0 || compareVersions(this.versionAt(slot), version) !== 0) return false;
     this.#remove(slot);
     return true;
   }
@@ -216,7 +228,7 @@ export class Store {
   /** Forgets what `slot` holds but its key's place in the index and order. */
   #clear(slot: number): void {
     const s = this.#slots;
-    const { slab, offset } = this.#keyAt(slot);
+    const { slab, offset } = this.#recordOf(slot);
     this.#bytes -= this.#slabs.keyLength(slab, offset) + this.#slabs.valueLength(slab, offset);
     if (!(s.flags[slot]! & TOMBSTONE)) this.#liveKeys--;
     this.#writers.release(s.writer[slot]!);
@@ -231,7 +243,7 @@ export class Store {
 
   /** Forgets `slot` everywhere this store indexes it (deleting from a Map while iterating it is safe). */
   #remove(slot: number): void {
-    const { slab, offset } = this.#keyAt(slot);
+    const { slab, offset } = this.#recordOf(slot);
     const key = this.#slabs.keyView(slab, offset);
     this.#order.remove(slot, key, 0, key.length);
     this.#index.remove(slot);
@@ -239,12 +251,13 @@ export class Store {
     this.#slots.release(slot);
   }
 
-  #keyAt(slot: number): { slab: number; offset: number } {
+  #recordOf(slot: number): { slab: number; offset: number } {
     return { slab: this.#slots.slab[slot]!, offset: this.#slots.offset[slot]! };
   }
 
-  #keyOf(slot: number): string {
-    const { slab, offset } = this.#keyAt(slot);
+  /** The key in `slot` (see `slots`). */
+  keyAt(slot: number): string {
+    const { slab, offset } = this.#recordOf(slot);
     return this.#slabs.key(slab, offset);
   }
 
@@ -252,7 +265,8 @@ export class Store {
     return this.#slabs.compareKey(bytes, off, len, this.#slots.slab[slot]!, this.#slots.offset[slot]!);
   }
 
-  #versionAt(slot: number): Version {
+  /** The version of the key in `slot`. */
+  versionAt(slot: number): Version {
     const s = this.#slots;
     const version: Version = { wall: s.wall[slot]!, logical: s.logical[slot]!, node: this.#writers.get(s.writer[slot]!) };
     if (s.flags[slot]! & CHAINED) {
@@ -263,13 +277,14 @@ export class Store {
     return version;
   }
 
-  #entryAt(slot: number): Entry {
+  /** The entry in `slot`, built on each call. */
+  entryAt(slot: number): Entry {
     const s = this.#slots;
     const flags = s.flags[slot]!;
     const entry: Entry = {
       value: this.#slabs.value(s.slab[slot]!, s.offset[slot]!),
       contentType: this.#contentTypes.get(s.contentType[slot]!),
-      version: this.#versionAt(slot),
+      version: this.versionAt(slot),
       tombstone: (flags & TOMBSTONE) !== 0,
     };
     if (flags & EXPIRES) entry.expires = this.#expires.get(slot)!;

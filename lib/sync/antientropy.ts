@@ -5,7 +5,7 @@
  * died is off the ring, so its ranges' new owners come out of this empty-handed and are
  * filled. The peer's own rounds send the other way.
  */
-import { ringPosition } from "../ring/hash.ts";
+import { ringPositionOfBytes } from "../ring/hash.ts";
 import type { Entry } from "../store/store.ts";
 import { BucketDigests, bucketOf } from "./digest.ts";
 import { decodeDigestReply, encodeDigestRequest } from "../wire/sync.ts";
@@ -23,33 +23,37 @@ export interface DigestTables {
 /**
  * One pass over the store: builds the per-peer summaries of shared keys and calls
  * `notOwned` for each key this node holds without owning it. Returns the keys seen.
+ * A key is placed from its bytes where the store keeps them; only a key to hand off is
+ * decoded. What a slot holds is read before anything awaits (Store.slots).
  */
 export async function scanStore(
   ctx: SyncContext,
-  notOwned: (key: string, entry: Entry, owners: string[]) => Promise<void>,
+  notOwned: (key: string, entry: Entry, owners: readonly string[]) => Promise<void>,
   onPage: (seen: number) => void = () => {},
 ): Promise<{ seen: number; tables: DigestTables }> {
   const epoch = ctx.topology.epoch;
+  const { store } = ctx;
   const byPeer = new Map<string, BucketDigests>();
   let seen = 0;
-  for (const [key, entry] of ctx.store.entries()) {
+  for (const slot of store.slots()) {
+    const position = store.readKey(slot, ringPositionOfBytes);
+    const owners = ctx.owners(position);
+    if (!owners.includes(ctx.self)) {
+      await notOwned(store.keyAt(slot), store.entryAt(slot), owners);
+    } else {
+      const bucket = bucketOf(position);
+      const keyHash = Number(position & 0xffff_ffffn);
+      const version = store.versionAt(slot);
+      for (const peer of owners) {
+        if (peer === ctx.self) continue;
+        let digests = byPeer.get(peer);
+        if (!digests) byPeer.set(peer, (digests = new BucketDigests()));
+        digests.add(bucket, keyHash, version);
+      }
+    }
     if (++seen % PAGE_KEYS === 0) {
       onPage(seen);
       await yieldToLoop(ctx);
-    }
-    const position = ringPosition(key);
-    const owners = ctx.owners(position);
-    if (!owners.includes(ctx.self)) {
-      await notOwned(key, entry, owners);
-      continue;
-    }
-    const bucket = bucketOf(position);
-    const keyHash = Number(position & 0xffff_ffffn);
-    for (const peer of owners) {
-      if (peer === ctx.self) continue;
-      let digests = byPeer.get(peer);
-      if (!digests) byPeer.set(peer, (digests = new BucketDigests()));
-      digests.add(bucket, keyHash, entry.version);
     }
   }
   return { seen, tables: { epoch, at: ctx.env.clock.monotonicMs(), byPeer } };
@@ -89,19 +93,23 @@ export async function repair(round: Round, differing: Map<string, Map<number, nu
   const { ctx } = round;
   const offers = new PeerOffers(round, "repair");
   round.progress.begin("anti-entropy", ctx.store.size, ctx.env.clock.monotonicMs());
+  const { store } = ctx;
   let seen = 0;
-  for (const [key, entry] of ctx.store.entries()) {
+  for (const slot of store.slots()) {
+    const position = store.readKey(slot, ringPositionOfBytes);
+    const owners = ctx.owners(position);
+    const bucket = bucketOf(position);
+    let offered: { key: string; entry: Entry } | undefined;
+    if (owners.includes(ctx.self)) {
+      for (const peer of owners) {
+        if (!differing.get(peer)?.has(bucket) || round.failed.has(peer)) continue;
+        offered ??= { key: store.keyAt(slot), entry: store.entryAt(slot) }; // before the first await
+        await offers.add(peer, offered);
+      }
+    }
     if (++seen % PAGE_KEYS === 0) {
       round.progress.seen = seen;
       await yieldToLoop(ctx);
-    }
-    const position = ringPosition(key);
-    const owners = ctx.owners(position);
-    if (!owners.includes(ctx.self)) continue;
-    const bucket = bucketOf(position);
-    for (const peer of owners) {
-      if (!differing.get(peer)?.has(bucket) || round.failed.has(peer)) continue;
-      await offers.add(peer, { key, entry });
     }
   }
   round.progress.seen = seen;

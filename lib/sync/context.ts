@@ -27,7 +27,7 @@ export interface SyncContext {
    * The members that should hold a key at `position`: its owners in the agreed ring, old
    * and new while it moves. A node handing off before it exits counts itself out.
    */
-  owners(position: bigint): string[];
+  owners(position: bigint): readonly string[];
   /** Conditional writes this node accepted but does not store, and the Paxos round that settles one (absent: tests' control). */
   readonly accepted?: AcceptedProposals;
   /** Whether SWIM holds a peer alive: a request to one that got no answer is tried again (round.ts). */

@@ -6,7 +6,7 @@
  */
 import type { Candidate, Round } from "./round.ts";
 
-export type HandoffCandidate = Candidate & { owners: string[] };
+export type HandoffCandidate = Candidate & { owners: readonly string[] };
 
 /** Offers a page of keys to their owners, pushes what they lack, drops what all confirmed. */
 export async function handOffPage(round: Round, page: HandoffCandidate[]): Promise<void> {

@@ -12,9 +12,9 @@ import { memberKey, type MemberRef, type Pin, superseded, supersededKeys, type T
 export interface Placement {
   epoch: number;
   /** Reads ask R of these. */
-  read: string[];
+  read: readonly string[];
   /** Writes need W of each set; one set when the range is not moving. */
-  writes: string[][];
+  writes: ReadonlyArray<readonly string[]>;
 }
 
 /**
@@ -83,19 +83,19 @@ export class Layout {
   }
 
   /** The old owners at `position` (ghosts marked), or the owners when the range is not moving. */
-  oldOwners(position: bigint): string[] {
+  oldOwners(position: bigint): readonly string[] {
     const pin = this.#pin(position);
     if (pin) return pin.old;
     return this.#ringOwners(position);
   }
 
-  #ringOwners(position: bigint): string[] {
+  #ringOwners(position: bigint): readonly string[] {
     const owners = this.current.preferenceList(position, this.replicas);
     if (this.#ghosts.size === 0) return owners;
     return owners.map((id) => (this.#ghosts.has(id) ? GHOST_PREFIX + id : id));
   }
 
-  newOwners(position: bigint): string[] {
+  newOwners(position: bigint): readonly string[] {
     const pin = this.#pin(position);
     if (pin) return pin.fresh;
     return this.incoming ? this.incoming.preferenceList(position, this.replicas) : this.#ringOwners(position);
@@ -111,7 +111,10 @@ export class Layout {
   }
 
   /** Every member that should hold a key at `position` now: old and new owners, no ghosts. */
-  holders(position: bigint): string[] {
+  holders(position: bigint): readonly string[] {
+    // A settled ring's answer is its preference list, shared rather than copied: a
+    // stabilisation scan asks this for every stored key.
+    if (!this.incoming && this.#pinViews.size === 0 && this.#ghosts.size === 0) return this.current.preferenceList(position, this.replicas);
     const old = this.oldOwners(position).filter((o) => !isGhost(o));
     const all = [...old];
     for (const id of this.newOwners(position)) if (!all.includes(id) && !isGhost(id)) all.push(id);

@@ -20,7 +20,7 @@ const path = (key: string) => `/d/${encodeURIComponent(key)}`;
 
 async function replicasOf(c: SimCluster, key: string): Promise<string[]> {
   const someNode = [...c.nodes.values()][0]!;
-  return someNode.ring.preferenceList(ringPosition(key), 3);
+  return [...someNode.ring.preferenceList(ringPosition(key), 3)];
 }
 
 test("a value written through one node reads back byte-for-byte through every node, and sits on its N replicas", async () => {

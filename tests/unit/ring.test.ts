@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { murmur3, positionHex, ringPosition, vnodePositions } from "../../lib/ring/hash.ts";
+import { murmur3, positionHex, ringPosition, ringPositionOfBytes, vnodePositions } from "../../lib/ring/hash.ts";
 import { Ring } from "../../lib/ring/ring.ts";
 
 const member = (i: number) => `10.0.0.${i}:7000`;
@@ -31,6 +31,31 @@ test("a ring position is two murmur3 digests of the UTF-8 bytes, as an unsigned 
     const b = new TextEncoder().encode(text);
     assert.equal(ringPosition(text), (BigInt(murmur3(b, 0x9747b28c)) << 32n) | BigInt(murmur3(b, 0x5bd1e995)), `${text.slice(0, 5)}… (${text.length})`);
   }
+});
+
+test("a position read from bytes where they lie, at any offset, is the text's position", () => {
+  for (const text of ["abc", "user/42 ✓", "x".repeat(1029), "", "𝄞"]) {
+    const bytes = new TextEncoder().encode(text);
+    for (const offset of [0, 1, 3, 7]) {
+      const buffer = new Uint8Array(offset + bytes.length + 5).fill(0xa5);
+      buffer.set(bytes, offset);
+      assert.equal(ringPositionOfBytes(buffer, offset, bytes.length), ringPosition(text), `${text.slice(0, 5)}… at ${offset}`);
+    }
+  }
+});
+
+test("preference lists are worked out once per ring, and a change to the ring is seen at once", () => {
+  const ring = new Ring();
+  ring.add("a", [100n, 400n]);
+  ring.add("b", [200n, 500n]);
+  const first = ring.preferenceList(150n, 2);
+  assert.equal(ring.preferenceList(180n, 2), first, "the same first vnode: the same list");
+  assert.deepEqual(ring.preferenceList(150n, 1), ["b"], "another length is another list");
+  ring.add("c", [160n]);
+  assert.deepEqual(ring.preferenceList(150n, 2), ["c", "b"], "a member added");
+  ring.remove("b");
+  assert.deepEqual(ring.preferenceList(150n, 2), ["c", "a"], "a member removed");
+  assert.deepEqual(first, ["b", "a"], "a list handed out stays as it was");
 });
 
 test("preferenceList walks clockwise, returns N distinct members, and wraps around", () => {

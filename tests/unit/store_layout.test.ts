@@ -9,6 +9,7 @@ import fc from "fast-check";
 import { type Entry, Store } from "../../lib/store/store.ts";
 import { compareKeyBytes, utf8 } from "../../lib/store/key_bytes.ts";
 import { SLAB_BYTES } from "../../lib/store/slabs.ts";
+import { ringPosition, ringPositionOfBytes } from "../../lib/ring/hash.ts";
 import { seededRandom } from "../../lib/env.ts";
 
 const jsOrder = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -61,6 +62,15 @@ test("the store answers as a Map would through writes, rewrites, drops and purge
   for (const [key, e] of model) assert.deepEqual(store.get(key), e, key);
   const walked = new Map(store.entries());
   assert.deepEqual(walked, model);
+  // The walk by slot, as a stabilisation scan reads it: each key placed from its bytes where they lie.
+  const bySlot = new Map<string, Entry>();
+  for (const slot of store.slots()) {
+    const key = store.keyAt(slot);
+    assert.equal(store.readKey(slot, ringPositionOfBytes), ringPosition(key), key);
+    assert.deepEqual(store.versionAt(slot), model.get(key)?.version, key);
+    bySlot.set(key, store.entryAt(slot));
+  }
+  assert.deepEqual(bySlot, model);
   const sorted = [...model.keys()].sort(jsOrder);
   assert.deepEqual(store.scan("", undefined, 1e9).map(([k]) => k), sorted);
   for (const [prefix, after] of [["é1", undefined], ["é", "é5"], ["𝄞", "é"], ["\ue000", "𝄞9"], ["key:1", "key:10"], ["x", undefined]] as const) {
