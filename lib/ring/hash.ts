@@ -27,6 +27,23 @@ export function ringPositionOfBytes(bytes: Uint8Array, from: number, n: number):
   return (BigInt(murmur3(bytes, SEED_HIGH, n, from)) << 32n) | BigInt(murmur3(bytes, SEED_LOW, n, from));
 }
 
+/** A ring position as its two unsigned 32-bit halves: for callers that want its top bits or its low word as numbers. */
+export interface PositionHalves {
+  high: number;
+  low: number;
+}
+
+/** `ringPositionOfBytes`, into `out` as halves: no bigint is made. */
+export function positionHalvesOfBytes(bytes: Uint8Array, from: number, n: number, out: PositionHalves): PositionHalves {
+  out.high = murmur3(bytes, SEED_HIGH, n, from);
+  out.low = murmur3(bytes, SEED_LOW, n, from);
+  return out;
+}
+
+export function joinHalves(halves: PositionHalves): bigint {
+  return (BigInt(halves.high) << 32n) | BigInt(halves.low);
+}
+
 /** MurmurHash3_x86_32 (Austin Appleby, public domain) over the `n` bytes from `from`. */
 export function murmur3(bytes: Uint8Array, seed: number, n = bytes.length, from = 0): number {
   const tail = from + (n & ~3);

@@ -5,13 +5,19 @@
  * died is off the ring, so its ranges' new owners come out of this empty-handed and are
  * filled. The peer's own rounds send the other way.
  */
-import { ringPositionOfBytes } from "../ring/hash.ts";
+import { joinHalves, type PositionHalves, positionHalvesOfBytes } from "../ring/hash.ts";
 import type { Entry } from "../store/store.ts";
-import { BucketDigests, bucketOf } from "./digest.ts";
+import { BucketDigests, bucketOfHigh } from "./digest.ts";
 import { decodeDigestReply, encodeDigestRequest } from "../wire/sync.ts";
 import { PAGE_KEYS, type SyncContext, yieldToLoop } from "./context.ts";
 import { PeerOffers, type Round } from "./round.ts";
 import type { SyncTokens } from "./tokens.ts";
+
+/** Reads a stored key's position as halves into one object, reused key after key. */
+function placer(): (bytes: Uint8Array, from: number, n: number) => PositionHalves {
+  const halves: PositionHalves = { high: 0, low: 0 };
+  return (bytes, from, n) => positionHalvesOfBytes(bytes, from, n, halves);
+}
 
 /** Per-peer summaries of the keys this node shares with each, from one pass over the store. */
 export interface DigestTables {
@@ -34,15 +40,16 @@ export async function scanStore(
   const epoch = ctx.topology.epoch;
   const { store } = ctx;
   const byPeer = new Map<string, BucketDigests>();
+  const place = placer();
   let seen = 0;
   for (const slot of store.slots()) {
-    const position = store.readKey(slot, ringPositionOfBytes);
-    const owners = ctx.owners(position);
+    const halves = store.readKey(slot, place);
+    const owners = ctx.owners(joinHalves(halves));
     if (!owners.includes(ctx.self)) {
       await notOwned(store.keyAt(slot), store.entryAt(slot), owners);
     } else {
-      const bucket = bucketOf(position);
-      const keyHash = Number(position & 0xffff_ffffn);
+      const bucket = bucketOfHigh(halves.high);
+      const keyHash = halves.low;
       const version = store.versionAt(slot);
       for (const peer of owners) {
         if (peer === ctx.self) continue;
@@ -94,11 +101,12 @@ export async function repair(round: Round, differing: Map<string, Map<number, nu
   const offers = new PeerOffers(round, "repair");
   round.progress.begin("anti-entropy", ctx.store.size, ctx.env.clock.monotonicMs());
   const { store } = ctx;
+  const place = placer();
   let seen = 0;
   for (const slot of store.slots()) {
-    const position = store.readKey(slot, ringPositionOfBytes);
-    const owners = ctx.owners(position);
-    const bucket = bucketOf(position);
+    const halves = store.readKey(slot, place);
+    const owners = ctx.owners(joinHalves(halves));
+    const bucket = bucketOfHigh(halves.high);
     let offered: { key: string; entry: Entry } | undefined;
     if (owners.includes(ctx.self)) {
       for (const peer of owners) {

@@ -16,17 +16,26 @@ export function bucketOf(position: bigint): number {
   return Number(position >> BigInt(64 - BUCKET_BITS));
 }
 
+/** `bucketOf`, from the position's high 32 bits (the bucket is the top BUCKET_BITS of them). */
+export function bucketOfHigh(high: number): number {
+  return high >>> (32 - BUCKET_BITS);
+}
+
 const encoder = new TextEncoder();
 const nodeHashes = new Map<string, number>();
+/** The last node hashed: most keys in a row were written by the same few nodes. */
+let last = { node: "", hash: 0 };
 
 /** A version's node id hashed once: there are few of them. */
 function nodeHash(node: string): number {
+  if (node === last.node) return last.hash;
   let h = nodeHashes.get(node);
   if (h === undefined) {
     if (nodeHashes.size > 10_000) nodeHashes.clear();
     h = murmur3(encoder.encode(node), 0x2f693b52);
     nodeHashes.set(node, h);
   }
+  last = { node, hash: h };
   return h;
 }
 
@@ -40,8 +49,10 @@ function mix(keyHash: number, version: Version, salt: number): number {
 }
 
 function mixStamp(h: number, stamp: { wall: number; logical: number; node: string }): number {
-  for (const part of [stamp.wall % 0x1_0000_0000, Math.floor(stamp.wall / 0x1_0000_0000), stamp.logical, nodeHash(stamp.node)]) h = mixPart(h, part);
-  return h;
+  h = mixPart(h, stamp.wall % 0x1_0000_0000);
+  h = mixPart(h, Math.floor(stamp.wall / 0x1_0000_0000));
+  h = mixPart(h, stamp.logical);
+  return mixPart(h, nodeHash(stamp.node));
 }
 
 function mixPart(h: number, part: number): number {

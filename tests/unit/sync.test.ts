@@ -5,7 +5,8 @@ import { defaultConfig } from "../../lib/config.ts";
 import { MessageError } from "../../lib/wire/fields.ts";
 import { createNode } from "../../lib/node.ts";
 import { VirtualClock } from "../../lib/sim/clock.ts";
-import { BucketDigests, BUCKETS, bucketOf } from "../../lib/sync/digest.ts";
+import { BucketDigests, BUCKETS, bucketOf, bucketOfHigh } from "../../lib/sync/digest.ts";
+import { joinHalves, positionHalvesOfBytes, ringPosition } from "../../lib/ring/hash.ts";
 import {
   decodeDigestReply,
   decodeDigestRequest,
@@ -50,6 +51,13 @@ test("buckets are the top bits of a position", () => {
   assert.equal(bucketOf(0n), 0);
   assert.equal(bucketOf(2n ** 64n - 1n), BUCKETS - 1);
   assert.equal(bucketOf(2n ** 63n), BUCKETS / 2);
+  // The scan's way, from the halves it reads a stored key's position in.
+  for (const key of ["", "a", "key:000000000042", "𝄞 ✓", "x".repeat(300)]) {
+    const bytes = new TextEncoder().encode(key);
+    const halves = positionHalvesOfBytes(bytes, 0, bytes.length, { high: 0, low: 0 });
+    assert.equal(joinHalves(halves), ringPosition(key), key);
+    assert.equal(bucketOfHigh(halves.high), bucketOf(ringPosition(key)), key);
+  }
 });
 
 test("stabilisation messages round-trip through msgpack", () => {
