@@ -122,7 +122,11 @@ async function serf(): Promise<Outcome> {
   // Each line of a member-failed event names a member: record who saw it, when (ms).
   writeFileSync(handler, `#!/bin/sh\nwhile read name rest; do echo "$1 $name $(date +%s%3N)" >> ${join(dir, "failed.log")}; done\n`);
   chmodSync(handler, 0o755);
-  const agents = await Promise.all(Array.from({ length: count }, async (_, i) => ({ name: `s${i}`, bind: await freePort(), rpc: await freePort() })));
+  // Distinct ports: freePort may hand out one it gave before, and an agent that cannot bind exits.
+  const ports = new Set<number>();
+  while (ports.size < 2 * count) ports.add(await freePort());
+  const free = [...ports];
+  const agents = Array.from({ length: count }, (_, i) => ({ name: `s${i}`, bind: free[2 * i]!, rpc: free[2 * i + 1]! }));
   // -retry-join: with -join, an agent started before the first is listening exits.
   const children = agents.map((a, i) =>
     spawn("serf", ["agent", `-node=${a.name}`, `-bind=127.0.0.1:${a.bind}`, `-rpc-addr=127.0.0.1:${a.rpc}`, "-log-level=err", `-event-handler=member-failed=${handler} ${a.name}`, ...(i > 0 ? [`-retry-join=127.0.0.1:${agents[0]!.bind}`, "-retry-interval=1s"] : [])], { stdio: "ignore" })
@@ -130,7 +134,7 @@ async function serf(): Promise<Outcome> {
   const alive = (a: (typeof agents)[number]) => spawnSync("serf", ["members", `-rpc-addr=127.0.0.1:${a.rpc}`, "-status=alive"], { encoding: "utf8" }).stdout.trim().split("\n").filter(Boolean).length;
   try {
     for (let t = 0; !agents.every((a) => alive(a) === count); t++) {
-      if (t > 240) throw new Error("the Serf agents did not all see each other in 60 s");
+      if (t > 240) throw new Error(`the Serf agents did not all see each other in 60 s (${children.filter((c) => c.exitCode !== null).length} of ${count} exited)`);
       await sleep(250);
     }
     const cost = await idle(children.map((c) => c.pid!));
