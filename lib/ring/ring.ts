@@ -27,6 +27,9 @@ export class Ring {
    * for one. Emptied when the ring changes.
    */
   readonly #lists = new Map<number, readonly string[]>();
+  /** Each vnode's position as its high and low 32 bits, in the order of #vnodes. */
+  #highs = new Uint32Array(0);
+  #lows = new Uint32Array(0);
 
   /** Counts the changes merged so far: equal generations on one node mean the same ring. */
   get generation(): number {
@@ -66,10 +69,31 @@ export class Ring {
   /** The first `n` distinct members clockwise from `position` (fewer if the ring has fewer); shared, so never to be changed. */
   preferenceList(position: bigint, n: number): readonly string[] {
     this.#flush();
+    return this.#listFrom(firstAtOrAfter(this.#vnodes, position), n);
+  }
+
+  /**
+   * `preferenceList` for a position given as its two 32-bit halves (`high`, `low`), found
+   * without BigInt arithmetic: the stabilisation scan asks this for every stored key.
+   */
+  preferenceListOfHalves(high: number, low: number, n: number): readonly string[] {
+    this.#flush();
+    const highs = this.#highs;
+    const lows = this.#lows;
+    let lo = 0;
+    let hi = highs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (highs[mid]! < high || (highs[mid] === high && lows[mid]! < low)) lo = mid + 1;
+      else hi = mid;
+    }
+    return this.#listFrom(lo === highs.length ? 0 : lo, n);
+  }
+
+  #listFrom(start: number, n: number): readonly string[] {
     const vnodes = this.#vnodes;
     const want = Math.min(n, this.#members.size);
     if (want === 0) return NOBODY;
-    const start = firstAtOrAfter(vnodes, position);
     const cacheKey = want < 64 ? start * 64 + want : -1;
     const known = this.#lists.get(cacheKey);
     if (known) return known;
@@ -109,6 +133,12 @@ export class Ring {
 
   #flush(): void {
     if (this.#pending.size === 0) return;
+    this.#merge();
+    this.#highs = Uint32Array.from(this.#vnodes, (v) => Number(v.position >> 32n));
+    this.#lows = Uint32Array.from(this.#vnodes, (v) => Number(v.position & 0xffff_ffffn));
+  }
+
+  #merge(): void {
     const changes = [...this.#pending];
     this.#pending.clear();
     this.#lists.clear();

@@ -5,7 +5,7 @@
  * died is off the ring, so its ranges' new owners come out of this empty-handed and are
  * filled. The peer's own rounds send the other way.
  */
-import { joinHalves, type PositionHalves, positionHalvesOfBytes } from "../ring/hash.ts";
+import { type PositionHalves, positionHalvesOfBytes } from "../ring/hash.ts";
 import type { Entry } from "../store/store.ts";
 import { BucketDigests, bucketOfHigh } from "./digest.ts";
 import { decodeDigestReply, encodeDigestRequest } from "../wire/sync.ts";
@@ -44,7 +44,7 @@ export async function scanStore(
   let seen = 0;
   for (const slot of store.slots()) {
     const halves = store.readKey(slot, place);
-    const owners = ctx.owners(joinHalves(halves));
+    const owners = ctx.owners(halves);
     if (!owners.includes(ctx.self)) {
       await notOwned(store.keyAt(slot), store.entryAt(slot), owners);
     } else {
@@ -105,7 +105,7 @@ export async function repair(round: Round, differing: Map<string, Map<number, nu
   let seen = 0;
   for (const slot of store.slots()) {
     const halves = store.readKey(slot, place);
-    const owners = ctx.owners(joinHalves(halves));
+    const owners = ctx.owners(halves);
     const bucket = bucketOfHigh(halves.high);
     let offered: { key: string; entry: Entry } | undefined;
     if (owners.includes(ctx.self)) {

@@ -1,5 +1,6 @@
 /** What every part of a stabilisation round reads: the node's store, ring and settings. */
 import type { Env } from "../env.ts";
+import type { PositionHalves } from "../ring/hash.ts";
 import type { Metrics } from "../metrics.ts";
 import type { Store } from "../store/store.ts";
 import type { Topology } from "../topology/topology.ts";
@@ -27,7 +28,7 @@ export interface SyncContext {
    * The members that should hold a key at `position`: its owners in the agreed ring, old
    * and new while it moves. A node handing off before it exits counts itself out.
    */
-  owners(position: bigint): readonly string[];
+  owners(position: PositionHalves): readonly string[];
   /** Conditional writes this node accepted but does not store, and the Paxos round that settles one (absent: tests' control). */
   readonly accepted?: AcceptedProposals;
   /** Whether SWIM holds a peer alive: a request to one that got no answer is tried again (round.ts). */

@@ -90,7 +90,7 @@ export class Syncer {
       accepted: options.accepted,
       isAlive: options.isAlive ?? (() => true),
       owners(position) {
-        const holders = topology.layout.holders(position);
+        const holders = topology.layout.holdersOfHalves(position);
         return state.leaving ? holders.filter((m) => m !== self) : holders;
       },
     };

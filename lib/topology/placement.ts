@@ -3,7 +3,7 @@
  * override them, and from these the owners a read asks and the sets a write must reach W
  * of. Pure over a TopologyState.
  */
-import { vnodePositions } from "../ring/hash.ts";
+import { joinHalves, type PositionHalves, vnodePositions } from "../ring/hash.ts";
 import { Ring } from "../ring/ring.ts";
 import { pinAt, type RangeOwners } from "./pins.ts";
 import { memberKey, type MemberRef, type Pin, superseded, supersededKeys, type TopologyState } from "./state.ts";
@@ -112,13 +112,25 @@ export class Layout {
 
   /** Every member that should hold a key at `position` now: old and new owners, no ghosts. */
   holders(position: bigint): readonly string[] {
-    // A settled ring's answer is its preference list, shared rather than copied: a
-    // stabilisation scan asks this for every stored key.
-    if (!this.incoming && this.#pinViews.size === 0 && this.#ghosts.size === 0) return this.current.preferenceList(position, this.replicas);
+    if (this.#settled) return this.current.preferenceList(position, this.replicas);
     const old = this.oldOwners(position).filter((o) => !isGhost(o));
     const all = [...old];
     for (const id of this.newOwners(position)) if (!all.includes(id) && !isGhost(id)) all.push(id);
     return all;
+  }
+
+  /**
+   * `holders` of a position given as halves: a stabilisation scan asks this for every stored
+   * key, and on a settled ring it is the ring's shared preference list, found without BigInt.
+   */
+  holdersOfHalves(position: PositionHalves): readonly string[] {
+    if (this.#settled) return this.current.preferenceListOfHalves(position.high, position.low, this.replicas);
+    return this.holders(joinHalves(position));
+  }
+
+  /** No range moving, pinned or held by a superseded process: each position's holders are its preference list. */
+  get #settled(): boolean {
+    return !this.incoming && this.#pinViews.size === 0 && this.#ghosts.size === 0;
   }
 
   /** Whether the owners at `position` change in this epoch. */

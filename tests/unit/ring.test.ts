@@ -55,7 +55,17 @@ test("preference lists are worked out once per ring, and a change to the ring is
   assert.deepEqual(ring.preferenceList(150n, 2), ["c", "b"], "a member added");
   ring.remove("b");
   assert.deepEqual(ring.preferenceList(150n, 2), ["c", "a"], "a member removed");
+  assert.deepEqual(ring.preferenceListOfHalves(0, 150, 2), ["c", "a"], "a member removed, found by halves");
   assert.deepEqual(first, ["b", "a"], "a list handed out stays as it was");
+});
+
+test("a position given as halves finds the same preference list as the position", () => {
+  const ring = ringOf(Array.from({ length: 12 }, (_, i) => member(i)));
+  const positions = Array.from({ length: 2_000 }, (_, i) => ringPosition(`k${i}`)).concat([0n, 1n, 2n ** 32n, 2n ** 64n - 1n]);
+  positions.push(...ring.vnodes().slice(0, 50).map((v) => v.position));
+  for (const p of positions) {
+    for (const n of [1, 3]) assert.deepEqual(ring.preferenceListOfHalves(Number(p >> 32n), Number(p & 0xffff_ffffn), n), ring.preferenceList(p, n), `${p}`);
+  }
 });
 
 test("preferenceList walks clockwise, returns N distinct members, and wraps around", () => {

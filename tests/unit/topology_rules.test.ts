@@ -5,6 +5,7 @@ import { compareBallots, onAccept, onPrepare, valueToPropose } from "../../lib/t
 import { helloTargets } from "../../lib/topology/hellos.ts";
 import { type Asking, gatheringJoiners, JOIN_GATHER_MAX_MS, JOIN_QUIET_MS } from "../../lib/topology/join_batch.ts";
 import { Layout } from "../../lib/topology/placement.ts";
+import { ringPosition } from "../../lib/ring/hash.ts";
 import { type DriverView, nextStep } from "../../lib/topology/plan.ts";
 import {
   acceptors,
@@ -189,4 +190,15 @@ test("the driver loop slows to SETTLED_TICK_MS only when nothing but news can gi
     ["an owner suspect or dead (its removal waits on time, not news)", { ownersAlive: false }],
   ];
   for (const [why, change] of busy) assert.equal(nextTickMs({ ...settled, ...change }), DRIVER_TICK_MS, why);
+});
+
+test("holders of a position given as halves are its holders, settled or moving", () => {
+  const positions = Array.from({ length: 500 }, (_, i) => ringPosition(`key:${i}`)).concat([0n, 2n ** 64n - 1n]);
+  for (const state of [stable(A, B, C, D), beginTransition(stable(A, B, C), [A, B, D, E])]) {
+    const l = layout(state);
+    for (const p of positions) {
+      const halves = { high: Number(p >> 32n), low: Number(p & 0xffff_ffffn) };
+      assert.deepEqual(l.holdersOfHalves(halves), l.holders(p), `${state.phase} at ${p}`);
+    }
+  }
 });
