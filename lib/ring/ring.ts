@@ -134,6 +134,7 @@ export class Ring {
   #flush(): void {
     if (this.#pending.size === 0) return;
     this.#merge();
+    this.#lists.clear();
     this.#highs = Uint32Array.from(this.#vnodes, (v) => Number(v.position >> 32n));
     this.#lows = Uint32Array.from(this.#vnodes, (v) => Number(v.position & 0xffff_ffffn));
   }
@@ -141,7 +142,6 @@ export class Ring {
   #merge(): void {
     const changes = [...this.#pending];
     this.#pending.clear();
-    this.#lists.clear();
     this.#generation++;
     const drop = new Set(changes.map(([m]) => m).filter((m) => this.#members.has(m)));
     if (drop.size > 0) {

@@ -7,7 +7,7 @@
  */
 import { type PositionHalves, positionHalvesOfBytes } from "../ring/hash.ts";
 import type { Entry } from "../store/store.ts";
-import { BucketDigests, bucketOfHigh } from "./digest.ts";
+import { BucketDigests, bucketOf } from "./digest.ts";
 import { decodeDigestReply, encodeDigestRequest } from "../wire/sync.ts";
 import { PAGE_KEYS, type SyncContext, yieldToLoop } from "./context.ts";
 import { PeerOffers, type Round } from "./round.ts";
@@ -48,7 +48,7 @@ export async function scanStore(
     if (!owners.includes(ctx.self)) {
       await notOwned(store.keyAt(slot), store.entryAt(slot), owners);
     } else {
-      const bucket = bucketOfHigh(halves.high);
+      const bucket = bucketOf(halves.high);
       const keyHash = halves.low;
       const version = store.versionAt(slot);
       for (const peer of owners) {
@@ -106,7 +106,7 @@ export async function repair(round: Round, differing: Map<string, Map<number, nu
   for (const slot of store.slots()) {
     const halves = store.readKey(slot, place);
     const owners = ctx.owners(halves);
-    const bucket = bucketOfHigh(halves.high);
+    const bucket = bucketOf(halves.high);
     let offered: { key: string; entry: Entry } | undefined;
     if (owners.includes(ctx.self)) {
       for (const peer of owners) {

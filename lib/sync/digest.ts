@@ -12,12 +12,8 @@ import { BUCKET_BITS, BUCKETS, type BucketSummary } from "../wire/sync.ts";
 
 export { BUCKET_BITS, BUCKETS, type BucketSummary };
 
-export function bucketOf(position: bigint): number {
-  return Number(position >> BigInt(64 - BUCKET_BITS));
-}
-
-/** `bucketOf`, from the position's high 32 bits (the bucket is the top BUCKET_BITS of them). */
-export function bucketOfHigh(high: number): number {
+/** A position's bucket: the top BUCKET_BITS of its high 32 bits. */
+export function bucketOf(high: number): number {
   return high >>> (32 - BUCKET_BITS);
 }
 
