@@ -10,11 +10,10 @@
  *
  * Needs wrk.
  */
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { type Runtime, startCluster } from "../tests/support/processes.ts";
 import { installed } from "./cluster_args.ts";
+import { fillFresh, liveKeys } from "./fresh_keys.ts";
 
 const keys = Number(process.argv[2] ?? 1_000_000);
 const runtime = (process.argv[3] ?? "bun") as Runtime;
@@ -25,15 +24,6 @@ if (!installed("wrk")) {
   process.exit(0);
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const dir = mkdtempSync("/tmp/dht-idle-keys-bench-");
-const script = join(dir, "put_fresh.lua");
-writeFileSync(script, `local n = 0\nlocal value = string.rep("v", 100)\ninit = function(args)\n  n = tonumber(args[1] or "0")\nend\nrequest = function()\n  n = n + 1\n  return wrk.format("PUT", string.format("/d/key:%012d", n), { ["Content-Type"] = "application/octet-stream" }, value)\nend\n`);
-
-/** Live keys on a node (asked twice if need be: it may have closed the connection fetch kept). */
-async function liveKeys(url: string): Promise<number> {
-  const ask = async () => (await (await fetch(`${url}/health`)).json()).liveKeys as number;
-  return ask().catch(ask);
-}
 
 /** CPU seconds (user + system) of a process, from /proc. */
 function cpuSeconds(pid: number): number {
@@ -44,9 +34,7 @@ function cpuSeconds(pid: number): number {
 
 const nodes = await startCluster([runtime, runtime, runtime]);
 try {
-  for (let round = 0; (await liveKeys(nodes[0]!.url)) < keys; round++) {
-    spawnSync("wrk", ["-t1", "-c32", "-d10s", "-s", script, nodes[0]!.url, "--", String(round * 100_000_000)]);
-  }
+  await fillFresh(nodes[0]!.url, keys);
   await sleep(SETTLE_MS);
   const before = nodes.map((n) => cpuSeconds(n.child.pid!));
   await sleep(IDLE_MS);
@@ -55,5 +43,4 @@ try {
   console.log(`3 ${runtime} nodes holding ${held.join(" / ")} keys, idle over ${IDLE_MS / 1000} s: ${percent.map((p) => `${p.toFixed(1)}%`).join(" / ")} CPU per node`);
 } finally {
   await Promise.all(nodes.map((n) => n.stop("SIGKILL")));
-  rmSync(dir, { recursive: true, force: true });
 }

@@ -13,10 +13,10 @@
  * Needs wrk; skips Redis, saying so, where redis-server is not installed.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { freePort, type Runtime, startNode } from "../tests/support/processes.ts";
 import { installed } from "./cluster_args.ts";
+import { fillFresh, liveKeys } from "./fresh_keys.ts";
 
 const keys = Number(process.argv[2] ?? 1_000_000);
 const runtimes = (process.argv[3] ?? "bun,deno,node").split(",") as Runtime[];
@@ -27,31 +27,13 @@ if (!installed("wrk")) {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const rss = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) * 1024;
 const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
-const dir = mkdtempSync("/tmp/dht-memory-bench-");
-
-/** A wrk script that PUTs fresh keys, numbered from the argument after `--`. */
-const script = join(dir, "put_fresh.lua");
-writeFileSync(script, `local n = 0\nlocal value = string.rep("v", 100)\ninit = function(args)\n  n = tonumber(args[1] or "0")\nend\nrequest = function()\n  n = n + 1\n  return wrk.format("PUT", string.format("/d/key:%012d", n), { ["Content-Type"] = "application/octet-stream" }, value)\nend\n`);
-
-/** Live keys on the node at `url` (asked twice if need be: the node may have closed the idle connection fetch kept). */
-async function liveKeys(url: string): Promise<number> {
-  const ask = async () => (await (await fetch(`${url}/health`)).json()).liveKeys as number;
-  return ask().catch(ask);
-}
-
-/** PUTs fresh keys in 10 s rounds of wrk (which cannot stop at a count) until the node holds `keys`. */
-async function fill(url: string): Promise<void> {
-  for (let round = 0; (await liveKeys(url)) < keys; round++) {
-    spawnSync("wrk", ["-t1", "-c32", "-d10s", "-s", script, url, "--", String(round * 100_000_000)], { encoding: "utf8" });
-  }
-}
 
 async function node(runtime: Runtime): Promise<string> {
   const n = await startNode(runtime, []);
   try {
     await sleep(2_000);
     const before = rss(n.child.pid!);
-    await fill(n.url);
+    await fillFresh(n.url, keys);
     await sleep(3_000);
     const after = rss(n.child.pid!);
     const live = await liveKeys(n.url);
@@ -80,10 +62,6 @@ async function redis(): Promise<string> {
   }
 }
 
-try {
-  console.log(`${keys} fresh keys of 100 bytes each, one process at a time`);
-  console.log(await redis());
-  for (const runtime of runtimes) console.log(await node(runtime));
-} finally {
-  rmSync(dir, { recursive: true, force: true });
-}
+console.log(`${keys} fresh keys of 100 bytes each, one process at a time`);
+console.log(await redis());
+for (const runtime of runtimes) console.log(await node(runtime));
