@@ -40,6 +40,12 @@ export function positionHalvesOfBytes(bytes: Uint8Array, from: number, n: number
   return out;
 }
 
+/** Reads positions of stored keys (Store.readKey) into one object, reused key after key: a scan allocates nothing per key. */
+export function halvesReader(): (bytes: Uint8Array, from: number, n: number) => PositionHalves {
+  const halves: PositionHalves = { high: 0, low: 0 };
+  return (bytes, from, n) => positionHalvesOfBytes(bytes, from, n, halves);
+}
+
 export function joinHalves(halves: PositionHalves): bigint {
   return (BigInt(halves.high) << 32n) | BigInt(halves.low);
 }

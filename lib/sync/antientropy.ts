@@ -5,19 +5,13 @@
  * died is off the ring, so its ranges' new owners come out of this empty-handed and are
  * filled. The peer's own rounds send the other way.
  */
-import { type PositionHalves, positionHalvesOfBytes } from "../ring/hash.ts";
+import { halvesReader } from "../ring/hash.ts";
 import type { Entry } from "../store/store.ts";
 import { BucketDigests, bucketOf } from "./digest.ts";
 import { decodeDigestReply, encodeDigestRequest } from "../wire/sync.ts";
 import { PAGE_KEYS, type SyncContext, yieldToLoop } from "./context.ts";
 import { PeerOffers, type Round } from "./round.ts";
 import type { SyncTokens } from "./tokens.ts";
-
-/** Reads a stored key's position as halves into one object, reused key after key. */
-function placer(): (bytes: Uint8Array, from: number, n: number) => PositionHalves {
-  const halves: PositionHalves = { high: 0, low: 0 };
-  return (bytes, from, n) => positionHalvesOfBytes(bytes, from, n, halves);
-}
 
 /** Per-peer summaries of the keys this node shares with each, from one pass over the store. */
 export interface DigestTables {
@@ -40,7 +34,7 @@ export async function scanStore(
   const epoch = ctx.topology.epoch;
   const { store } = ctx;
   const byPeer = new Map<string, BucketDigests>();
-  const place = placer();
+  const place = halvesReader();
   let seen = 0;
   for (const slot of store.slots()) {
     const halves = store.readKey(slot, place);
@@ -101,7 +95,7 @@ export async function repair(round: Round, differing: Map<string, Map<number, nu
   const offers = new PeerOffers(round, "repair");
   round.progress.begin("anti-entropy", ctx.store.size, ctx.env.clock.monotonicMs());
   const { store } = ctx;
-  const place = placer();
+  const place = halvesReader();
   let seen = 0;
   for (const slot of store.slots()) {
     const halves = store.readKey(slot, place);

@@ -6,7 +6,7 @@
  * but does not store (chosen, perhaps, and answered before the commit landed). Those are
  * settled first, by Paxos in this epoch, which stores what was chosen on the new owners too.
  */
-import { ringPosition } from "../ring/hash.ts";
+import { halvesReader, joinHalves, ringPosition } from "../ring/hash.ts";
 import { PAGE_KEYS, sleep, yieldToLoop } from "./context.ts";
 import { isGhost, type Layout } from "../topology/placement.ts";
 import { type Candidate, PeerOffers, type Round } from "./round.ts";
@@ -36,18 +36,22 @@ export async function streamMovingRanges(round: Round): Promise<{ unreached: str
   if (ctx.topology.layout !== layout) return undefined;
   let seen = 0;
   round.progress.begin("streaming", store.size, ctx.env.clock.monotonicMs());
-  for (const [key, entry] of store.entries()) {
+  const place = halvesReader();
+  // By slot, as the anti-entropy scan walks: only a key that moves is decoded, before anything awaits.
+  for (const slot of store.slots()) {
+    if (ctx.topology.layout !== layout) return undefined; // a later epoch: its own round streams
+    const position = joinHalves(store.readKey(slot, place));
+    if (layout.changes(position) && layout.oldOwners(position).includes(self)) {
+      const offered = { key: store.keyAt(slot), entry: store.entryAt(slot) };
+      for (const peer of layout.newOwners(position)) {
+        if (peer === self || isGhost(peer)) continue;
+        targets.add(peer);
+        if (!round.failed.has(peer)) await offers.add(peer, offered);
+      }
+    }
     if (++seen % PAGE_KEYS === 0) {
       round.progress.seen = seen;
       await yieldToLoop(ctx);
-    }
-    if (ctx.topology.layout !== layout) return undefined; // a later epoch: its own round streams
-    const position = ringPosition(key);
-    if (!layout.changes(position) || !layout.oldOwners(position).includes(self)) continue;
-    for (const peer of layout.newOwners(position)) {
-      if (peer === self || isGhost(peer)) continue;
-      targets.add(peer);
-      if (!round.failed.has(peer)) await offers.add(peer, { key, entry });
     }
   }
   round.progress.seen = seen;
