@@ -46,6 +46,7 @@ export class PacedLoop {
   #settledTimer = false;
   /** Whether news came in since the last tick began: the next comes at the usual pace. */
   #woken = false;
+  #started = false;
   #stopped = false;
   #ticks = 0;
 
@@ -55,7 +56,10 @@ export class PacedLoop {
     readonly state: () => Omit<LoopState, "woken">,
   ) {}
 
+  /** Starts the loop; a second call does nothing (two timer chains would run ticks at once). */
   start(): void {
+    if (this.#started) return;
+    this.#started = true;
     this.#schedule();
   }
 
