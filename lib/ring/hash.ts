@@ -15,6 +15,8 @@ const SEED_LOW = 0x5bd1e995;
 
 /** Reused for every key: placing a million stored keys allocates nothing per key. */
 const scratch = new KeyScratch();
+/** Reused the same way for the two halves of a position being joined. */
+const halves: PositionHalves = { high: 0, low: 0 };
 
 /** The text's position on the ring, an unsigned 64-bit integer. */
 export function ringPosition(text: string): bigint {
@@ -24,7 +26,7 @@ export function ringPosition(text: string): bigint {
 
 /** The position of the text whose UTF-8 is the `n` bytes of `bytes` from `from` (a stored key, read where it lies). */
 export function ringPositionOfBytes(bytes: Uint8Array, from: number, n: number): bigint {
-  return (BigInt(murmur3(bytes, SEED_HIGH, n, from)) << 32n) | BigInt(murmur3(bytes, SEED_LOW, n, from));
+  return joinHalves(positionHalvesOfBytes(bytes, from, n, halves));
 }
 
 /** A ring position as its two unsigned 32-bit halves: for callers that want its top bits or its low word as numbers. */
@@ -42,8 +44,8 @@ export function positionHalvesOfBytes(bytes: Uint8Array, from: number, n: number
 
 /** Reads positions of stored keys (Store.readKey) into one object, reused key after key: a scan allocates nothing per key. */
 export function halvesReader(): (bytes: Uint8Array, from: number, n: number) => PositionHalves {
-  const halves: PositionHalves = { high: 0, low: 0 };
-  return (bytes, from, n) => positionHalvesOfBytes(bytes, from, n, halves);
+  const own: PositionHalves = { high: 0, low: 0 };
+  return (bytes, from, n) => positionHalvesOfBytes(bytes, from, n, own);
 }
 
 export function joinHalves(halves: PositionHalves): bigint {
