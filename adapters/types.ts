@@ -2,7 +2,7 @@
 import type { Transport } from "../lib/env.ts";
 import type { StreamResponder } from "../lib/stream/responder.ts";
 
-export type FetchHandler = (request: Request) => Promise<Response>;
+export type FetchHandler = (request: Request) => Response | Promise<Response>;
 
 export interface ServeOptions {
   hostname: string;

@@ -39,7 +39,7 @@ const lone = createNode(defaultConfig({ port: 9000 }), { ...env, transport: dire
 const url = (node: DhtNode) => `http://${node.id}/d/bench`;
 for (const node of [a!, lone]) await node.fetch(new Request(url(node), { method: "PUT", body: "v".repeat(100) }));
 
-async function rate(f: () => Promise<unknown>, n = 50_000, width = 32): Promise<number> {
+async function rate(f: () => unknown, n = 50_000, width = 32): Promise<number> {
   const run = async (count: number) => {
     let next = 0;
     await Promise.all(Array.from({ length: width }, async () => {

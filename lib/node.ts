@@ -55,7 +55,7 @@ export interface DhtNode {
   readonly driver: TopologyDriver;
   readonly syncer: Syncer;
   readonly metrics: Metrics;
-  fetch(request: Request): Promise<Response>;
+  fetch(request: Request): Response | Promise<Response>;
   /** Answers one node-to-node message through the peer table (the simulator's network calls this). */
   answerPeer(path: string, body: Uint8Array): Promise<PeerReply>;
   /** Answers a peer stream's request frame (lib/stream): adapters hand frames here. */

@@ -9,25 +9,38 @@
  */
 import type { Metrics } from "../metrics.ts";
 
+type Handler = (request: Request) => Response | Promise<Response>;
+
 /** Seconds a shed client is asked to wait: the requests ahead of it take milliseconds. */
 export const RETRY_AFTER_SECONDS = 1;
 
-export function admitted(handle: (request: Request) => Promise<Response>, limit: number, metrics: Metrics): (request: Request) => Promise<Response> {
+export function admitted(handle: Handler, limit: number, metrics: Metrics): Handler {
   let inFlight = 0;
   const shed = metrics.counter("dht_client_requests_shed_total", "Client requests answered 503 at once because --max-client-requests were in flight", []).labels([]);
   metrics.gauge("dht_client_requests_in_flight", "Client requests this node is working on", () => inFlight);
-  return async (request) => {
+  const done = () => {
+    inFlight--;
+  };
+  return (request) => {
     if (isPeerRoute(request.url)) return handle(request);
     if (inFlight >= limit) {
       shed.value++;
       return overloaded(limit);
     }
     inFlight++;
+    let result: Response | Promise<Response>;
     try {
-      return await handle(request);
-    } finally {
+      result = handle(request);
+    } catch (err) {
       inFlight--;
+      throw err;
     }
+    // An answer given in the same turn leaves at once, without a promise to wait on.
+    if (!(result instanceof Promise)) {
+      inFlight--;
+      return result;
+    }
+    return result.finally(done);
   };
 }
 

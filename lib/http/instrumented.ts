@@ -15,7 +15,7 @@ interface RouteSeries {
   answered(method: string, status: number): CounterSeries;
 }
 
-export function instrumentedFetch(router: { fetch(request: Request): Response | Promise<Response> }, metrics: Metrics, clock: Clock, log: Logger): (request: Request) => Promise<Response> {
+export function instrumentedFetch(router: { fetch(request: Request): Response | Promise<Response> }, metrics: Metrics, clock: Clock, log: Logger): (request: Request) => Response | Promise<Response> {
   const requests = metrics.counter("dht_http_requests_total", "HTTP requests answered, by route and status", ["method", "route", "status"]);
   const latency = metrics.histogram("dht_http_request_duration_seconds", "Time to answer an HTTP request", ["route"], latencyBuckets);
 
@@ -43,23 +43,38 @@ export function instrumentedFetch(router: { fetch(request: Request): Response | 
     return series;
   }
 
-  return async function fetch(request: Request): Promise<Response> {
-    const started = clock.monotonicMs();
-    let response: Response;
-    try {
-      response = await router.fetch(request);
-    } catch (err) {
-      // A Host header that makes no URL (Bun and Deno pass it on; the router's URL parse throws).
-      response = errorResponse(unreadableUrl(request) ? new BadRequestError(`the request's Host header and path do not form a URL: ${JSON.stringify(request.headers.get("host"))}`) : err);
-      // Only the unexpected is an error worth a line each; a 503 (too few replicas) is an
-      // expected answer under failure or overload, counted in dht_http_requests_total.
-      if (response.status === 500) log.error("request failed", { method: request.method, url: request.url, error: String(err) });
-    }
+  /** The answer counted and timed under its route; an error becomes its mapped answer first. */
+  function answered(request: Request, started: number, response: Response): Response {
     const route = (request as Request & { route?: string }).route ?? "unmatched";
     const series = routeSeries(route);
     series.latency.observe((clock.monotonicMs() - started) / 1000);
     series.answered(request.method, response.status).value++;
     return response;
+  }
+  function failed(request: Request, err: unknown): Response {
+    // A Host header that makes no URL (Bun and Deno pass it on; the router's URL parse throws).
+    const response = errorResponse(unreadableUrl(request) ? new BadRequestError(`the request's Host header and path do not form a URL: ${JSON.stringify(request.headers.get("host"))}`) : err);
+    // Only the unexpected is an error worth a line each; a 503 (too few replicas) is an
+    // expected answer under failure or overload, counted in dht_http_requests_total.
+    if (response.status === 500) log.error("request failed", { method: request.method, url: request.url, error: String(err) });
+    return response;
+  }
+
+  // Not async: an answer the router gives in the same turn (a lone node's read) goes back
+  // without a promise, which servers take faster than one they must wait on.
+  return function fetch(request: Request): Response | Promise<Response> {
+    const started = clock.monotonicMs();
+    let result: Response | Promise<Response>;
+    try {
+      result = router.fetch(request);
+    } catch (err) {
+      return answered(request, started, failed(request, err));
+    }
+    if (!(result instanceof Promise)) return answered(request, started, result);
+    return result.then(
+      (response) => answered(request, started, response),
+      (err) => answered(request, started, failed(request, err)),
+    );
   };
 }
 

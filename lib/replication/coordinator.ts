@@ -132,11 +132,11 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
     },
     async put(key, value, consistency = "quorum") {
       let entry: Entry | undefined;
-      await write(ctx, key, placer.place(ringPosition(key)), consistency, (version) => (entry = stored(value, version)));
+      await write(ctx, key, placer.placeKey(key), consistency, (version) => (entry = stored(value, version)));
       return entry!;
     },
     get(key, consistency = "quorum") {
-      const p = placer.place(ringPosition(key));
+      const p = placer.placeKey(key);
       // A key only this node holds (a lone node) is answered without a promise: the
       // awaits would be most of such a read's cost.
       if (onlyHere(self, p)) {
@@ -159,7 +159,7 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
     },
     conditional(key, condition, write) {
       const make = (version: Version): Entry => (write === "delete" ? { value: EMPTY, contentType: "", version, tombstone: true } : stored(write, version));
-      return conditionalWrite(casCtx, key, placer.place(ringPosition(key)), condition, make);
+      return conditionalWrite(casCtx, key, placer.placeKey(key), condition, make);
     },
     explain(err, key) {
       if (!(err instanceof QuorumError)) return err;
@@ -168,7 +168,7 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
     },
     inspect: (key) => inspectKey(placer, client, key),
     async finishPending(key) {
-      for (let round = 1; !(await finishPending(casCtx, key, placer.place(ringPosition(key)), undefined, round)); round++);
+      for (let round = 1; !(await finishPending(casCtx, key, placer.placeKey(key), undefined, round)); round++);
     },
   };
 }

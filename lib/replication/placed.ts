@@ -12,6 +12,8 @@ import type { ReplicaClient } from "./replica_client.ts";
 export interface Placer {
   /** The key's placement in the latest epoch this node knows; throws when it knows none. */
   place(position: bigint): Placement;
+  /** `place(ringPosition(key))`, made cheaper where it can be: each request places its key. */
+  placeKey(key: string): Placement;
   /** A replica said it is at `epoch`: resolves once this node has caught up, or given up. */
   catchUp(epoch: number, peer?: string): Promise<void>;
   /** When the range holding `position` lost a quorum of its owners: what a 503 says of it. */

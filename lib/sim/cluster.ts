@@ -111,9 +111,10 @@ export class SimCluster {
    * Runs virtual time until `work` settles, and resolves as it does; fails saying `what`
    * had no answer if it has not settled after `limitMs` of virtual time (never hangs).
    */
-  async runUntil<T>(work: Promise<T>, what: string, limitMs = 10_000, stepMs = 5): Promise<T> {
+  async runUntil<T>(work: T | Promise<T>, what: string, limitMs = 10_000, stepMs = 5): Promise<T> {
     let done = false;
-    const watched = work.finally(() => (done = true));
+    // An answer given in the same turn (a node's fetch can) is settled at once.
+    const watched = Promise.resolve(work).finally(() => (done = true));
     watched.catch(() => {}); // awaited below; a rejection before then is not unhandled
     const start = this.clock.now();
     while (!done && this.clock.now() - start < limitMs) await this.run(stepMs);

@@ -42,6 +42,8 @@ export class Layout {
   readonly #ghosts: Set<string>;
   readonly #readNew: boolean;
   readonly #pinViews = new Map<Pin, PinView>();
+  /** A settled ring's placements, by the preference list the ring keeps for them (at most one per vnode). */
+  readonly #settledPlacements = new Map<readonly string[], Placement>();
   readonly #refs: { current: Map<string, MemberRef>; incoming: Map<string, MemberRef> };
 
   constructor(readonly state: TopologyState, readonly vnodes: number, readonly replicas: number) {
@@ -108,6 +110,18 @@ export class Layout {
     if (!this.incoming) return { epoch: this.epoch, read: old, writes: [old] };
     const fresh = this.incoming.preferenceList(position, this.replicas);
     return { epoch: this.epoch, read: this.#readNew ? fresh : old, writes: sameSet(old, fresh) ? [old] : [old, fresh] };
+  }
+
+  /**
+   * `placement` of a position given as halves. On a settled ring each preference list has
+   * one Placement, made once and shared, found without BigInt: every request places its key.
+   */
+  placementOfHalves(position: PositionHalves): Placement {
+    if (!this.#settled) return this.placement(joinHalves(position));
+    const owners = this.current.preferenceListOfHalves(position.high, position.low, this.replicas);
+    let placement = this.#settledPlacements.get(owners);
+    if (!placement) this.#settledPlacements.set(owners, (placement = { epoch: this.epoch, read: owners, writes: [owners] }));
+    return placement;
   }
 
   /** Every member that should hold a key at `position` now: old and new owners, no ghosts. */

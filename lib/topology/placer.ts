@@ -1,5 +1,6 @@
 /** The coordinator's view of the agreed ring (replication/coordinator.ts `Placer`). */
 import type { Placer } from "../replication/placed.ts";
+import { ringHalves } from "../ring/hash.ts";
 import { lostQuorum } from "./lost.ts";
 import type { Placement } from "./placement.ts";
 import type { QuorumConfig } from "./range_steps.ts";
@@ -26,6 +27,10 @@ export function topologyPlacer(topology: Topology, quorum: QuorumConfig, self: s
     place(position: bigint): Placement {
       if (topology.epoch === 0) throw new NoRingError();
       return topology.layout.placement(position);
+    },
+    placeKey(key: string): Placement {
+      if (topology.epoch === 0) throw new NoRingError();
+      return topology.layout.placementOfHalves(ringHalves(key));
     },
     catchUp(epoch, peer) {
       return topology.catchUp(epoch, peer, CATCH_UP_WAIT_MS);

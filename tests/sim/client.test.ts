@@ -17,7 +17,7 @@ function simFetch(c: SimCluster, firstTries: string[]): NonNullable<ConnectOptio
     if (url.pathname.startsWith("/d/")) firstTries.push(`${init.method} ${decodeURIComponent(url.pathname.slice(3))} ${url.host}`);
     const node = c.nodes.get(url.host);
     if (!node || c.network.isDown(url.host)) return Promise.reject(Object.assign(new TypeError("fetch failed"), { cause: { code: "ECONNREFUSED" } }));
-    return node.fetch(new Request(input, init));
+    return Promise.resolve(node.fetch(new Request(input, init)));
   };
 }
 

@@ -19,7 +19,7 @@ const NODES = 5;
 
 /** Every key read through every live node answers 200: how long after the heal that took. */
 async function everyNodeServesEveryKey(c: ReturnType<typeof simCluster>): Promise<boolean> {
-  const reads = c.liveIds().flatMap((id) => Array.from({ length: KEYS }, (_, i) => c.nodes.get(id)!.fetch(new Request(`http://${id}/d/k${i}`)).then((r) => r.status)));
+  const reads = c.liveIds().flatMap((id) => Array.from({ length: KEYS }, (_, i) => Promise.resolve(c.nodes.get(id)!.fetch(new Request(`http://${id}/d/k${i}`))).then((r) => r.status)));
   let pending = reads.length;
   for (const r of reads) void r.finally(() => pending--);
   for (let i = 0; i < 400 && pending > 0; i++) await c.run(5);

@@ -40,7 +40,7 @@ async function callAll(c: SimCluster, requests: Array<{ via: string; method: str
   for (let from = 0; from < requests.length; from += 500) {
     let pending = Math.min(500, requests.length - from);
     const wave = requests.slice(from, from + 500).map((r) =>
-      c.nodes.get(r.via)!.fetch(new Request(`http://${r.via}${r.path}`, { method: r.method, body: r.body })).finally(() => pending--));
+      Promise.resolve(c.nodes.get(r.via)!.fetch(new Request(`http://${r.via}${r.path}`, { method: r.method, body: r.body }))).finally(() => pending--));
     for (let i = 0; i < 4_000 && pending > 0; i++) await c.run(5);
     answers.push(...await Promise.all(wave));
   }

@@ -8,6 +8,7 @@ import type { Config } from "../../lib/config.ts";
 import { isGone } from "../../lib/membership/member.ts";
 import type { Swim } from "../../lib/membership/swim.ts";
 import type { Placer } from "../../lib/replication/coordinator.ts";
+import { ringPosition } from "../../lib/ring/hash.ts";
 import { ringOf } from "../../lib/topology/placement.ts";
 import type { Topology } from "../../lib/topology/topology.ts";
 
@@ -17,6 +18,9 @@ export function livenessPlacer({ topology, swim, config }: { topology: Topology;
       const alive = swim.members().filter((m) => !isGone(m.state)).map((m) => m.id).sort();
       const owners = ringOf(alive, config.vnodes).preferenceList(position, config.replicas);
       return { epoch: topology.epoch, read: owners, writes: [owners] };
+    },
+    placeKey(key) {
+      return this.place(ringPosition(key));
     },
     catchUp: async () => {},
   };

@@ -52,3 +52,20 @@ test("isPeerRoute reads the path off the URL text", () => {
   ];
   for (const [url, peer] of table) assert.equal(isPeerRoute(url), peer, url);
 });
+
+test("an answer given in the same turn comes back as it is, and frees its place; so does a handler that throws", async () => {
+  const metrics = new Metrics();
+  const answer = new Response("now");
+  let fail = false;
+  const fetch = admitted(() => {
+    if (fail) throw new Error("broken");
+    return answer;
+  }, 1, metrics);
+  assert.equal(fetch(new Request("http://n/d/a")), answer, "not wrapped in a promise");
+  assert.equal(fetch(new Request("http://n/d/a")), answer, "the first one's place was freed");
+  fail = true;
+  assert.throws(() => fetch(new Request("http://n/d/a")), /broken/);
+  fail = false;
+  assert.equal(fetch(new Request("http://n/d/a")), answer, "the thrown one's place was freed");
+  assert.match(metrics.render(), /dht_client_requests_in_flight 0\n/);
+});

@@ -8,6 +8,7 @@ import { HintStore } from "../../lib/replication/hints.ts";
 import { decodeBatch, decodeKvRequest, encodeBatchReplies, encodeGetReply, encodePutReply, type PutReply } from "../../lib/wire/replica.ts";
 import { localReplica } from "../../lib/replication/replica.ts";
 import { Layout } from "../../lib/topology/placement.ts";
+import { ringHalves } from "../../lib/ring/hash.ts";
 import { StaleEpochError } from "../../lib/topology/topology.ts";
 import type { Entry } from "../../lib/store/store.ts";
 import { Store } from "../../lib/store/store.ts";
@@ -38,7 +39,7 @@ function coordinatorWithPeers(answerPut: (entry: Entry) => PutReply, quorum = { 
   const hlc = new Hlc(SELF, () => env.clock.now());
   const coordinator = quorumCoordinator({
     self: SELF,
-    placer: { place: (position) => layout.placement(position), catchUp: async () => {} },
+    placer: { place: (position) => layout.placement(position), placeKey: (key) => layout.placementOfHalves(ringHalves(key)), catchUp: async () => {} },
     replica: localReplica(store, hlc),
     acceptor: new CasAcceptor(store, () => env.clock.now()),
     hlc,
@@ -96,6 +97,7 @@ test("a write refused by replicas at a later epoch is stored again on the new pl
     self: SELF,
     placer: {
       place: (position) => layout.placement(position),
+      placeKey: (key) => layout.placementOfHalves(ringHalves(key)),
       catchUp: async () => {
         layout = new Layout({ ...layout.state, epoch: 2 }, 16, 3);
       },

@@ -10,7 +10,7 @@ test("the KV contract holds on a lone node", async () => {
   const node = createNode(defaultConfig({ port: 8000, maxValueBytes: CONTRACT_MAX_VALUE_BYTES }), testEnv(), { runtime: "test" });
   await kvContract({
     nodes: 1,
-    send: (_via, method, path, body, headers) => node.fetch(new Request(`http://n${path}`, { method, body, headers })),
+    send: async (_via, method, path, body, headers) => node.fetch(new Request(`http://n${path}`, { method, body, headers })),
   });
   await node.stop();
 });

@@ -5,7 +5,8 @@ import { compareBallots, onAccept, onPrepare, valueToPropose } from "../../lib/t
 import { helloTargets } from "../../lib/topology/hellos.ts";
 import { type Asking, gatheringJoiners, JOIN_GATHER_MAX_MS, JOIN_QUIET_MS } from "../../lib/topology/join_batch.ts";
 import { Layout } from "../../lib/topology/placement.ts";
-import { ringPosition } from "../../lib/ring/hash.ts";
+import { pinsFrom } from "../../lib/topology/pins.ts";
+import { ringHalves, ringPosition } from "../../lib/ring/hash.ts";
 import { type DriverView, nextStep } from "../../lib/topology/plan.ts";
 import {
   acceptors,
@@ -201,4 +202,20 @@ test("holders of a position given as halves are its holders, settled or moving",
       assert.deepEqual(l.holdersOfHalves(halves), l.holders(p), `${state.phase} at ${p}`);
     }
   }
+});
+
+test("a key placed by its halves is placed as by its position: settled, moving, pinned, or with a ghost", () => {
+  const keys = Array.from({ length: 500 }, (_, i) => `key:${i}`);
+  const half = 2n ** 63n;
+  const pinned = { ...stable(A, B, C, D), pins: pinsFrom([{ lo: 0n, hi: half, owners: { members: [A, B, E], next: [A, B, C], readNew: false }, since: 5, at: 1 }]) };
+  const ghost = { ...beginTransition(stable(A, B, C), [A, B, D]), next: [A, { id: "b:1", nonce: "m" }, D] };
+  for (const state of [stable(A, B, C, D), beginTransition(stable(A, B, C), [A, B, D, E]), pinned, ghost]) {
+    const l = layout(state);
+    for (const key of keys) assert.deepEqual(l.placementOfHalves(ringHalves(key)), l.placement(ringPosition(key)), `${state.phase}, ${state.pins.length} pins: ${key}`);
+  }
+  // Settled, placements are made once and shared: at most one per virtual node, whatever the keys.
+  const settled = layout(stable(A, B, C, D));
+  const made = new Set(keys.map((key) => settled.placementOfHalves(ringHalves(key))));
+  assert.ok(made.size <= 4 * 8, `${made.size} placements for 32 vnodes`);
+  for (const key of keys) assert.ok(made.has(settled.placementOfHalves(ringHalves(key))), key);
 });
