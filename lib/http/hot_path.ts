@@ -38,5 +38,23 @@ export function plainKeySegment(url: string): string | undefined {
   if (path < 0 || !url.startsWith("/d/", path)) return undefined;
   const segment = url.slice(path + 3);
   if (!PLAIN_SEGMENT.test(segment) || (segment[0] === "%" && /^%2e/i.test(segment))) return undefined;
-  return AUTHORITY.test(url.slice(scheme + 3, path)) ? segment : undefined;
+  return parsableAuthority(url.slice(scheme + 3, path)) ? segment : undefined;
+}
+
+/**
+ * Authorities already judged, so a client's usual Host costs a lookup. A host of name
+ * characters can still fail to parse (`.2` or `1.2.3.4.5` end in a number, so the URL
+ * parser takes them for IPv4 and refuses them): the parser itself decides, once each.
+ */
+const judged = new Map<string, boolean>();
+const JUDGED_MAX = 256;
+
+function parsableAuthority(authority: string): boolean {
+  let ok = judged.get(authority);
+  if (ok === undefined) {
+    ok = AUTHORITY.test(authority) && URL.canParse(`http://${authority}/`);
+    if (judged.size >= JUDGED_MAX) judged.clear();
+    judged.set(authority, ok);
+  }
+  return ok;
 }
