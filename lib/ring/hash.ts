@@ -15,13 +15,14 @@ const SEED_LOW = 0x5bd1e995;
 
 /** Reused for every key: placing a million stored keys allocates nothing per key. */
 const scratch = new KeyScratch();
-/** Reused the same way for the two halves of a position being joined. */
+/** Reused the same way for the two halves of a stored key's position being joined. */
 const halves: PositionHalves = { high: 0, low: 0 };
+/** Reused by `ringHalves` (and so `ringPosition`) for a key given as text. */
+const keyHalves: PositionHalves = { high: 0, low: 0 };
 
 /** The text's position on the ring, an unsigned 64-bit integer. */
 export function ringPosition(text: string): bigint {
-  const n = scratch.encode(text); // first: it may replace scratch.bytes with a larger buffer
-  return ringPositionOfBytes(scratch.bytes, 0, n);
+  return joinHalves(ringHalves(text));
 }
 
 /** The position of the text whose UTF-8 is the `n` bytes of `bytes` from `from` (a stored key, read where it lies). */
@@ -29,15 +30,12 @@ export function ringPositionOfBytes(bytes: Uint8Array, from: number, n: number):
   return joinHalves(positionHalvesOfBytes(bytes, from, n, halves));
 }
 
-/** Reused by `ringHalves`, apart from `halves`, which joining positions of stored keys uses. */
-const keyHalves: PositionHalves = { high: 0, low: 0 };
-
 /**
  * The text's position as halves, in one object every call reuses: read it before the next
  * call. A coordinator places each request's key this way, without making a bigint.
  */
 export function ringHalves(text: string): PositionHalves {
-  const n = scratch.encode(text);
+  const n = scratch.encode(text); // first: it may replace scratch.bytes with a larger buffer
   return positionHalvesOfBytes(scratch.bytes, 0, n, keyHalves);
 }
 
