@@ -1,5 +1,15 @@
 # Shell helpers shared by the wrk benchmarks (sourced, not run).
 
+# The command that runs a TypeScript file on a runtime (node through tsx, bun, deno); fails on another name.
+runtime_command() { # runtime
+  case $1 in
+    node) echo "node_modules/.bin/tsx" ;;
+    bun) echo "node_modules/.bin/bun run" ;;
+    deno) echo "node_modules/.bin/deno run -A" ;;
+    *) return 1 ;;
+  esac
+}
+
 # Waits until something answers HTTP on 127.0.0.1:port (up to 10 s).
 wait_port() {
   for _ in $(seq 1 200); do

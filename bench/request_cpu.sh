@@ -17,15 +17,9 @@ OP=${OP:-GET}
 DURATION=${DURATION:-5}
 CONNECTIONS=${CONNECTIONS:-32}
 PORT=${PORT:-19400}
-BIN=node_modules/.bin
 . bench/common.sh
 
-case $RUNTIME in
-  node) run="$BIN/tsx" ;;
-  bun) run="$BIN/bun run" ;;
-  deno) run="$BIN/deno run -A" ;;
-  *) echo "RUNTIME must be node, bun or deno: received $RUNTIME" >&2; exit 2 ;;
-esac
+run=$(runtime_command "$RUNTIME") || { echo "RUNTIME must be node, bun or deno: received $RUNTIME" >&2; exit 2; }
 case $OP in GET | PUT) ;; *) echo "OP must be GET or PUT: received $OP" >&2; exit 2 ;; esac
 
 PIDS=()

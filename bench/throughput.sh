@@ -15,7 +15,6 @@ ROUNDS=${ROUNDS:-3}
 CLUSTER=${CLUSTER:-1}   # 0: measure the bare server and one node only
 CONNECTIONS=${CONNECTIONS:-32}
 RUNTIMES=${RUNTIMES:-"node bun deno"}
-BIN=node_modules/.bin
 . bench/common.sh
 
 if ! command -v wrk >/dev/null; then
@@ -26,11 +25,7 @@ fi
 
 command_for() { # runtime script args...
   local rt=$1; shift
-  case $rt in
-    node) echo "$BIN/tsx $*" ;;
-    bun) echo "$BIN/bun run $*" ;;
-    deno) echo "$BIN/deno run -A $*" ;;
-  esac
+  echo "$(runtime_command "$rt") $*"
 }
 
 # wrk → "rps p50 p99" (latencies in ms)
