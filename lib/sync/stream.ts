@@ -6,7 +6,7 @@
  * but does not store (chosen, perhaps, and answered before the commit landed). Those are
  * settled first, by Paxos in this epoch, which stores what was chosen on the new owners too.
  */
-import { halvesReader, joinHalves, ringPosition } from "../ring/hash.ts";
+import { ringPosition, ringPositionOfBytes } from "../ring/hash.ts";
 import { PAGE_KEYS, sleep, yieldToLoop } from "./context.ts";
 import { isGhost, type Layout } from "../topology/placement.ts";
 import { type Candidate, PeerOffers, type Round } from "./round.ts";
@@ -36,11 +36,10 @@ export async function streamMovingRanges(round: Round): Promise<{ unreached: str
   if (ctx.topology.layout !== layout) return undefined;
   let seen = 0;
   round.progress.begin("streaming", store.size, ctx.env.clock.monotonicMs());
-  const place = halvesReader();
   // By slot, as the anti-entropy scan walks: only a key that moves is decoded, before anything awaits.
   for (const slot of store.slots()) {
     if (ctx.topology.layout !== layout) return undefined; // a later epoch: its own round streams
-    const position = joinHalves(store.readKey(slot, place));
+    const position = store.readKey(slot, ringPositionOfBytes);
     if (layout.changes(position) && layout.oldOwners(position).includes(self)) {
       const offered = { key: store.keyAt(slot), entry: store.entryAt(slot) };
       for (const peer of layout.newOwners(position)) {
