@@ -16,6 +16,12 @@ import type { Pending } from "../wire/cas.ts";
  */
 export interface Replica {
   put(key: string, entry: Entry, epoch?: number): PutReply;
+  /**
+   * A plain write's entry stored only if its version is above everything this replica
+   * holds, stored or accepted (a conditional write's proposal, fresh or not): what lets one
+   * message stand for both of ABD's phases at this replica (write.ts, `writeInOneRound`).
+   */
+  putAbove(key: string, entry: Entry, epoch?: number): PutReply;
   get(key: string, epoch?: number): GetReply;
 }
 
@@ -48,17 +54,29 @@ export function localReplica(
   gate: EpochGate = () => {},
   cas: { pending(key: string): Pending | undefined; chose(key: string, version: Version): void } = { pending: () => undefined, chose: () => {} },
 ): Replica {
+  function apply(key: string, entry: Entry): PutReply {
+    // Versions seen move this node's clock past them, so its own next write is newer.
+    hlc.observe(entry.version);
+    const result = store.apply(key, entry);
+    if (result.applied && entry.version.step) cas.chose(key, entry.version);
+    return result.applied ? { applied: true } : { applied: false, current: result.current.version };
+  }
+  function admit(epoch: number | undefined): void {
+    if (leaving()) throw new LeavingError();
+    if (epoch !== undefined) gate(epoch);
+  }
   return {
     put(key, entry, epoch) {
-      if (leaving()) throw new LeavingError();
-      if (epoch !== undefined) gate(epoch);
+      admit(epoch);
       const pending = entry.version.step ? undefined : cas.pending(key)?.entry.version;
       if (pending && isFresh(pending) && compareVersions(entry.version, pending) < 0) return { applied: false, current: pending };
-      // Versions seen move this node's clock past them, so its own next write is newer.
-      hlc.observe(entry.version);
-      const result = store.apply(key, entry);
-      if (result.applied && entry.version.step) cas.chose(key, entry.version);
-      return result.applied ? { applied: true } : { applied: false, current: result.current.version };
+      return apply(key, entry);
+    },
+    putAbove(key, entry, epoch) {
+      admit(epoch);
+      const pending = cas.pending(key)?.entry.version;
+      if (pending && compareVersions(entry.version, pending) <= 0) return { applied: false, current: pending };
+      return apply(key, entry);
     },
     get(key, epoch) {
       if (epoch !== undefined) gate(epoch);

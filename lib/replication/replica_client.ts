@@ -25,7 +25,7 @@ import {
 } from "../wire/replica.ts";
 import type { Replica } from "./replica.ts";
 import type { Acceptor } from "../cas/acceptor.ts";
-import type { Ballot, Version } from "../store/version.ts";
+import { type Ballot, compareVersions, type Version } from "../store/version.ts";
 import type { AcceptReply, CasState, PrepareReply } from "../wire/cas.ts";
 import { BATCH_PATH } from "../wire/paths.ts";
 
@@ -85,8 +85,29 @@ export class ReplicaClient {
   /** A put that, should the replica not answer, leaves a hint to replay later. */
   putOrHint(peer: string, key: string, entry: Entry, epoch: number): Promise<PutReply> {
     const put = this.put(peer, key, entry, epoch);
-    if (!isGhost(peer)) put.catch(() => this.#o.hints.add(peer, key, entry));
+    put.catch(() => this.hint(peer, key, entry));
     return put;
+  }
+
+  /**
+   * A put the replica stores only above everything it holds, stored or accepted: resolves to
+   * whether it holds this very version now. Any answer that is not "stored" (a newer
+   * version, a proposal, a later epoch, a replica too old to know the message) is a
+   * refusal; no answer in time rejects, since the entry may have been stored all the same.
+   */
+  putAbove(peer: string, key: string, entry: Entry, epoch: number): Promise<boolean> {
+    if (isGhost(peer)) return Promise.resolve(false);
+    return this.#batcher.request(peer, encodeKvRequest({ type: "put-above", key, entry, epoch }), false).then((reply) => {
+      if (reply.status === 409) this.#noteStale(refusedEpoch(reply.body), peer);
+      if (reply.status !== 200) return false;
+      const { applied, current } = decodePutReply(reply.body);
+      return applied || (current !== undefined && compareVersions(current, entry.version) === 0);
+    });
+  }
+
+  /** Keeps `entry` to replay to `peer` later (hinted handoff), as `putOrHint` does when a put fails. */
+  hint(peer: string, key: string, entry: Entry): void {
+    if (!isGhost(peer)) this.#o.hints.add(peer, key, entry);
   }
 
   /**

@@ -1,8 +1,8 @@
 /**
- * The replica's end of replica messages: a batch (`/_kv/batch`) of puts, gets and
- * conditional writes' prepares and accepts, each
- * answered with the status and body it would get alone, so one refused message (a stale
- * epoch, a node leaving) does not fail its neighbours. The batch's size limit is the peer
+ * The replica's end of replica messages: a batch (`/_kv/batch`) of puts (plain, or only
+ * above what it holds), gets and conditional writes' prepares and accepts, each answered
+ * with the status and body it would get alone, so one refused message (a stale epoch, a
+ * node leaving) does not fail its neighbours. The batch's size limit is the peer
  * table's, enforced by every carrier before this is called.
  */
 import { refusalReply } from "../peer/refusal.ts";
@@ -23,6 +23,8 @@ export function replicaMessages(replica: Replica, acceptor: Acceptor): ReplicaMe
     switch (m.type) {
       case "put":
         return encodePutReply(replica.put(m.key, m.entry, m.epoch));
+      case "put-above":
+        return encodePutReply(replica.putAbove(m.key, m.entry, m.epoch));
       case "get":
         return encodeGetReply(replica.get(m.key, m.epoch), m.have);
       case "prepare":

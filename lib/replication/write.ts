@@ -5,12 +5,12 @@
  */
 import { ringPosition } from "../ring/hash.ts";
 import type { Entry } from "../store/store.ts";
-import { holds, type Version } from "../store/version.ts";
+import { compareVersions, holds, type Version } from "../store/version.ts";
 import type { Placement } from "../topology/placement.ts";
 import { onlyHere, type QuorumContext, writeNeeds } from "./context.ts";
 import { gather } from "./gather.ts";
-import type { PutReply } from "../wire/replica.ts";
-import { type Consistency, firstQuorums, newest, pendingAbove, QuorumError, quorumSizes } from "./quorum.ts";
+import type { GetReply, PutReply } from "../wire/replica.ts";
+import { type Consistency, firstQuorums, firstSuccesses, newest, pendingAbove, QuorumError, quorumSizes } from "./quorum.ts";
 
 /**
  * Stores `entry` until W of every write set hold it (members of `current` already do).
@@ -59,31 +59,103 @@ export async function writeBack(ctx: QuorumContext, key: string, p: Placement, e
  * refuses because it already holds this very version (a concurrent read found it here
  * and repaired it there first) has stored it: a version names one write.
  */
-export async function write(ctx: QuorumContext, key: string, first: Placement, consistency: Consistency, make: (version: Version) => Entry, floor?: Version): Promise<Version> {
+export async function write(ctx: QuorumContext, key: string, p: Placement, consistency: Consistency, make: (version: Version) => Entry, floor?: Version): Promise<Version> {
+  if (onlyHere(ctx.self, p)) return writeHere(ctx, key, p, make, floor);
+  if (!floor) {
+    const own = oneRoundStart(ctx, key, p, consistency);
+    if (own) return writeInOneRound(ctx, key, p, consistency, make, own.entry);
+  }
+  return writeInTwoPhases(ctx, key, p, consistency, make, floor);
+}
+
+/** The first phase (unless `floor` stands for it), then the second. */
+async function writeInTwoPhases(ctx: QuorumContext, key: string, first: Placement, consistency: Consistency, make: (version: Version) => Entry, floor?: Version): Promise<Version> {
   const { hlc, config } = ctx;
   let p = first;
-  if (onlyHere(ctx.self, p)) return writeHere(ctx, key, p, make, floor);
   const position = ringPosition(key);
-  if (!floor) {
-    // Nothing is stored in this phase, so it may run again on a later epoch's placement.
-    const learned = await ctx.placements.run(position, p, async (q) => {
-      const { r } = quorumSizes(config, q.read.length, consistency);
-      const { successes, results } = await gather(ctx.client, key, q.read, r, q.epoch);
-      if (successes < r) throw new QuorumError("write", successes, r, { epoch: q.epoch, owners: q.read, answeredBy: q.read.filter((_, i) => results[i]) });
-      // A conditional write accepted above the stored versions may be chosen and answered
-      // already (its commit still on the way): this write goes above it too (unless this
-      // is the control that ignores such proposals, context.ts).
-      const stored = newest(results.map((reply) => reply?.entry));
-      return (ctx.finishPending && pendingAbove(results, stored)) || stored?.version;
-    });
-    floor = learned.value;
-    p = learned.placement;
-  }
+  if (!floor) ({ value: floor, placement: p } = await learnNewest(ctx, key, p, consistency));
   // This phase may have stored the entry on some replicas before it fell short: run again,
   // it stores the very same entry (one version, one write), never a new version of it.
   const version = floor ? hlc.nextAbove(floor) : hlc.next();
   const entry = make(version);
   await ctx.placements.run(position, p, (q) => storeOn(ctx, key, q, entry, writeNeeds(config, q, consistency), new Set(), true, "write"));
+  return version;
+}
+
+/**
+ * ABD's first phase: the newest version a read quorum holds, and the placement it was
+ * learned on. Nothing is stored in this phase, so it may run again on a later epoch's.
+ */
+function learnNewest(ctx: QuorumContext, key: string, p: Placement, consistency: Consistency): Promise<{ value: Version | undefined; placement: Placement }> {
+  return ctx.placements.run(ringPosition(key), p, async (q) => {
+    const { r } = quorumSizes(ctx.config, q.read.length, consistency);
+    const { successes, results } = await gather(ctx.client, key, q.read, r, q.epoch);
+    if (successes < r) throw new QuorumError("write", successes, r, { epoch: q.epoch, owners: q.read, answeredBy: q.read.filter((_, i) => results[i]) });
+    // A conditional write accepted above the stored versions may be chosen and answered
+    // already (its commit still on the way): this write goes above it too (unless this
+    // is the control that ignores such proposals, context.ts).
+    const stored = newest(results.map((reply) => reply?.entry));
+    return (ctx.finishPending && pendingAbove(results, stored)) || stored?.version;
+  });
+}
+
+/**
+ * Whether a write of `key` may take one round trip, and if so this node's own copy (the
+ * first half of its read quorum): on a stable ring, with this node an owner and R = 2, no
+ * proposal pending here, and conditional writes' proposals reckoned with (not the control).
+ */
+function oneRoundStart(ctx: QuorumContext, key: string, p: Placement, consistency: Consistency): GetReply | undefined {
+  if (!ctx.finishPending || p.writes.length !== 1 || !p.read.includes(ctx.self)) return undefined;
+  const { r, w } = quorumSizes(ctx.config, p.read.length, consistency);
+  if (r !== 2 || w > 2) return undefined;
+  let own: GetReply;
+  try {
+    own = ctx.client.local(key, p.epoch);
+  } catch {
+    return undefined; // this node refused its own epoch: the two phases catch up
+  }
+  return own.pending ? undefined : own;
+}
+
+/**
+ * Both of ABD's phases in one round trip. The version goes above this node's own; the other
+ * owners store it only if it is above everything they hold, stored or accepted (`putAbove`).
+ * Once one of them has, this node and that one are a read quorum that had nothing newer when
+ * it was asked, so no write that finished before this one began is above the version: the
+ * first phase's promise. This node stores it only then, so a version no owner vouched for
+ * is never anywhere. Until then nothing is stored: when every owner refused, the two
+ * phases run from the start with a new version. When one did not answer, it may have
+ * stored the version, and a new one could bring back a value readers saw overwritten
+ * (`write`): a read quorum must show nothing above it, or the write's outcome is unknown (503).
+ */
+async function writeInOneRound(ctx: QuorumContext, key: string, p: Placement, consistency: Consistency, make: (version: Version) => Entry, own: Entry | undefined): Promise<Version> {
+  const { self, client, config, hlc } = ctx;
+  const version = own ? hlc.nextAbove(own.version) : hlc.next();
+  const entry = make(version);
+  const peers = p.read.filter((m) => m !== self);
+  const stores = peers.map((m) => client.putAbove(m, key, entry, p.epoch));
+  const { successes, results } = await firstSuccesses(stores, 1, (stored) => stored);
+  const position = ringPosition(key);
+  const storeAll = (q: Placement, current: ReadonlySet<string>) => storeOn(ctx, key, q, entry, writeNeeds(config, q, consistency), current, true, "write");
+  if (successes === 0) {
+    if (results.every((stored) => stored === false)) return writeInTwoPhases(ctx, key, p, consistency, make);
+    const learned = await learnNewest(ctx, key, p, consistency);
+    if (learned.value && compareVersions(learned.value, version) > 0) {
+      throw new QuorumError("write", 1, writeNeeds(config, p, consistency)[0]!, { epoch: p.epoch, owners: p.read });
+    }
+    await ctx.placements.run(position, learned.placement, (q) => storeAll(q, new Set()));
+    return version;
+  }
+  stores.forEach((stored, i) => stored.catch(() => client.hint(peers[i]!, key, entry)));
+  const holding = new Set(peers.filter((_, i) => results[i] === true));
+  try {
+    const mine = ctx.replica.put(key, entry, p.epoch);
+    if (mine.applied || holds(mine.current!, version)) holding.add(self);
+  } catch {
+    // refused here (a later epoch, leaving): the other owners must make W
+  }
+  if (holding.size >= writeNeeds(config, p, consistency)[0]!) return version;
+  await ctx.placements.run(position, p, (q) => storeAll(q, q === p ? holding : new Set()));
   return version;
 }
 

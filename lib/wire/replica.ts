@@ -17,6 +17,8 @@ import { type AcceptReply, type CasRequest, CHOSEN_KEPT, decodeAcceptReply, deco
 /** `epoch`: the ring epoch the coordinator placed the key in; a replica at a later one refuses. */
 export type KvRequest =
   | { type: "put"; key: string; epoch: number; entry: Entry }
+  /** A plain write stored only above everything the replica holds, stored or accepted (lib/replication/write.ts). */
+  | { type: "put-above"; key: string; epoch: number; entry: Entry }
   | { type: "get"; key: string; epoch: number; have?: Version }
   | CasRequest;
 
@@ -42,8 +44,8 @@ export const MAX_KV_MESSAGE_BYTES = 512 * 1024 * 1024 + 64 * 1024;
 
 export function encodeKvRequest(request: KvRequest): Uint8Array {
   if (request.type === "prepare" || request.type === "accept" || request.type === "cas-state") return encodeCasRequest(request);
-  return request.type === "put"
-    ? encode({ type: "put", key: request.key, e: request.epoch, entry: entryToWire(request.entry) })
+  return request.type === "put" || request.type === "put-above"
+    ? encode({ type: request.type, key: request.key, e: request.epoch, entry: entryToWire(request.entry) })
     : request.have
     ? encode({ type: "get", key: request.key, e: request.epoch, have: versionToWire(request.have) })
     : encode({ type: "get", key: request.key, e: request.epoch });
@@ -68,6 +70,11 @@ export function decodeKvRequest(bytes: Uint8Array): KvRequest {
   const key = text(m.key, "key", MAX_KEY_LENGTH);
   const epoch = count(m.e, "e (the epoch)");
   if (m.type === "put") return { type: "put", key, epoch, entry: entry(m.entry) };
+  if (m.type === "put-above") {
+    const e = entry(m.entry);
+    if (e.version.step !== undefined) throw new MessageError("a put-above carries a plain write's entry, not a conditional one");
+    return { type: "put-above", key, epoch, entry: e };
+  }
   if (m.type === "get") return m.have == null ? { type: "get", key, epoch } : { type: "get", key, epoch, have: version(m.have) };
   if (m.type === "prepare" || m.type === "accept" || m.type === "cas-state") return decodeCasFields(m, key, epoch);
   throw new MessageError(`unknown message type ${JSON.stringify(m.type)}`);

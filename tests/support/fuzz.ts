@@ -21,7 +21,7 @@ export const FIELD_NAMES = [
 ] as const;
 
 export const MESSAGE_TYPES = [
-  "ping", "ping-req", "ack", "nack", "sync", "put", "get", "delete", "prepare", "accept", "commit", "status", "hello",
+  "ping", "ping-req", "ack", "nack", "sync", "put", "put-above", "get", "delete", "prepare", "accept", "commit", "status", "hello",
   "digest", "offer", "push", "list", "alive", "suspect", "dead", "left",
 ] as const;
 

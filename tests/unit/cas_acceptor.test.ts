@@ -132,6 +132,29 @@ test("a get names a proposal accepted above the store, until the store holds it 
   assert.deepEqual(a.unstored(), []);
 });
 
+test("a put above what the replica holds refuses below any proposal it accepted, where a plain put stores", () => {
+  // A lagging replica accepted a proposal over a version it never stored. A plain put below
+  // that proposal is stored (its writer's first phase reckoned with proposals); a put that
+  // stands for both phases at this replica must not be.
+  const { a, store } = acceptor();
+  const replica = localReplica(store, new Hlc("10.0.0.9:7000", () => 0), () => false, () => {}, a);
+  store.apply("k", entryAt(plain(1)));
+  const proposal = entryAt(successor(plain(5), b(6)), "chosen, perhaps");
+  assert.deepEqual(a.accept("k", b(6), plain(5), proposal, 1), { accepted: true });
+  assert.deepEqual(replica.putAbove("k", entryAt(plain(3)), 1), { applied: false, current: proposal.version });
+  assert.deepEqual(store.get("k")?.version, plain(1), "refused: nothing stored");
+  assert.deepEqual(replica.put("k", entryAt(plain(3)), 1), { applied: true }, "the plain put is stored");
+  assert.deepEqual(replica.putAbove("k", entryAt(plain(3)), 1), { applied: false, current: proposal.version }, "the very version held, still below the proposal");
+  assert.deepEqual(replica.putAbove("k", entryAt(plain(6)), 1), { applied: true }, "above the proposal and the store");
+  assert.deepEqual(replica.putAbove("k", entryAt(plain(6)), 1), { applied: false, current: plain(6) }, "the very version it holds");
+  assert.deepEqual(replica.putAbove("k", entryAt(plain(4)), 1), { applied: false, current: plain(6) }, "below the store");
+  // Over an absent key, both refuse below the proposal and both store above it.
+  const fresh = entryAt(successor(undefined, b(7)));
+  assert.deepEqual(a.accept("j", b(7), undefined, fresh, 1), { accepted: true });
+  for (const put of [replica.put, replica.putAbove]) assert.deepEqual(put("j", entryAt(plain(3)), 1), { applied: false, current: fresh.version });
+  assert.deepEqual(replica.putAbove("j", entryAt(plain(8)), 1), { applied: true });
+});
+
 test("a proposal counts as chosen only when a quorum of every write set accepted it at one ballot, in the placement's epoch", () => {
   const version = successor(plain(1), b(5));
   const at = (ballot: Ballot, v: Version = version): Pending => ({ ballot, base: plain(1), entry: entryAt(v) });

@@ -12,7 +12,8 @@ import { ringHalves } from "../../lib/ring/hash.ts";
 import { StaleEpochError } from "../../lib/topology/topology.ts";
 import type { Entry } from "../../lib/store/store.ts";
 import { Store } from "../../lib/store/store.ts";
-import { Hlc, type Version } from "../../lib/store/version.ts";
+import { compareVersions, Hlc, type Version } from "../../lib/store/version.ts";
+import { replicaMessages } from "../../lib/replication/replica_messages.ts";
 import { testEnv } from "../support/env.ts";
 
 const SELF = "127.0.0.1:8000";
@@ -132,4 +133,87 @@ test("R = 1, W = 3: a read that finds nothing is an answer only once max(R, W) o
   peersAnswer = true;
   assert.equal(new TextDecoder().decode((await coordinator.get("k"))!.value), "v");
   assert.equal(await coordinator.get("absent"), undefined);
+});
+
+/**
+ * A coordinator and two peers that are real replicas (each its own store and acceptor),
+ * its clock `skewMs` off theirs. `answers(peer, type)`: whether that peer answers a batch
+ * holding a message of that type (otherwise the batch fails, as a lost one does).
+ */
+function amongRealReplicas(answers: (peer: string, type: string) => boolean = () => true, skewMs = 0) {
+  const env = testEnv();
+  const peers = new Map(PEERS.map((id) => {
+    const store = new Store(() => env.clock.now());
+    const acceptor = new CasAcceptor(store, () => env.clock.now());
+    return [id, { store, acceptor, replica: localReplica(store, new Hlc(id, () => env.clock.now()), () => false, () => {}, acceptor) }];
+  }));
+  const sent: Array<{ peer: string; type: string; version?: string }> = [];
+  const transport: Transport = {
+    async send(peer, _path, body) {
+      const messages = decodeBatch(body, 128).map(decodeKvRequest);
+      for (const m of messages) sent.push({ peer, type: m.type, ...("entry" in m ? { version: JSON.stringify(m.entry.version) } : {}) });
+      if (messages.some((m) => !answers(peer, m.type))) throw new Error(`${peer} did not answer`);
+      const answer = replicaMessages(peers.get(peer)!.replica, peers.get(peer)!.acceptor).answerBatch(body);
+      return { status: 200, body: answer };
+    },
+    close: async () => {},
+  };
+  const members = [SELF, ...PEERS].map((id) => ({ id, nonce: "n" }));
+  const layout = new Layout({ cluster: "test", epoch: 1, phase: "stable", members, next: [], removed: [], pins: [], recoveries: [] }, 16, 3);
+  const store = new Store(() => env.clock.now());
+  const acceptor = new CasAcceptor(store, () => env.clock.now());
+  const hlc = new Hlc(SELF, () => env.clock.now() + skewMs);
+  const coordinator = quorumCoordinator({
+    self: SELF,
+    placer: { place: (position) => layout.placement(position), placeKey: (key) => layout.placementOfHalves(ringHalves(key)), catchUp: async () => {} },
+    replica: localReplica(store, hlc, () => false, () => {}, acceptor),
+    acceptor,
+    hlc,
+    hints: new HintStore(),
+    env: { clock: env.clock, transport, random: seededRandom(1) },
+    config: { replicas: 3, writeQuorum: 2, readQuorum: 2, replicaTimeoutMs: 300 },
+  });
+  return { coordinator, store, peers, sent, env };
+}
+
+const value = (text: string) => ({ value: bytes(text), contentType: "text/plain" });
+const HOUR = 3_600_000;
+
+test("through an owner, a write is one round trip: a put above what they hold to each other owner, and no read", async () => {
+  const { coordinator, store, peers, sent } = amongRealReplicas();
+  const { version } = await coordinator.put("k", value("v"));
+  assert.deepEqual(sent.map((m) => m.type), ["put-above", "put-above"]);
+  for (const holder of [store, ...[...peers.values()].map((p) => p.store)]) assert.deepEqual(holder.get("k")?.version, version);
+});
+
+test("owners holding a newer version refuse the put above it: the write starts over with both phases and lands above theirs", async () => {
+  // This node's clock is an hour behind and it missed the last write: its version alone
+  // would sort below a write that finished before this one began.
+  const { coordinator, store, peers, sent, env } = amongRealReplicas(() => true, -HOUR);
+  const finished: Version = { wall: env.clock.now(), logical: 0, node: PEERS[0]! };
+  for (const p of peers.values()) p.replica.put("k", { value: bytes("earlier"), contentType: "text/plain", version: finished, tombstone: false });
+  const { version } = await coordinator.put("k", value("later"));
+  assert.ok(compareVersions(version, finished) > 0, `the write went above the one that finished before it: ${JSON.stringify(version)}`);
+  assert.deepEqual(sent.slice(0, 2).map((m) => m.type), ["put-above", "put-above"]);
+  assert.ok(sent.slice(2).some((m) => m.type === "get"), "then the first phase");
+  assert.equal(new TextDecoder().decode(store.get("k")!.value), "later");
+  assert.equal(new TextDecoder().decode((await coordinator.get("k"))!.value), "later");
+});
+
+test("a put above that got no answer may have been stored: its version is kept only if a read quorum shows nothing above it", async () => {
+  // The first owner loses the put above but answers reads; the second answers nothing.
+  const lossy = amongRealReplicas((peer, type) => peer === PEERS[0] && type !== "put-above");
+  const { version } = await lossy.coordinator.put("k", value("v"));
+  const versions = new Set(lossy.sent.filter((m) => m.version).map((m) => m.version));
+  assert.deepEqual([...versions], [JSON.stringify(version)], "one version in every put, never a second");
+  assert.deepEqual(lossy.store.get("k")?.version, version);
+  assert.deepEqual(lossy.peers.get(PEERS[0]!)!.store.get("k")?.version, version);
+
+  // Now the first owner holds a newer version (a write this one overlaps, or one it missed):
+  // the attempt's version cannot be vouched for, so the outcome is unknown, and this node never stored it.
+  const refused = amongRealReplicas((peer) => peer === PEERS[0], -HOUR);
+  const newer: Version = { wall: refused.env.clock.now(), logical: 0, node: PEERS[0]! };
+  refused.peers.get(PEERS[0]!)!.replica.put("k", { value: bytes("newer"), contentType: "text/plain", version: newer, tombstone: false });
+  await assert.rejects(refused.coordinator.put("k", value("v")), { name: "QuorumError" });
+  assert.equal(refused.store.get("k"), undefined, "this node stores a version only once an owner vouched for it");
 });

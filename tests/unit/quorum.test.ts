@@ -61,6 +61,7 @@ test("firstSuccesses resolves at the quorum without waiting for stragglers, or w
 test("replica messages round-trip, and hostile ones are refused", () => {
   const e = entry(1732320000000);
   assert.deepEqual(decodeKvRequest(encodeKvRequest({ type: "put", epoch: 1, key: "k/ä", entry: e })), { type: "put", epoch: 1, key: "k/ä", entry: e });
+  assert.deepEqual(decodeKvRequest(encodeKvRequest({ type: "put-above", epoch: 1, key: "k/ä", entry: e })), { type: "put-above", epoch: 1, key: "k/ä", entry: e });
   assert.deepEqual(decodeKvRequest(encodeKvRequest({ type: "get", epoch: 1, key: "k" })), { type: "get", epoch: 1, key: "k" });
   assert.deepEqual(decodePutReply(encodePutReply({ applied: false, current: e.version })), { applied: false, current: e.version });
   assert.deepEqual(decodePutReply(encodePutReply({ applied: true })), { applied: true });
@@ -82,6 +83,10 @@ test("replica messages round-trip, and hostile ones are refused", () => {
     encode([1, 2]),
   ];
   for (const b of bad) assert.throws(() => decodeKvRequest(b), MessageError);
+  // A put above what the replica holds carries a plain write; a conditional one is stored only once Paxos chose it.
+  const conditional = [new Uint8Array(1), "t", [1, 0, "10.0.0.1:1", 1, 2, 3, 0, "10.0.0.2:2"], false];
+  assert.equal(decodeKvRequest(encode({ type: "put", e: 1, key: "k", entry: conditional })).type, "put");
+  assert.throws(() => decodeKvRequest(encode({ type: "put-above", e: 1, key: "k", entry: conditional })), /plain write's entry/);
   assert.throws(() => decodePutReply(encode({ applied: "yes" })), MessageError);
   assert.throws(() => decodeKvRequest(encode({ type: "get", epoch: 1, key: "k", have: "newest" })), MessageError);
 });
