@@ -90,18 +90,22 @@ export class ReplicaClient {
   }
 
   /**
-   * A put the replica stores only above everything it holds, stored or accepted: resolves to
-   * whether it holds this very version now. Any answer that is not "stored" (a newer
-   * version, a proposal, a later epoch, a replica too old to know the message) is a
-   * refusal; no answer in time rejects, since the entry may have been stored all the same.
+   * A put each replica stores only above everything it holds, stored or accepted (encoded
+   * once for all of them): one promise per peer, resolving to whether it holds this very
+   * version now. Any answer that is not "stored" (a newer version, a proposal, a later
+   * epoch, a replica too old to know the message) is a refusal; no answer in time rejects,
+   * since the entry may have been stored all the same.
    */
-  putAbove(peer: string, key: string, entry: Entry, epoch: number): Promise<boolean> {
-    if (isGhost(peer)) return Promise.resolve(false);
-    return this.#batcher.request(peer, encodeKvRequest({ type: "put-above", key, entry, epoch }), false).then((reply) => {
-      if (reply.status === 409) this.#noteStale(refusedEpoch(reply.body), peer);
-      if (reply.status !== 200) return false;
-      const { applied, current } = decodePutReply(reply.body);
-      return applied || (current !== undefined && compareVersions(current, entry.version) === 0);
+  putAbove(peers: readonly string[], key: string, entry: Entry, epoch: number): Array<Promise<boolean>> {
+    const request = encodeKvRequest({ type: "put-above", key, entry, epoch });
+    return peers.map((peer) => {
+      if (isGhost(peer)) return Promise.resolve(false);
+      return this.#batcher.request(peer, request, false).then((reply) => {
+        if (reply.status === 409) this.#noteStale(refusedEpoch(reply.body), peer);
+        if (reply.status !== 200) return false;
+        const { applied, current } = decodePutReply(reply.body);
+        return applied || (current !== undefined && compareVersions(current, entry.version) === 0);
+      });
     });
   }
 

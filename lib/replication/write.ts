@@ -133,7 +133,7 @@ async function writeInOneRound(ctx: QuorumContext, key: string, p: Placement, co
   const version = own ? hlc.nextAbove(own.version) : hlc.next();
   const entry = make(version);
   const peers = p.read.filter((m) => m !== self);
-  const stores = peers.map((m) => client.putAbove(m, key, entry, p.epoch));
+  const stores = client.putAbove(peers, key, entry, p.epoch);
   const { successes, results } = await firstSuccesses(stores, 1, (stored) => stored);
   const position = ringPosition(key);
   const storeAll = (q: Placement, current: ReadonlySet<string>) => storeOn(ctx, key, q, entry, writeNeeds(config, q, consistency), current, true, "write");
