@@ -134,8 +134,9 @@ export class Hlc {
 
   /** A fresh version, higher than every version this clock has issued or observed. */
   next(): Version {
-    this.#state = hlcTick(this.#state, this.#now());
-    return { ...this.#state, node: this.node };
+    const state = (this.#state = hlcTick(this.#state, this.#now()));
+    // Field by field: every write takes a version, and V8's object spread is slow here.
+    return { wall: state.wall, logical: state.logical, node: this.node };
   }
 
   /** A fresh version strictly above `floor` too: used to retry a refused write. */
