@@ -4,8 +4,9 @@
  * peer gets each message at once, alone, so batching adds no latency at low load; under
  * load the cost of an HTTP exchange (the larger part of a small message's cost) is paid
  * once per batch instead of once per message. Cassandra and ScyllaDB coalesce the same way.
- * Under load, reads that follow a full round of reads wait briefly for the rest of their
- * round (`request`'s `holdable`), so frames stay full instead of alternating with singletons.
+ * Under load, reads (and one-round writes) that follow a full round of them wait briefly for
+ * the rest of their round (`request`'s `holdable`), so frames stay full instead of
+ * alternating with singletons.
  */
 import type { Clock, TimerHandle } from "../env.ts";
 import { MessageError } from "../wire/fields.ts";
@@ -31,7 +32,7 @@ export interface BatcherOptions {
    * flight fails by its own timeout), so no message waits much longer than a lone one would.
    */
   timeoutMs: number;
-  /** Longest a read round is held for its stragglers (see `request`); 0: never held. */
+  /** Longest a round is held for its stragglers (see `request`); 0: never held. */
   holdMs: number;
   /** Messages waiting for one peer at most; past it a message fails at once (the peer is not keeping up). */
   maxWaiting: number;
@@ -90,13 +91,15 @@ export class Batcher {
   /**
    * Sends `message` to `peer`, alone or with others; resolves with its own reply.
    *
-   * `holdable`: a read whose client waits on nothing else. When a batch made only of such
-   * messages comes back, the next one is held until as many are waiting as that round had
-   * out (holdMs at most): under load, each answered read's client is about to send
-   * another, and sending the first of them alone made everyone else wait a whole round
-   * trip behind it (most batches carried one message; frames cost CPU in the kernel and
-   * the runtime, not in the messages). Writes are never held: a write's
-   * messages go to several replicas in two phases, so its round never refills one queue.
+   * `holdable`: a message whose client waits on nothing else (a plain read, a one-round
+   * write's `put-above`). When a batch made only of such messages comes back, the next one
+   * is held until as many are waiting as that round had out (holdMs at most): under load,
+   * each answered client is about to send another, and sending the first of them alone
+   * made everyone else wait a whole round trip behind it (most batches carried one
+   * message; frames cost CPU in the kernel and the runtime, not in the messages). A
+   * one-round write sends one message to each other owner, so its round refills each of
+   * their queues. Other writes are never held: their messages go to several replicas in
+   * two phases, so their round never refills one queue.
    */
   request(peer: string, message: Uint8Array, holdable = false): Promise<BatchReply> {
     let queue = this.#peers.get(peer);

@@ -100,7 +100,8 @@ export class ReplicaClient {
     const request = encodeKvRequest({ type: "put-above", key, entry, epoch });
     return peers.map((peer) => {
       if (isGhost(peer)) return Promise.resolve(false);
-      return this.#batcher.request(peer, request, false).then((reply) => {
+      // Held for company as reads are: the write's client waits on nothing else (batcher.ts).
+      return this.#batcher.request(peer, request, true).then((reply) => {
         if (reply.status === 409) this.#noteStale(refusedEpoch(reply.body), peer);
         if (reply.status !== 200) return false;
         const { applied, current } = decodePutReply(reply.body);
