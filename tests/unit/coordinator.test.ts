@@ -12,7 +12,7 @@ import { ringHalves } from "../../lib/ring/hash.ts";
 import { StaleEpochError } from "../../lib/topology/topology.ts";
 import type { Entry } from "../../lib/store/store.ts";
 import { Store } from "../../lib/store/store.ts";
-import { compareVersions, Hlc, type Version } from "../../lib/store/version.ts";
+import { compareVersions, Hlc, successor, type Version } from "../../lib/store/version.ts";
 import { replicaMessages } from "../../lib/replication/replica_messages.ts";
 import { testEnv } from "../support/env.ts";
 
@@ -216,4 +216,26 @@ test("a put above that got no answer may have been stored: its version is kept o
   refused.peers.get(PEERS[0]!)!.replica.put("k", { value: bytes("newer"), contentType: "text/plain", version: newer, tombstone: false });
   await assert.rejects(refused.coordinator.put("k", value("v")), { name: "QuorumError" });
   assert.equal(refused.store.get("k"), undefined, "this node stores a version only once an owner vouched for it");
+});
+
+test("a one-round write through an owner that missed the newest write goes above a conditional write chosen over it but not yet committed", async () => {
+  // The second owner holds a plain write the coordinator never saw (its clock is an hour
+  // behind it, too); a conditional write over that one was accepted by both other owners,
+  // so it is chosen and may have been answered, but its commit never left. The first owner
+  // stores only an older version: a plain put there would land below the chosen write.
+  const { coordinator, store, peers, env } = amongRealReplicas(() => true, -HOUR);
+  const entryAt = (version: Version, text: string): Entry => ({ value: bytes(text), contentType: "text/plain", version, tombstone: false });
+  const older: Version = { wall: env.clock.now() - 60_000, logical: 0, node: PEERS[0]! };
+  const missed: Version = { wall: env.clock.now(), logical: 0, node: PEERS[1]! };
+  const ballot = { epoch: 1, wall: env.clock.now(), logical: 1, node: PEERS[1]! };
+  const chosen = entryAt(successor(missed, ballot), "chosen, not committed");
+  store.apply("k", entryAt(older, "older"));
+  const [first, second] = PEERS.map((id) => peers.get(id)!);
+  first!.store.apply("k", entryAt(older, "older"));
+  second!.store.apply("k", entryAt(missed, "missed"));
+  for (const p of [first!, second!]) assert.deepEqual(p.acceptor.accept("k", ballot, missed, chosen, 1), { accepted: true });
+
+  const { version } = await coordinator.put("k", value("after"));
+  assert.ok(compareVersions(version, chosen.version) > 0, `the write went above the chosen one: ${JSON.stringify(version)}`);
+  assert.equal(new TextDecoder().decode((await coordinator.get("k"))!.value), "after");
 });
