@@ -40,6 +40,18 @@ export function onlyHere(self: string, p: Placement): boolean {
   return p.writes.length === 1 && p.read.length === 1 && p.read[0] === self;
 }
 
+/**
+ * The usual case: a stable ring, this node one of the key's owners, R = 2 and W ≤ 2. This
+ * node and any one other owner are then a read quorum and make W, so a read asks one
+ * partner (read.ts, `readWithOnePeer`) and a write takes one round trip (write.ts,
+ * `writeInOneRound`).
+ */
+export function ownerOfTwoQuorum(ctx: Pick<QuorumContext, "self" | "config">, p: Placement, consistency: Consistency): boolean {
+  if (p.writes.length !== 1 || !p.read.includes(ctx.self)) return false;
+  const { r, w } = quorumSizes(ctx.config, p.read.length, consistency);
+  return r === 2 && w <= 2;
+}
+
 /** W of every write set, for this consistency. */
 export function writeNeeds(config: QuorumConfig, p: Placement, consistency: Consistency): number[] {
   return p.writes.map((set) => quorumSizes(config, set.length, consistency).w);

@@ -17,10 +17,10 @@ import type { Env } from "../env.ts";
 import { ringPosition } from "../ring/hash.ts";
 import type { Entry } from "../store/store.ts";
 import type { Hlc, Version } from "../store/version.ts";
-import { onlyHere, type QuorumConfig, type QuorumContext } from "./context.ts";
+import { onlyHere, ownerOfTwoQuorum, type QuorumConfig, type QuorumContext } from "./context.ts";
 import type { HintStore } from "./hints.ts";
 import { type Placer, Placements } from "./placed.ts";
-import { type Consistency, QuorumError, quorumSizes } from "./quorum.ts";
+import { type Consistency, QuorumError } from "./quorum.ts";
 import { live, read, readLive, readWithOnePeer } from "./read.ts";
 import type { Replica } from "./replica.ts";
 import { type BatchObserver, ReplicaClient } from "./replica_client.ts";
@@ -143,11 +143,7 @@ export function quorumCoordinator(options: CoordinatorOptions): Coordinator {
         const own = replica.get(key, p.epoch);
         if (!own.pending) return live(own.entry, horizon());
       }
-      const selfAt = p.read.indexOf(self);
-      if (p.writes.length === 1 && selfAt >= 0) {
-        const { w, r } = quorumSizes(config, p.read.length, consistency);
-        if (r === 2 && w <= 2) return readWithOnePeer(ctx, key, consistency, p, selfAt);
-      }
+      if (ownerOfTwoQuorum(ctx, p, consistency)) return readWithOnePeer(ctx, key, consistency, p, p.read.indexOf(self));
       return readLive(ctx, key, consistency, p);
     },
     async delete(key, consistency = "quorum") {

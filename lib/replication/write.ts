@@ -7,7 +7,7 @@ import { ringPosition } from "../ring/hash.ts";
 import type { Entry } from "../store/store.ts";
 import { compareVersions, holds, type Version } from "../store/version.ts";
 import type { Placement } from "../topology/placement.ts";
-import { onlyHere, type QuorumContext, writeNeeds } from "./context.ts";
+import { onlyHere, ownerOfTwoQuorum, type QuorumContext, writeNeeds } from "./context.ts";
 import { gather } from "./gather.ts";
 import type { GetReply, PutReply } from "../wire/replica.ts";
 import { type Consistency, firstQuorums, firstSuccesses, newest, pendingAbove, QuorumError, quorumSizes } from "./quorum.ts";
@@ -101,13 +101,11 @@ function learnNewest(ctx: QuorumContext, key: string, p: Placement, consistency:
 
 /**
  * Whether a write of `key` may take one round trip, and if so this node's own copy (the
- * first half of its read quorum): on a stable ring, with this node an owner and R = 2, no
- * proposal pending here, and conditional writes' proposals reckoned with (not the control).
+ * first half of its read quorum): in the usual case (`ownerOfTwoQuorum`), with no proposal
+ * pending here, and conditional writes' proposals reckoned with (not the control).
  */
 function oneRoundStart(ctx: QuorumContext, key: string, p: Placement, consistency: Consistency): GetReply | undefined {
-  if (!ctx.finishPending || p.writes.length !== 1 || !p.read.includes(ctx.self)) return undefined;
-  const { r, w } = quorumSizes(ctx.config, p.read.length, consistency);
-  if (r !== 2 || w > 2) return undefined;
+  if (!ctx.finishPending || !ownerOfTwoQuorum(ctx, p, consistency)) return undefined;
   let own: GetReply;
   try {
     own = ctx.client.local(key, p.epoch);
@@ -135,15 +133,13 @@ async function writeInOneRound(ctx: QuorumContext, key: string, p: Placement, co
   const peers = p.read.filter((m) => m !== self);
   const stores = client.putAbove(peers, key, entry, p.epoch);
   const { successes, results } = await firstSuccesses(stores, 1, (stored) => stored);
-  const position = ringPosition(key);
-  const storeAll = (q: Placement, current: ReadonlySet<string>) => storeOn(ctx, key, q, entry, writeNeeds(config, q, consistency), current, true, "write");
   if (successes === 0) {
     if (results.every((stored) => stored === false)) return writeInTwoPhases(ctx, key, p, consistency, make);
     const learned = await learnNewest(ctx, key, p, consistency);
     if (learned.value && compareVersions(learned.value, version) > 0) {
       throw new QuorumError("write", 1, writeNeeds(config, p, consistency)[0]!, { epoch: p.epoch, owners: p.read });
     }
-    await ctx.placements.run(position, learned.placement, (q) => storeAll(q, new Set()));
+    await storeTheRest(ctx, key, entry, consistency, learned.placement, new Set());
     return version;
   }
   stores.forEach((stored, i) => stored.catch(() => client.hint(peers[i]!, key, entry)));
@@ -155,8 +151,16 @@ async function writeInOneRound(ctx: QuorumContext, key: string, p: Placement, co
     // refused here (a later epoch, leaving): the other owners must make W
   }
   if (holding.size >= writeNeeds(config, p, consistency)[0]!) return version;
-  await ctx.placements.run(position, p, (q) => storeAll(q, q === p ? holding : new Set()));
+  await storeTheRest(ctx, key, entry, consistency, p, holding);
   return version;
+}
+
+/**
+ * The second phase of a one-round write that its round did not finish: the same entry
+ * (never a new version), on `from` or the placements after it; `holding` already hold it on `from`.
+ */
+async function storeTheRest(ctx: QuorumContext, key: string, entry: Entry, consistency: Consistency, from: Placement, holding: ReadonlySet<string>): Promise<void> {
+  await ctx.placements.run(ringPosition(key), from, (q) => storeOn(ctx, key, q, entry, writeNeeds(ctx.config, q, consistency), q === from ? holding : new Set(), true, "write"));
 }
 
 /** A key only this node holds: above what it holds, at once. */

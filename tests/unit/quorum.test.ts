@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { ownerOfTwoQuorum } from "../../lib/replication/context.ts";
 import { encode } from "@msgpack/msgpack";
 import { MessageError } from "../../lib/wire/fields.ts";
 import {
@@ -10,7 +11,7 @@ import {
   encodeKvRequest,
   encodePutReply,
 } from "../../lib/wire/replica.ts";
-import { firstSuccesses, isStale, newest, quorumSizes } from "../../lib/replication/quorum.ts";
+import { type Consistency, firstSuccesses, isStale, newest, quorumSizes } from "../../lib/replication/quorum.ts";
 import type { Entry } from "../../lib/store/store.ts";
 
 const entry = (wall: number, node = "a:1", tombstone = false): Entry => ({
@@ -104,4 +105,21 @@ test("a get that says what the asker holds is answered 'same' only for exactly t
     assert.deepEqual(reply, { entry: other }, "a different version comes back whole");
   }
   assert.deepEqual(decodeGetReply(encodeGetReply({}, held.version), held), {}, "nothing held is nothing, whatever the asker has");
+});
+
+test("the usual case, where this node and one other owner make both quorums: a stable ring, this node an owner, R = 2, W ≤ 2", () => {
+  const self = "a:1";
+  const config = { replicas: 3, writeQuorum: 2, readQuorum: 2 };
+  const stable = { epoch: 1, read: ["b:1", self, "c:1"], writes: [["b:1", self, "c:1"]] };
+  const cases: Array<[string, Parameters<typeof ownerOfTwoQuorum>[1], Consistency, typeof config, boolean]> = [
+    ["stable, an owner, N=3 W=R=2", stable, "quorum", config, true],
+    ["not an owner", { ...stable, read: ["b:1", "c:1", "d:1"], writes: [["b:1", "c:1", "d:1"]] }, "quorum", config, false],
+    ["a range moving (two write sets)", { ...stable, writes: [stable.writes[0]!, ["b:1", self, "d:1"]] }, "quorum", config, false],
+    ["consistency=one (R = 1)", stable, "one", config, false],
+    ["consistency=all (W = 3)", stable, "all", config, false],
+    ["two owners, W = R = 2", { ...stable, read: [self, "b:1"], writes: [[self, "b:1"]] }, "quorum", config, true],
+    ["N=5, W=R=3", { ...stable, read: [self, "b:1", "c:1", "d:1", "e:1"], writes: [[self, "b:1", "c:1", "d:1", "e:1"]] }, "quorum", { replicas: 5, writeQuorum: 3, readQuorum: 3 }, false],
+    ["R = 2, W = 1", stable, "quorum", { replicas: 3, writeQuorum: 1, readQuorum: 2 }, true],
+  ];
+  for (const [name, p, consistency, c, expected] of cases) assert.equal(ownerOfTwoQuorum({ self, config: c }, p, consistency), expected, name);
 });
