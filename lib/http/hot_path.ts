@@ -1,7 +1,7 @@
 /**
- * The hot path: a plain `GET /d/{key}` (no query string) goes straight to the KV read
- * handler, without the router's URL parse, query parse and walk over every route pattern,
- * which itty-router does for every request. Only a URL that parsing would leave exactly as
+ * The hot path: a plain `GET /d/{key}` or `PUT /d/{key}` (no query string) goes straight to
+ * the KV read or write handler, without the router's URL parse, query parse and walk over
+ * every route pattern, which itty-router does for every request. Only a URL that parsing would leave exactly as
  * it is takes this path: an authority of host name or IP characters, and a key segment of
  * characters a URL path keeps as they are, neither a dot segment nor starting like one.
  * Anything else goes through the router, which answers it as it always has (a Host header
@@ -17,16 +17,18 @@ const PLAIN_SEGMENT = /^[A-Za-z0-9_~!$&'()*+,;=:@-][A-Za-z0-9_.~!$&'()*+,;=:@%-]
 type Handler = (request: Request) => Response | Promise<Response>;
 type RoutedRequest = Request & { params?: Record<string, string>; query?: Record<string, string>; route?: string };
 
-/** `routerFetch`, with plain key reads handed to `read` as the router would have. */
-export function withHotPath(routerFetch: Handler, read: Handler): Handler {
+/** `routerFetch`, with plain key reads and writes handed to `read` and `write` as the router would have. */
+export function withHotPath(routerFetch: Handler, { read, write }: { read: Handler; write: Handler }): Handler {
   return (request) => {
-    const segment = request.method === "GET" ? plainKeySegment(request.url) : undefined;
+    const method = request.method;
+    const handler = method === "GET" ? read : method === "PUT" ? write : undefined;
+    const segment = handler && plainKeySegment(request.url);
     if (segment === undefined) return routerFetch(request);
     const routed = request as RoutedRequest;
     routed.params = { key: segment };
     routed.query = Object.create(null) as Record<string, string>;
     routed.route = KEY_ROUTE;
-    return read(routed);
+    return handler!(routed);
   };
 }
 

@@ -37,8 +37,10 @@ function consistencyOf(request: KeyedRequest, condition?: Condition): Consistenc
   throw new BadRequestError(`consistency must be one, quorum or all: received ${JSON.stringify(value)}`);
 }
 
-/** Adds the routes; returns the read handler, which the hot path (hot_path.ts) calls too. */
-export function addKvRoutes(router: RouterType, { coordinator, maxValueBytes }: KvRouteOptions): (request: Request) => Response | Promise<Response> {
+type Handler = (request: Request) => Response | Promise<Response>;
+
+/** Adds the routes; returns the read and write handlers, which the hot path (hot_path.ts) calls too. */
+export function addKvRoutes(router: RouterType, { coordinator, maxValueBytes }: KvRouteOptions): { read: Handler; write: Handler } {
   /** Rethrows an operation's failure as the coordinator explains it (a range that lost its quorum says so). */
   const explained = (key: string) => (err: unknown): never => {
     throw coordinator.explain(err, key);
@@ -97,7 +99,7 @@ export function addKvRoutes(router: RouterType, { coordinator, maxValueBytes }: 
     .all(KEY_ROUTE, wrongMethod)
     .all("/d", emptyKey)
     .all("/d/*", notOneSegment);
-  return read as (request: Request) => Response | Promise<Response>;
+  return { read: read as Handler, write: write as Handler };
 }
 
 const KV_METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE"];

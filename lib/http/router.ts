@@ -30,11 +30,11 @@ export interface RouterParts extends ClusterRouteOptions {
   recover: Pick<RecoverRouteOptions, "tokens" | "env">;
 }
 
-/** The node's routes, answered through `fetch`: plain key reads by the hot path, the rest by the router. */
+/** The node's routes, answered through `fetch`: plain key reads and writes by the hot path, the rest by the router. */
 export function nodeRouter(p: RouterParts): { fetch: (request: Request) => Response | Promise<Response> } {
   const router: RouterType = Router();
   addListRoutes(router, p.list);
-  const read = addKvRoutes(router, { coordinator: p.coordinator, maxValueBytes: p.config.maxValueBytes });
+  const kv = addKvRoutes(router, { coordinator: p.coordinator, maxValueBytes: p.config.maxValueBytes });
   addPeerRoutes(router, p.peers, p.acceptStream);
   addClusterRoutes(router, p);
   addSyncRoutes(router, p.sync);
@@ -45,5 +45,5 @@ export function nodeRouter(p: RouterParts): { fetch: (request: Request) => Respo
   router.all("*", (request: Request) => {
     throw new NotFoundError(`no route for ${request.method} ${new URL(request.url).pathname}`);
   });
-  return { fetch: withHotPath((request) => router.fetch(request), read) };
+  return { fetch: withHotPath((request) => router.fetch(request), kv) };
 }

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { plainKeySegment } from "../../lib/http/hot_path.ts";
+import { plainKeySegment, withHotPath } from "../../lib/http/hot_path.ts";
 
 test("the hot path takes a key segment only where the router would have parsed the same one", () => {
   const chars = fc.constantFrom("a", "Z", "0", ".", "-", "_", "~", "%", "2", "e", "E", "f", "/", "?", "#", "\\", " ", "\"", "<", "{", "|", "^", "`", "é", "@", ":", ";", "=", "+", "&", "'", "(", "[", "]");
@@ -32,4 +32,29 @@ test("plain reads take the hot path; dot segments, queries, odd hosts and other 
     // Hosts of name characters that end in a number, which the URL parser refuses as IPv4.
     "http://.2/d/a", "http://1.2.3.4.5/d/a", "http://a.09/d/a",
   ]) assert.equal(plainKeySegment(url), undefined, url);
+});
+
+test("plain GETs go to the read handler and plain PUTs to the write handler, with the router's params; everything else goes to the router", async () => {
+  const seen: string[] = [];
+  const answer = (who: string) => (request: Request) => {
+    const routed = request as Request & { params?: { key: string }; query?: Record<string, unknown>; route?: string };
+    seen.push(`${who} ${routed.params?.key ?? "-"} ${JSON.stringify(routed.query ?? null)} ${routed.route ?? "-"}`);
+    return new Response(null, { status: 204 });
+  };
+  const fetch = withHotPath(answer("router"), { read: answer("read"), write: answer("write") });
+  const cases: Array<[string, string, string]> = [
+    ["GET", "http://h:1/d/k", "read k {} /d/:key"],
+    ["PUT", "http://h:1/d/k", "write k {} /d/:key"],
+    ["PUT", "http://h:1/d/k?ttl=5s", "router - null -"],
+    ["PUT", "http://h:1/d/..", "router - null -"],
+    ["POST", "http://h:1/d/k", "router - null -"],
+    ["HEAD", "http://h:1/d/k", "router - null -"],
+    ["DELETE", "http://h:1/d/k", "router - null -"],
+    ["PUT", "http://h:1/cluster/ring", "router - null -"],
+  ];
+  for (const [method, url, expected] of cases) {
+    seen.length = 0;
+    await fetch(new Request(url, { method, body: method === "PUT" || method === "POST" ? "v" : undefined }));
+    assert.deepEqual(seen, [expected], `${method} ${url}`);
+  }
 });
