@@ -1,11 +1,11 @@
 /**
  * The hot path: a plain `GET /d/{key}` or `PUT /d/{key}` (no query string) goes straight to
  * the KV read or write handler, without the router's URL parse, query parse and walk over
- * every route pattern, which itty-router does for every request. Only a URL that parsing would leave exactly as
- * it is takes this path: an authority of host name or IP characters, and a key segment of
- * characters a URL path keeps as they are, neither a dot segment nor starting like one.
- * Anything else goes through the router, which answers it as it always has (a Host header
- * that makes no URL is a 400 there).
+ * every route pattern, which itty-router does for every request. Only a URL that parsing
+ * would leave exactly as it is takes this path: an authority of host name or IP characters,
+ * and a key segment of characters a URL path keeps as they are, neither a dot segment nor
+ * starting like one. Anything else goes through the router, which answers it as it always
+ * has (a Host header that makes no URL is a 400 there).
  */
 
 /** The KV routes' pattern, and the route a hot-path read is counted under in the metrics. */
@@ -14,7 +14,8 @@ const AUTHORITY = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 /** Path characters the URL parser neither encodes nor interprets, not starting with a dot. */
 const PLAIN_SEGMENT = /^[A-Za-z0-9_~!$&'()*+,;=:@-][A-Za-z0-9_.~!$&'()*+,;=:@%-]*$/;
 
-type Handler = (request: Request) => Response | Promise<Response>;
+/** A route's handler: an answer in the same turn, or a promise of one. */
+export type Handler = (request: Request) => Response | Promise<Response>;
 type RoutedRequest = Request & { params?: Record<string, string>; query?: Record<string, string>; route?: string };
 
 /** `routerFetch`, with plain key reads and writes handed to `read` and `write` as the router would have. */

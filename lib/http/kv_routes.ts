@@ -15,7 +15,7 @@ import { EXPIRES_HEADER, ttlOf } from "./ttl.ts";
 import type { Condition } from "../cas/condition.ts";
 import type { CasOutcome } from "../cas/propose.ts";
 import { MAX_CONTENT_TYPE } from "../wire/fields.ts";
-import { KEY_ROUTE } from "./hot_path.ts";
+import { type Handler, KEY_ROUTE } from "./hot_path.ts";
 
 export const MAX_KEY_BYTES = 1024;
 export const DEFAULT_CONTENT_TYPE = "application/octet-stream";
@@ -36,8 +36,6 @@ function consistencyOf(request: KeyedRequest, condition?: Condition): Consistenc
   if (value === "one" || value === "quorum" || value === "all") return value;
   throw new BadRequestError(`consistency must be one, quorum or all: received ${JSON.stringify(value)}`);
 }
-
-type Handler = (request: Request) => Response | Promise<Response>;
 
 /** Adds the routes; returns the read and write handlers, which the hot path (hot_path.ts) calls too. */
 export function addKvRoutes(router: RouterType, { coordinator, maxValueBytes }: KvRouteOptions): { read: Handler; write: Handler } {
