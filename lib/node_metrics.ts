@@ -23,12 +23,13 @@ export function nodeGauges(metrics: Metrics, { store, topology, hints }: { store
 
 /**
  * What the replication path looks like from here: how full batches are (the lever on
- * per-frame cost) and how long a peer takes to answer one.
+ * per-frame cost), how long a peer takes to answer one, and how many reads shared a message.
  */
 export function replicationObservers(metrics: Metrics): BatchObserver {
   const messages = metrics.histogram("dht_replica_batch_messages", "Replica messages per batch sent to a peer", [], BATCH_SIZE_BUCKETS).labels([]);
   const seconds = metrics.histogram("dht_replica_batch_seconds", "Round trip of a batch of replica messages to a peer", [], latencyBuckets).labels([]);
-  return { sent: (n) => messages.observe(n), answered: (s) => seconds.observe(s) };
+  const shared = metrics.counter("dht_replica_reads_shared_total", "Quorum reads answered by the same read of another client, still waiting for its batch, instead of a message of their own").labels([]);
+  return { sent: (n) => messages.observe(n), answered: (s) => seconds.observe(s), shared: () => shared.value++ };
 }
 
 /** Conditional writes (lib/cas): attempts, wins, failed conditions (412) and rounds lost to contention. */

@@ -8,7 +8,7 @@ import { type Env, sendWithTimeout } from "../env.ts";
 import type { Entry } from "../store/store.ts";
 import { isGhost } from "../topology/placement.ts";
 import { StaleEpochError } from "../topology/topology.ts";
-import { Batcher, DEFAULT_BATCHING, MAX_BATCH_MESSAGES } from "./batcher.ts";
+import { Batcher, type BatchReply, DEFAULT_BATCHING, MAX_BATCH_MESSAGES, type Share } from "./batcher.ts";
 import type { HintStore } from "./hints.ts";
 import {
   decodeAcceptBody,
@@ -32,6 +32,8 @@ import { BATCH_PATH } from "../wire/paths.ts";
 export interface BatchObserver {
   sent(messages: number): void;
   answered(seconds: number): void;
+  /** A read joined another's waiting get instead of sending its own. */
+  shared(): void;
 }
 
 export interface ReplicaClientOptions {
@@ -42,6 +44,20 @@ export interface ReplicaClientOptions {
   env: Pick<Env, "clock" | "transport">;
   replicaTimeoutMs: number;
   batches?: BatchObserver;
+}
+
+/** What a plain get asks, for gets to share (batcher.ts, `join`): a key, in an epoch, from an asker holding `have`. */
+export interface GetShare {
+  readonly name: string;
+  readonly epoch: number;
+  readonly have: Version | undefined;
+}
+
+/** Whether two gets ask the same: one key, one epoch, and the same version held or none. */
+export function sameGet(a: GetShare, b: GetShare): boolean {
+  if (a.name !== b.name || a.epoch !== b.epoch) return false;
+  if (!a.have || !b.have) return !a.have && !b.have;
+  return compareVersions(a.have, b.have) === 0;
 }
 
 export class ReplicaClient {
@@ -117,11 +133,21 @@ export class ReplicaClient {
 
   /**
    * Another replica's entry; `have`: this node's own, which it answers "same" to if it holds
-   * that version. `holdable`: a plain read's, which the batcher may hold for company.
+   * that version. `holdable`: a plain read's, which the batcher may hold for company, and
+   * which shares the reply of the same get (key, epoch and `have`) still waiting for its
+   * batch: the replica reads after this read began either way (batcher.ts, `join`).
    */
   get(peer: string, key: string, epoch: number, have?: Entry, holdable = false): Promise<GetReply> {
+    // The decoders are written out twice, not named: tsx (esbuild's keepNames) would name a
+    // function held in a const on every call, which costs Node more than the rest of this.
+    const share: GetShare | undefined = holdable ? { name: key, epoch, have: have?.version } : undefined;
+    const joined = share && this.#batcher.join(peer, share, sameGet);
+    if (joined) {
+      this.#o.batches?.shared();
+      return this.#answer(joined, peer, (body) => decodeGetReply(body, have));
+    }
     const request = encodeKvRequest(have ? { type: "get", key, epoch, have: have.version } : { type: "get", key, epoch });
-    return this.#send(peer, request, (body) => decodeGetReply(body, have), holdable);
+    return this.#send(peer, request, (body) => decodeGetReply(body, have), holdable, share);
   }
 
   /** A conditional write's first phase at one replica: a promise, with what it holds. */
@@ -161,9 +187,13 @@ export class ReplicaClient {
     }
   }
 
-  #send<T>(peer: string, body: Uint8Array, decode: (b: Uint8Array) => T, holdable = false): Promise<T> {
+  #send<T>(peer: string, body: Uint8Array, decode: (b: Uint8Array) => T, holdable = false, share?: Share): Promise<T> {
     if (isGhost(peer)) return Promise.reject(new Error(`${peer.slice(1)} was replaced by a new process`));
-    return this.#batcher.request(peer, body, holdable).then((reply) => {
+    return this.#answer(this.#batcher.request(peer, body, holdable, share), peer, decode);
+  }
+
+  #answer<T>(reply: Promise<BatchReply>, peer: string, decode: (b: Uint8Array) => T): Promise<T> {
+    return reply.then((reply) => {
       if (reply.status === 409) this.#noteStale(refusedEpoch(reply.body), peer);
       if (reply.status !== 200) throw new Error(`${peer} answered ${reply.status}`);
       return decode(reply.body);

@@ -196,4 +196,13 @@ test("a node's metrics count the replica messages it batched and each batch's ro
   assert.equal(figure("dht_replica_batch_messages_count") - before.batches, 3);
   assert.equal(figure("dht_replica_batch_seconds_count") - before.answered, 3);
   assert.ok(figure("dht_replica_batch_seconds_sum") > 0, "the simulated network takes time");
+
+  // Five clients read it at once: the first read's get waits for the end of the turn before
+  // it leaves (batcher.ts), and the other four share it.
+  const shared = figure("dht_replica_reads_shared_total");
+  const sent = figure("dht_replica_batch_messages_sum");
+  const reads = await Promise.all(Array.from({ length: 5 }, () => call(c, coordinator.id, `GET ${path(key)}`)));
+  assert.deepEqual(reads.map((r) => r.status), [200, 200, 200, 200, 200]);
+  assert.equal(figure("dht_replica_reads_shared_total") - shared, 4);
+  assert.equal(figure("dht_replica_batch_messages_sum") - sent, 1);
 });

@@ -1,6 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Batcher, type BatchReply } from "../../lib/replication/batcher.ts";
+import { type GetShare, sameGet } from "../../lib/replication/replica_client.ts";
+import type { Version } from "../../lib/store/version.ts";
 import { VirtualClock } from "../../lib/sim/clock.ts";
 import { encode } from "@msgpack/msgpack";
 import { defaultConfig } from "../../lib/config.ts";
@@ -183,6 +185,64 @@ test("nothing is held at low load, or after a round with a write in it", async (
   void b.request("p", bytes("c"), true);
   await settle();
   assert.deepEqual(peer.batches[3]!.messages, ["c"], "the last round held a write: no hold");
+});
+
+test("a request joins a message still waiting under the same name, and shares its reply; once it left, nothing can join it", async () => {
+  const peer = fakePeer();
+  const b = new Batcher(peer.send, new VirtualClock(), { ...options, maxInFlight: 1 });
+  void b.request("p", bytes("busy"));
+  await settle();
+  const own = b.request("p", bytes("get k"), true, { name: "k" });
+  const joined = b.join("p", { name: "k" }, () => true);
+  assert.ok(joined, "waiting: it can be joined");
+  assert.equal(b.join("p", { name: "k" }, () => false), undefined, "one that does not ask the same is another message");
+  assert.equal(b.join("p", { name: "other" }, () => true), undefined, "another name is another message");
+  assert.equal(b.join("q", { name: "k" }, () => true), undefined, "another peer's queue is another queue");
+  peer.batches[0]!.release();
+  await settle();
+  assert.deepEqual(peer.batches[1]!.messages, ["get k"], "sent once");
+  assert.equal(b.join("p", { name: "k" }, () => true), undefined, "in flight: too late to join");
+  peer.batches[1]!.release();
+  assert.deepEqual([text((await own).body), text((await joined!).body)], ["re:get k", "re:get k"]);
+});
+
+test("joined requests count toward a held round, and fail with their message when it waits too long", async () => {
+  const { peer, b } = await afterReadRound(3);
+  void b.request("p", bytes("a"), true, { name: "a" });
+  void b.join("p", { name: "a" }, () => true);
+  await settle();
+  assert.equal(peer.batches.length, 1, "two requests of three: still held");
+  void b.join("p", { name: "a" }, () => true);
+  await settle();
+  assert.deepEqual(peer.batches[1]!.messages, ["a"], "three requests, one message: the round leaves");
+
+  const slow = await afterReadRound(1);
+  void slow.b.request("p", bytes("x"));
+  await settle();
+  const own = slow.b.request("p", bytes("b"), true, { name: "b" });
+  const joined = slow.b.join("p", { name: "b" }, () => true)!;
+  slow.clock.advance(301);
+  slow.peer.batches[1]!.release();
+  await assert.rejects(own, /waited over 300 ms/);
+  await assert.rejects(joined, /waited over 300 ms/);
+  assert.equal(slow.b.join("p", { name: "b" }, () => true), undefined, "a message that failed cannot be joined");
+});
+
+test("two gets ask the same only with one key, one epoch, and the same version held or none", () => {
+  const v = { wall: 5, logical: 1, node: "a:1" };
+  const ballot = { epoch: 1, wall: 6, logical: 0, node: "b:1" };
+  const get = (have: Version | undefined, epoch = 3, name = "k"): GetShare => ({ name, epoch, have });
+  const cases: Array<[string, GetShare, GetShare, boolean]> = [
+    ["same key, epoch and version", get(v), get({ ...v }), true],
+    ["both hold nothing", get(undefined), get(undefined), true],
+    ["another key", get(v), get(v, 3, "j"), false],
+    ["another epoch", get(v), get(v, 4), false],
+    ["a newer version", get(v), get({ ...v, logical: 2 }), false],
+    ["one holds nothing, the other something", get(undefined), get(v), false],
+    ["one holds something, the other nothing", get(v), get(undefined), false],
+    ["a conditional write's step above it", get(v), get({ ...v, step: 1, ballot }), false],
+  ];
+  for (const [name, a, b, expected] of cases) assert.equal(sameGet(a, b), expected, name);
 });
 
 test("POST /_kv/batch answers each message as its own route would, and refuses a bad batch whole", async () => {

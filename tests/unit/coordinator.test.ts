@@ -15,6 +15,7 @@ import { Store } from "../../lib/store/store.ts";
 import { compareVersions, Hlc, successor, type Version } from "../../lib/store/version.ts";
 import { replicaMessages } from "../../lib/replication/replica_messages.ts";
 import { testEnv } from "../support/env.ts";
+import { VirtualClock } from "../../lib/sim/clock.ts";
 
 const SELF = "127.0.0.1:8000";
 const PEERS = ["127.0.0.1:8001", "127.0.0.1:8002"];
@@ -139,9 +140,11 @@ test("R = 1, W = 3: a read that finds nothing is an answer only once max(R, W) o
  * A coordinator and two peers that are real replicas (each its own store and acceptor),
  * its clock `skewMs` off theirs. `answers(peer, type)`: whether that peer answers a batch
  * holding a message of that type (otherwise the batch fails, as a lost one does).
+ * `delivered`: awaited between a peer answering a batch and its reply arriving; `clock`:
+ * the one to run on.
  */
-function amongRealReplicas(answers: (peer: string, type: string) => boolean = () => true, skewMs = 0) {
-  const env = testEnv();
+function amongRealReplicas(answers: (peer: string, type: string) => boolean = () => true, skewMs = 0, delivered = async () => {}, clock?: VirtualClock) {
+  const env = { ...testEnv(), ...(clock ? { clock } : {}) };
   const peers = new Map(PEERS.map((id) => {
     const store = new Store(() => env.clock.now());
     const acceptor = new CasAcceptor(store, () => env.clock.now());
@@ -154,6 +157,7 @@ function amongRealReplicas(answers: (peer: string, type: string) => boolean = ()
       for (const m of messages) sent.push({ peer, type: m.type, ...("entry" in m ? { version: JSON.stringify(m.entry.version) } : {}) });
       if (messages.some((m) => !answers(peer, m.type))) throw new Error(`${peer} did not answer`);
       const answer = replicaMessages(peers.get(peer)!.replica, peers.get(peer)!.acceptor).answerBatch(body);
+      await delivered();
       return { status: 200, body: answer };
     },
     close: async () => {},
@@ -238,4 +242,55 @@ test("a one-round write through an owner that missed the newest write goes above
   const { version } = await coordinator.put("k", value("after"));
   assert.ok(compareVersions(version, chosen.version) > 0, `the write went above the chosen one: ${JSON.stringify(version)}`);
   assert.equal(new TextDecoder().decode((await coordinator.get("k"))!.value), "after");
+});
+
+/** Replies held until `release()`: a batch in flight, answered by its replica already. */
+function heldReplies(clock: { advance(ms: number): void }) {
+  const waiting: Array<() => void> = [];
+  const release = () => waiting.splice(0).forEach((resolve) => resolve());
+  return {
+    delivered: () => new Promise<void>((resolve) => waiting.push(resolve)),
+    /** Lets every message through, round after round (a held round ends within 1 ms). */
+    async drain() {
+      for (let i = 0; i < 20; i++) {
+        release();
+        clock.advance(1);
+        await new Promise((r) => setImmediate(r));
+      }
+    },
+  };
+}
+const turn = () => new Promise((r) => setImmediate(r));
+const textOf = (e: Entry | undefined) => new TextDecoder().decode(e!.value);
+
+test("reads of one key share a get still waiting for its batch: one message a round, each read answered", async () => {
+  const clock = new VirtualClock();
+  const held = heldReplies(clock);
+  const { coordinator, store, peers, sent } = amongRealReplicas(() => true, 0, held.delivered, clock);
+  const v1: Entry = { value: bytes("v1"), contentType: "text/plain", version: { wall: 1, logical: 0, node: SELF }, tombstone: false };
+  for (const holder of [store, ...[...peers.values()].map((p) => p.store)]) holder.apply("k", v1);
+  const first = coordinator.get("k");
+  await turn();
+  const rest = [coordinator.get("k"), coordinator.get("k"), coordinator.get("k")];
+  await held.drain();
+  assert.deepEqual((await Promise.all([first, ...rest])).map(textOf), ["v1", "v1", "v1", "v1"]);
+  assert.deepEqual(sent.map((m) => m.type), ["get", "get"], "the first read's get, then one for the three waiting behind it");
+});
+
+test("a read begun after a get left never shares its reply: a write that finished in between is seen", async () => {
+  // The replica answered the first read before the write reached it. The second read begins
+  // after the write finished (on the two other owners, not this node): the first read's
+  // answer would hide it, so the second asks the replica again.
+  const clock = new VirtualClock();
+  const held = heldReplies(clock);
+  const { coordinator, store, peers } = amongRealReplicas(() => true, 0, held.delivered, clock);
+  const at = (wall: number, text: string): Entry => ({ value: bytes(text), contentType: "text/plain", version: { wall, logical: 0, node: SELF }, tombstone: false });
+  for (const holder of [store, ...[...peers.values()].map((p) => p.store)]) holder.apply("k", at(1, "v1"));
+  const first = coordinator.get("k");
+  await turn();
+  for (const p of peers.values()) p.replica.put("k", at(2, "v2"), 1);
+  const second = coordinator.get("k");
+  await held.drain();
+  assert.equal(textOf(await first), "v1", "begun before the write finished");
+  assert.equal(textOf(await second), "v2", "begun after the write finished");
 });
