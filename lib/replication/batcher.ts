@@ -80,8 +80,8 @@ interface Waiting {
 }
 
 /**
- * What a message other requests may share while it waits (`join`) asks, named (a read's
- * key); the rest (a read's epoch and version) is for `join`'s caller to compare.
+ * What a message others may share while it waits asks (`join`): its name (a read's key),
+ * and whatever else `join`'s caller compares (a read's epoch and the version it holds).
  */
 export interface Share {
   readonly name: string;
