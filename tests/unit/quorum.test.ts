@@ -59,6 +59,19 @@ test("firstSuccesses resolves at the quorum without waiting for stragglers, or w
   assert.deepEqual(await firstSuccesses([], 1, () => true), { successes: 0, results: [] });
 });
 
+test("the usual replies are the bytes msgpack gives for them, recognised without decoding; any other goes through the decoder", () => {
+  const e = entry(1732320000000);
+  const applied = encode({ applied: true, current: null });
+  assert.deepEqual(encodePutReply({ applied: true }), applied, "what any node, old or new, decodes as stored");
+  assert.deepEqual(decodePutReply(applied), { applied: true });
+  assert.deepEqual(decodePutReply(encode({ applied: false, current: null })), { applied: false }, "one byte apart: decoded");
+  assert.deepEqual(decodePutReply(encode({ applied: true })), { applied: true }, "another spelling: decoded");
+  const same = encode({ same: true });
+  assert.deepEqual(encodeGetReply({ entry: e }, e.version), same);
+  assert.equal(decodeGetReply(same, e).entry, e, "'same' stands for the asker's own entry");
+  assert.throws(() => decodeGetReply(same), /held nothing/, "'same' to a get that held nothing is still refused");
+});
+
 test("replica messages round-trip, and hostile ones are refused", () => {
   const e = entry(1732320000000);
   assert.deepEqual(decodeKvRequest(encodeKvRequest({ type: "put", epoch: 1, key: "k/ä", entry: e })), { type: "put", epoch: 1, key: "k/ä", entry: e });
