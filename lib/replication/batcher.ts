@@ -100,8 +100,8 @@ interface PeerQueue {
 /**
  * The newest of the last SHARE_SCAN waiting messages whose share is the `same` as `share`.
  * Only the newest few: a hot key's reads follow one another closely. A scan costs less
- * than a map of names kept beside the queue, which measured slower on Node and Bun than
- * reads gained by sharing (docs/benchmarks.md).
+ * than keeping a map of names beside the queue, which cost reads of many keys more than
+ * sharing saved (docs/benchmarks.md).
  */
 function sharedWaiting<S extends Share>(waiting: readonly Waiting[], share: S, same: (queued: S, share: S) => boolean): Waiting | undefined {
   for (let i = waiting.length - 1; i >= Math.max(0, waiting.length - SHARE_SCAN); i--) {

@@ -244,23 +244,23 @@ test("a one-round write through an owner that missed the newest write goes above
   assert.equal(new TextDecoder().decode((await coordinator.get("k"))!.value), "after");
 });
 
-/** Replies held until `release()`: a batch in flight, answered by its replica already. */
+const turn = () => new Promise((r) => setImmediate(r));
+
+/** Replies held until `drain()`: a batch in flight, answered by its replica already. */
 function heldReplies(clock: { advance(ms: number): void }) {
   const waiting: Array<() => void> = [];
-  const release = () => waiting.splice(0).forEach((resolve) => resolve());
   return {
     delivered: () => new Promise<void>((resolve) => waiting.push(resolve)),
     /** Lets every message through, round after round (a held round ends within 1 ms). */
     async drain() {
       for (let i = 0; i < 20; i++) {
-        release();
+        waiting.splice(0).forEach((resolve) => resolve());
         clock.advance(1);
-        await new Promise((r) => setImmediate(r));
+        await turn();
       }
     },
   };
 }
-const turn = () => new Promise((r) => setImmediate(r));
 const textOf = (e: Entry | undefined) => new TextDecoder().decode(e!.value);
 
 test("reads of one key share a get still waiting for its batch: one message a round, each read answered", async () => {
