@@ -40,6 +40,13 @@ export function decodeOrThrow(decode: (bytes: Uint8Array) => unknown, bytes: Uin
   }
 }
 
+/** Whether `bytes` begins with `prefix`: how known bytes (a label, a usual reply) are recognised without decoding. */
+export function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
+  if (bytes.byteLength < prefix.byteLength) return false;
+  for (let i = 0; i < prefix.byteLength; i++) if (bytes[i] !== prefix[i]) return false;
+  return true;
+}
+
 export function record(v: unknown, field: string): Record<string, unknown> {
   if (typeof v !== "object" || v === null || Array.isArray(v) || v instanceof Uint8Array) {
     throw new MessageError(field === "message" ? "message is not a map" : `${field} must be a map`);

@@ -4,7 +4,7 @@
  * name's length, the name, then the message. In the clear, for routing and refusal; the
  * keyring will bind it to the message as associated data.
  */
-import { MessageError } from "./fields.ts";
+import { MessageError, startsWith } from "./fields.ts";
 
 const MARK = 0xc1;
 /** The longest cluster name, in bytes (config.ts allows 64 ASCII characters). */
@@ -41,9 +41,7 @@ export function readLabel(bytes: Uint8Array): { name: string; body: Uint8Array }
 
 /** Whether a body's label is exactly `label` (the usual case, checked without decoding). */
 export function hasLabel(bytes: Uint8Array, label: Uint8Array): boolean {
-  if (bytes.byteLength < label.byteLength) return false;
-  for (let i = 0; i < label.byteLength; i++) if (bytes[i] !== label[i]) return false;
-  return true;
+  return startsWith(bytes, label);
 }
 
 /** A message labelled with another cluster's name: refused (403), nothing read or changed. */

@@ -9,7 +9,7 @@
  * the newest version, so most replies shrink to a few bytes with nothing to decode.
  */
 import { encodeMsgpack as encode, msgpackDecoder } from "./msgpack.ts";
-import { count, entry, entryToWire, MAX_KEY_LENGTH, mapDecoder, MessageError, text, version, versionToWire, decodeOrThrow } from "./fields.ts";
+import { count, entry, entryToWire, MAX_KEY_LENGTH, mapDecoder, MessageError, startsWith, text, version, versionToWire, decodeOrThrow } from "./fields.ts";
 import type { Entry } from "../store/store.ts";
 import { compareVersions, type Version } from "../store/version.ts";
 import { type AcceptReply, type CasRequest, CHOSEN_KEPT, decodeAcceptReply, decodeCasFields, decodeCasState, decodePrepareReply, encodeCasRequest, type CasState, type Pending, pendingFromWire, pendingToWire, type PrepareReply } from "./cas.ts";
@@ -59,11 +59,7 @@ export function encodeKvRequest(request: KvRequest): Uint8Array {
 const APPLIED = encode({ applied: true, current: null });
 const SAME = encode({ same: true });
 
-function isExactly(bytes: Uint8Array, known: Uint8Array): boolean {
-  if (bytes.byteLength !== known.byteLength) return false;
-  for (let i = 0; i < known.byteLength; i++) if (bytes[i] !== known[i]) return false;
-  return true;
-}
+const isExactly = (bytes: Uint8Array, known: Uint8Array) => bytes.byteLength === known.byteLength && startsWith(bytes, known);
 
 export function encodePutReply(reply: PutReply): Uint8Array {
   if (reply.applied && !reply.current) return APPLIED;
