@@ -7,7 +7,7 @@
  * Req/s is the sum over the wrk processes; p50 is the median of theirs and p99 the worst of
  * theirs (wrk's histograms cannot be merged from outside).
  *
- *   npx tsx bench/scale.ts [sizes=3,6,12] [runtime=bun] [seconds=5]
+ *   npx tsx bench/scale.ts [sizes=3,6,12] [runtime=bun] [seconds=5] [reads=uniform|zipf]
  *
  * On one machine every node shares the same cores, so more nodes cannot mean more
  * throughput: what the table shows is what coordination costs as the ring grows.
@@ -21,6 +21,11 @@ import { type Figures, wrk } from "./wrk.ts";
 const sizes = (process.argv[2] ?? "3,6,12").split(",").map(Number);
 const runtime = (process.argv[3] ?? "bun") as Runtime;
 const seconds = Number(process.argv[4] ?? 5);
+const reads = process.argv[5] ?? "uniform";
+if (reads !== "uniform" && reads !== "zipf") {
+  console.error(`reads must be uniform or zipf: received '${reads}'`);
+  process.exit(2);
+}
 const KEYS = 10_000;
 const CONNECTIONS = 32;
 const VALUE = "v".repeat(100);
@@ -31,7 +36,13 @@ if (!installed("wrk")) {
 
 const dir = mkdtempSync("/tmp/dht-scale-bench-");
 const getScript = join(dir, "get.lua");
-writeFileSync(getScript, `init = function(args)\n  math.randomseed(tonumber(args[1]))\nend\nrequest = function()\n  return wrk.format("GET", "/d/k" .. math.random(0, ${KEYS - 1}))\nend\n`);
+// zipf: the key of rank k (k0 first) drawn with probability proportional to 1/(k+1), by a
+// binary search of the cumulative distribution each wrk thread builds once.
+const pickKey =
+  reads === "uniform"
+    ? `local function pick() return math.random(0, ${KEYS - 1}) end\n`
+    : `local cdf = {}\nlocal function build()\n  local sum = 0\n  for i = 1, ${KEYS} do sum = sum + 1 / i end\n  local acc = 0\n  for i = 1, ${KEYS} do acc = acc + 1 / i / sum; cdf[i] = acc end\nend\nlocal function pick()\n  local u, lo, hi = math.random(), 1, ${KEYS}\n  while lo < hi do\n    local mid = math.floor((lo + hi) / 2)\n    if cdf[mid] < u then lo = mid + 1 else hi = mid end\n  end\n  return lo - 1\nend\n`;
+writeFileSync(getScript, `${pickKey}init = function(args)\n  math.randomseed(tonumber(args[1]))\n  ${reads === "zipf" ? "build()" : ""}\nend\nrequest = function()\n  return wrk.format("GET", "/d/k" .. pick())\nend\n`);
 const putScript = join(dir, "put.lua");
 writeFileSync(putScript, `local n = 0\nlocal value = string.rep("v", 100)\ninit = function(args)\n  n = tonumber(args[1])\nend\nrequest = function()\n  n = n + 1\n  return wrk.format("PUT", "/d/fresh" .. n, { ["Content-Type"] = "application/octet-stream" }, value)\nend\n`);
 
@@ -47,13 +58,30 @@ async function spread(urls: string[], script: string, round: number): Promise<Fi
   };
 }
 
-const middle = (rounds: Figures[]) => [...rounds].sort((a, b) => a.rate - b.rate)[Math.floor((rounds.length - 1) / 2)]!;
+/** Reads, summed over the nodes, that took the reply of another read's get (`dht_replica_reads_shared_total`). */
+async function sharedReads(urls: string[]): Promise<number> {
+  let total = 0;
+  for (const url of urls) {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    total += Number(/^dht_replica_reads_shared_total (\S+)$/m.exec(text)?.[1] ?? 0);
+  }
+  return total;
+}
+
+/** A GET round, with the share of its reads that joined another's get. */
+async function getRound(urls: string[], round: number): Promise<Figures & { shared: number }> {
+  const before = await sharedReads(urls);
+  const figures = await spread(urls, getScript, round);
+  return { ...figures, shared: (await sharedReads(urls)) - before };
+}
+
+const middle = <F extends Figures>(rounds: F[]): F => [...rounds].sort((a, b) => a.rate - b.rate)[Math.floor((rounds.length - 1) / 2)]!;
 const cell = (f: Figures) => `${Math.round(f.rate).toLocaleString("en-US")} | ${f.p50.toFixed(2)} / ${f.p99.toFixed(2)}${f.errors > 0 ? ` (${f.errors} errors)` : ""}`;
 
 try {
-  console.log(`${runtime} nodes, N=3 W=2 R=2, ${CONNECTIONS} connections spread over every node, ${seconds} s rounds, median of 3`);
-  console.log("| nodes | GET req/s | GET p50 / p99 ms | PUT req/s | PUT p50 / p99 ms |");
-  console.log("|---|---|---|---|---|");
+  console.log(`${runtime} nodes, N=3 W=2 R=2, ${CONNECTIONS} connections spread over every node, ${reads} reads of ${KEYS} keys, ${seconds} s rounds, median of 3`);
+  console.log("| nodes | GET req/s | GET p50 / p99 ms | reads shared | PUT req/s | PUT p50 / p99 ms |");
+  console.log("|---|---|---|---|---|---|");
   for (const size of sizes) {
     const nodes = await startCluster(Array.from({ length: size }, () => runtime));
     try {
@@ -62,13 +90,14 @@ try {
         const res = await fetch(`${urls[i % urls.length]}/d/k${i}`, { method: "PUT", body: VALUE });
         if (!res.ok) throw new Error(`PUT k${i}: ${res.status} ${await res.text()}`);
       });
-      const gets: Figures[] = [];
+      const gets: Array<Figures & { shared: number }> = [];
       const puts: Figures[] = [];
       for (let round = 0; round < 3; round++) {
-        gets.push(await spread(urls, getScript, round));
+        gets.push(await getRound(urls, round));
         puts.push(await spread(urls, putScript, round));
       }
-      console.log(`| ${size} | ${cell(middle(gets))} | ${cell(middle(puts))} |`);
+      const get = middle(gets);
+      console.log(`| ${size} | ${cell(get)} | ${((100 * get.shared) / (get.rate * seconds)).toFixed(1)}% | ${cell(middle(puts))} |`);
     } finally {
       await Promise.all(nodes.map((n) => n.stop("SIGKILL")));
     }
