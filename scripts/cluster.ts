@@ -62,7 +62,9 @@ function command(rt: Runtime, port: number): [string, string[]] {
   const nodeArgs = [String(port), ...(port === basePort ? [] : [String(basePort)]), ...passThrough];
   if (rt === "bun") return [bin("bun"), ["run", "mod.ts", ...nodeArgs]];
   if (rt === "deno") return [bin("deno"), ["run", "-A", "mod.ts", ...nodeArgs]];
-  return [bin("tsx"), ["mod.ts", ...nodeArgs]];
+  // `node --import tsx` rather than the tsx CLI, which would stay as a second Node process
+  // per member only to relay signals (~45 MiB each).
+  return ["node", ["--import", "tsx", "mod.ts", ...nodeArgs]];
 }
 
 mkdirSync(logDir, { recursive: true });
