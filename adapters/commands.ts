@@ -117,4 +117,3 @@ async function status(args: string[]): Promise<never> {
     process.exit(1);
   }
 }
-

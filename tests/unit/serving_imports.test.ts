@@ -1,9 +1,9 @@
 /**
  * What a serving node loads. Every module a runtime loads stays resident in every node,
- * with the runtime's own code behind it (a Bun node's `node:crypto` alone maps ~6 MiB of
- * Bun's binary): the subcommands (`status`, `recover`, `simulate`) and what only some nodes
- * need (the files module, node:crypto's cipher) are imported when they are used, never
- * statically from the entry point or the adapters.
+ * with the runtime's own code behind it (docs/benchmarks.md, "Beside Serf"): the
+ * subcommands (`status`, `recover`, `simulate`) and what only some nodes need (the files
+ * module, node:crypto's cipher) are imported when they are used, never statically from the
+ * entry point or the adapters.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
