@@ -15,8 +15,12 @@ export interface Gathered {
   results: Array<GetReply | undefined>;
 }
 
-/** `askLast`: a replica that just failed, asked only if the others do not make R. */
-export async function gather(client: ReplicaClient, key: string, peers: readonly string[], r: number, epoch: number, askLast?: string): Promise<Gathered> {
+/**
+ * `askLast`: a replica that just failed, asked only if the others do not make R. `head`:
+ * only versions are wanted, so the others send their entries without values (`getHead`),
+ * and the results' entries but this node's own may hold none: for a writer's first phase.
+ */
+export async function gather(client: ReplicaClient, key: string, peers: readonly string[], r: number, epoch: number, askLast?: string, head = false): Promise<Gathered> {
   const { self } = client;
   const results: Array<GetReply | undefined> = new Array(peers.length).fill(undefined);
   let successes = 0;
@@ -42,13 +46,13 @@ export async function gather(client: ReplicaClient, key: string, peers: readonly
     if (indexes.length === 1) {
       // The usual case (R = 2, this node a replica): one request, no race to arrange.
       try {
-        results[indexes[0]!] = await client.get(peers[indexes[0]!]!, key, epoch, have);
+        results[indexes[0]!] = await (head ? client.getHead(peers[indexes[0]!]!, key, epoch, have) : client.get(peers[indexes[0]!]!, key, epoch, have));
         return 1;
       } catch {
         return 0;
       }
     }
-    const got = await firstSuccesses(indexes.map((i) => client.get(peers[i]!, key, epoch, have)), needed, () => true);
+    const got = await firstSuccesses(indexes.map((i) => (head ? client.getHead(peers[i]!, key, epoch, have) : client.get(peers[i]!, key, epoch, have))), needed, () => true);
     got.results.forEach((reply, j) => {
       if (reply) results[indexes[j]!] = reply;
     });

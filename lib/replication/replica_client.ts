@@ -150,6 +150,16 @@ export class ReplicaClient {
     return this.#send(peer, request, (body) => decodeGetReply(body, have), holdable, share);
   }
 
+  /**
+   * Another replica's entry without its value: a writer's first phase needs only versions,
+   * and a value may be large. `have` as for `get`. A replica too old to know `head` sends the
+   * entry whole, which serves as well. Never shared: a read that joined it would get no value.
+   */
+  getHead(peer: string, key: string, epoch: number, have?: Entry): Promise<GetReply> {
+    const request = encodeKvRequest({ type: "get", key, epoch, have: have?.version, head: true });
+    return this.#send(peer, request, (body) => decodeGetReply(body, have));
+  }
+
   /** A conditional write's first phase at one replica: a promise, with what it holds. */
   prepare(peer: string, key: string, ballot: Ballot, epoch: number): Promise<PrepareReply> {
     if (peer === this.self) return this.#locally(() => this.#o.acceptor.prepare(key, ballot, epoch));

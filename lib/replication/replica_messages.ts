@@ -26,7 +26,7 @@ export function replicaMessages(replica: Replica, acceptor: Acceptor): ReplicaMe
       case "put-above":
         return encodePutReply(replica.putAbove(m.key, m.entry, m.epoch));
       case "get":
-        return encodeGetReply(replica.get(m.key, m.epoch), m.have);
+        return encodeGetReply(replica.get(m.key, m.epoch), m.have, m.head);
       case "prepare":
         return encodePrepareReply(acceptor.prepare(m.key, m.ballot, m.epoch));
       case "accept":

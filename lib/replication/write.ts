@@ -85,11 +85,12 @@ async function writeInTwoPhases(ctx: QuorumContext, key: string, first: Placemen
 /**
  * ABD's first phase: the newest version a read quorum holds, and the placement it was
  * learned on. Nothing is stored in this phase, so it may run again on a later epoch's.
+ * Only versions are wanted, so the replicas send no values (`gather`'s `head`).
  */
 function learnNewest(ctx: QuorumContext, key: string, p: Placement, consistency: Consistency): Promise<{ value: Version | undefined; placement: Placement }> {
   return ctx.placements.run(ringPosition(key), p, async (q) => {
     const { r } = quorumSizes(ctx.config, q.read.length, consistency);
-    const { successes, results } = await gather(ctx.client, key, q.read, r, q.epoch);
+    const { successes, results } = await gather(ctx.client, key, q.read, r, q.epoch, undefined, true);
     if (successes < r) throw new QuorumError("write", successes, r, { epoch: q.epoch, owners: q.read, answeredBy: q.read.filter((_, i) => results[i]) });
     // A conditional write accepted above the stored versions may be chosen and answered
     // already (its commit still on the way): this write goes above it too (unless this

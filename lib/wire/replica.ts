@@ -19,7 +19,8 @@ export type KvRequest =
   | { type: "put"; key: string; epoch: number; entry: Entry }
   /** A plain write stored only above everything the replica holds, stored or accepted (lib/replication/write.ts). */
   | { type: "put-above"; key: string; epoch: number; entry: Entry }
-  | { type: "get"; key: string; epoch: number; have?: Version }
+  /** `head`: the entry without its value, for a writer that needs only the versions (an older replica sends it whole). */
+  | { type: "get"; key: string; epoch: number; have?: Version; head?: true }
   | CasRequest;
 
 /** A put's answer: stored, or refused with the newer version the replica holds. */
@@ -46,6 +47,8 @@ export function encodeKvRequest(request: KvRequest): Uint8Array {
   if (request.type === "prepare" || request.type === "accept" || request.type === "cas-state") return encodeCasRequest(request);
   return request.type === "put" || request.type === "put-above"
     ? encode({ type: request.type, key: request.key, e: request.epoch, entry: entryToWire(request.entry) })
+    : request.head
+    ? encode({ type: "get", key: request.key, e: request.epoch, have: request.have ? versionToWire(request.have) : null, head: true })
     : request.have
     ? encode({ type: "get", key: request.key, e: request.epoch, have: versionToWire(request.have) })
     : encode({ type: "get", key: request.key, e: request.epoch });
@@ -66,13 +69,19 @@ export function encodePutReply(reply: PutReply): Uint8Array {
   return encode({ applied: reply.applied, current: reply.current ? versionToWire(reply.current) : null });
 }
 
-/** The reply to a get; just `{same: true}` when the entry's version is the asker's `have`. */
-export function encodeGetReply(reply: GetReply, have?: Version): Uint8Array {
+/**
+ * The reply to a get; just `{same: true}` when the entry's version is the asker's `have`.
+ * `head`: the entry with an empty value (its version, expiry and tombstone kept).
+ */
+export function encodeGetReply(reply: GetReply, have?: Version, head?: true): Uint8Array {
   const same = have && reply.entry && compareVersions(reply.entry.version, have) === 0;
-  if (reply.pending) return encode({ ...(same ? { same: true } : { entry: reply.entry ? entryToWire(reply.entry) : null }), p: pendingToWire(reply.pending) });
-  if (same) return SAME;
-  return encode({ entry: reply.entry ? entryToWire(reply.entry) : null });
+  if (same && !reply.pending) return SAME;
+  const entry = same || !reply.entry ? null : entryToWire(head ? { ...reply.entry, value: NO_VALUE } : reply.entry);
+  if (reply.pending) return encode({ ...(same ? { same: true } : { entry }), p: pendingToWire(reply.pending) });
+  return encode({ entry });
 }
+
+const NO_VALUE = new Uint8Array(0);
 
 export function decodeKvRequest(bytes: Uint8Array): KvRequest {
   const m = map(bytes);
@@ -84,7 +93,11 @@ export function decodeKvRequest(bytes: Uint8Array): KvRequest {
     if (e.version.step !== undefined) throw new MessageError("a put-above carries a plain write's entry, not a conditional one");
     return { type: "put-above", key, epoch, entry: e };
   }
-  if (m.type === "get") return m.have == null ? { type: "get", key, epoch } : { type: "get", key, epoch, have: version(m.have) };
+  if (m.type === "get") {
+    const request: KvRequest = m.have == null ? { type: "get", key, epoch } : { type: "get", key, epoch, have: version(m.have) };
+    if (m.head === true) request.head = true;
+    return request;
+  }
   if (m.type === "prepare" || m.type === "accept" || m.type === "cas-state") return decodeCasFields(m, key, epoch);
   throw new MessageError(`unknown message type ${JSON.stringify(m.type)}`);
 }

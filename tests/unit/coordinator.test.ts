@@ -5,7 +5,7 @@ import { seededRandom, type Transport } from "../../lib/env.ts";
 import { CasAcceptor } from "../../lib/cas/acceptor.ts";
 import { quorumCoordinator } from "../../lib/replication/coordinator.ts";
 import { HintStore } from "../../lib/replication/hints.ts";
-import { decodeBatch, decodeKvRequest, encodeBatchReplies, encodeGetReply, encodePutReply, type PutReply } from "../../lib/wire/replica.ts";
+import { decodeBatch, decodeBatchReplies, decodeKvRequest, encodeBatchReplies, encodeGetReply, encodePutReply, type PutReply } from "../../lib/wire/replica.ts";
 import { localReplica } from "../../lib/replication/replica.ts";
 import { Layout } from "../../lib/topology/placement.ts";
 import { ringHalves } from "../../lib/ring/hash.ts";
@@ -150,13 +150,15 @@ function amongRealReplicas(answers: (peer: string, type: string) => boolean = ()
     const acceptor = new CasAcceptor(store, () => env.clock.now());
     return [id, { store, acceptor, replica: localReplica(store, new Hlc(id, () => env.clock.now()), () => false, () => {}, acceptor) }];
   }));
-  const sent: Array<{ peer: string; type: string; version?: string }> = [];
+  const sent: Array<{ peer: string; type: string; version?: string; head?: true; replyBytes?: number }> = [];
   const transport: Transport = {
     async send(peer, _path, body) {
       const messages = decodeBatch(body, 128).map(decodeKvRequest);
-      for (const m of messages) sent.push({ peer, type: m.type, ...("entry" in m ? { version: JSON.stringify(m.entry.version) } : {}) });
+      const records = messages.map((m) => ({ peer, type: m.type, ...("entry" in m ? { version: JSON.stringify(m.entry.version) } : {}), ...("head" in m && m.head ? { head: m.head } : {}) }));
+      sent.push(...records);
       if (messages.some((m) => !answers(peer, m.type))) throw new Error(`${peer} did not answer`);
       const answer = replicaMessages(peers.get(peer)!.replica, peers.get(peer)!.acceptor).answerBatch(body);
+      decodeBatchReplies(answer, 128).forEach((reply, i) => Object.assign(records[i]!, { replyBytes: reply.body.byteLength }));
       await delivered();
       return { status: 200, body: answer };
     },
@@ -202,6 +204,25 @@ test("owners holding a newer version refuse the put above it: the write starts o
   assert.ok(sent.slice(2).some((m) => m.type === "get"), "then the first phase");
   assert.equal(new TextDecoder().decode(store.get("k")!.value), "later");
   assert.equal(new TextDecoder().decode((await coordinator.get("k"))!.value), "later");
+});
+
+test("a write's first phase asks for versions only: the replicas send no values back", async () => {
+  // A large value the owners hold, and a coordinator an hour behind them, so its one-round
+  // write is refused and the two phases run.
+  const { coordinator, peers, sent, env } = amongRealReplicas(() => true, -HOUR);
+  const large = new Uint8Array(64 * 1024).fill(7);
+  const held: Entry = { value: large, contentType: "application/octet-stream", version: { wall: env.clock.now(), logical: 0, node: PEERS[0]! }, tombstone: false };
+  for (const p of peers.values()) p.replica.put("k", held, 1);
+  const { version } = await coordinator.put("k", value("small"));
+  assert.ok(compareVersions(version, held.version) > 0, "the write went above the one the owners held");
+  const gets = sent.filter((m) => m.type === "get");
+  assert.ok(gets.length > 0, "the first phase ran");
+  for (const get of gets) {
+    assert.equal(get.head, true, "a first phase's get asks for no value");
+    assert.ok(get.replyBytes! < 1024, `a ${get.replyBytes}-byte answer carries no value`);
+  }
+  // The control: the same answer with its value is the value's size.
+  assert.ok(encodeGetReply({ entry: held }).byteLength > large.byteLength);
 });
 
 test("a put above that got no answer may have been stored: its version is kept only if a read quorum shows nothing above it", async () => {

@@ -105,6 +105,20 @@ test("replica messages round-trip, and hostile ones are refused", () => {
   assert.throws(() => decodeKvRequest(encode({ type: "get", epoch: 1, key: "k", have: "newest" })), MessageError);
 });
 
+test("a head get is answered with the entry but not its value: its version, expiry and tombstone kept", () => {
+  const held = { ...entry(1732320000000), value: new Uint8Array(4096).fill(1), expires: 1732320060000 };
+  const request = decodeKvRequest(encodeKvRequest({ type: "get", epoch: 1, key: "k", head: true }));
+  assert.deepEqual(request, { type: "get", epoch: 1, key: "k", head: true });
+  assert.equal((decodeKvRequest(encodeKvRequest({ type: "get", epoch: 1, key: "k" })) as { head?: true }).head, undefined, "a plain get is no head");
+  const withHave = decodeKvRequest(encodeKvRequest({ type: "get", epoch: 1, key: "k", have: held.version, head: true }));
+  assert.deepEqual(withHave, { type: "get", epoch: 1, key: "k", have: held.version, head: true });
+  const reply = encodeGetReply({ entry: held }, undefined, true);
+  assert.ok(reply.byteLength < 100, `${reply.byteLength} bytes`);
+  assert.deepEqual(decodeGetReply(reply), { entry: { ...held, value: new Uint8Array(0) } });
+  assert.deepEqual(encodeGetReply({ entry: held }, held.version, true), encode({ same: true }), "'same' as before");
+  assert.deepEqual(decodeGetReply(encodeGetReply({ entry: held })), { entry: held }, "without head, the value travels");
+});
+
 test("a get that says what the asker holds is answered 'same' only for exactly that version", () => {
   const held = entry(1732320000000);
   const request = decodeKvRequest(encodeKvRequest({ type: "get", epoch: 1, key: "k", have: held.version }));
