@@ -25,3 +25,13 @@ export const installed = (tool: string): boolean => spawnSync("sh", ["-c", `comm
 
 /** The middle value (the lower of the two middles for an even count). */
 export const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+
+/** Each named counter of /metrics (unlabelled), summed over the nodes at `urls`. */
+export async function summedMetrics<N extends string>(urls: readonly string[], names: readonly N[]): Promise<Record<N, number>> {
+  const sums = Object.fromEntries(names.map((name) => [name, 0])) as Record<N, number>;
+  for (const url of urls) {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    for (const name of names) sums[name] += Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? 0);
+  }
+  return sums;
+}

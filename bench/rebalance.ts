@@ -10,7 +10,7 @@
  *   npx tsx bench/rebalance.ts [keys=10000] [runtime=bun] [-- node options]
  */
 import { type RunningNode, startNode } from "../tests/support/processes.ts";
-import { clusterArgs, pool } from "./cluster_args.ts";
+import { clusterArgs, pool, summedMetrics } from "./cluster_args.ts";
 
 const { keys, runtime, extra } = clusterArgs();
 const NODES = 6;
@@ -32,15 +32,8 @@ async function until(since: number, done: () => Promise<boolean>, limitMs = 300_
 
 /** Entries pushed and entries stored by stabilisation, summed over `nodes` (from /metrics). */
 async function traffic(nodes: RunningNode[]): Promise<{ sent: number; stored: number }> {
-  let sent = 0;
-  let stored = 0;
-  for (const n of nodes) {
-    const text = await (await fetch(`${n.url}/metrics`)).text();
-    const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? 0);
-    sent += value("dht_sync_keys_sent_total");
-    stored += value("dht_antientropy_repairs_total") + value("dht_rebalanced_keys_total");
-  }
-  return { sent, stored };
+  const m = await summedMetrics(nodes.map((n) => n.url), ["dht_sync_keys_sent_total", "dht_antientropy_repairs_total", "dht_rebalanced_keys_total"]);
+  return { sent: m.dht_sync_keys_sent_total, stored: m.dht_antientropy_repairs_total + m.dht_rebalanced_keys_total };
 }
 
 async function level(nodes: RunningNode[], exactCopies: boolean): Promise<boolean> {

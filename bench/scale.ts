@@ -15,7 +15,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Runtime, startCluster } from "../tests/support/processes.ts";
-import { installed, median, pool } from "./cluster_args.ts";
+import { installed, median, pool, summedMetrics } from "./cluster_args.ts";
 import { type Figures, wrk } from "./wrk.ts";
 
 const sizes = (process.argv[2] ?? "3,6,12").split(",").map(Number);
@@ -58,21 +58,15 @@ async function spread(urls: string[], script: string, round: number): Promise<Fi
   };
 }
 
-/** Reads, summed over the nodes, that took the reply of another read's get (`dht_replica_reads_shared_total`). */
-async function sharedReads(urls: string[]): Promise<number> {
-  let total = 0;
-  for (const url of urls) {
-    const text = await (await fetch(`${url}/metrics`)).text();
-    total += Number(/^dht_replica_reads_shared_total (\S+)$/m.exec(text)?.[1] ?? 0);
-  }
-  return total;
-}
+/** Reads that took the reply of another read's get. */
+const SHARED = "dht_replica_reads_shared_total";
 
 /** A GET round, with the share of its reads that joined another's get. */
 async function getRound(urls: string[], round: number): Promise<Figures & { shared: number }> {
-  const before = await sharedReads(urls);
+  const shared = async () => (await summedMetrics(urls, [SHARED]))[SHARED];
+  const before = await shared();
   const figures = await spread(urls, getScript, round);
-  return { ...figures, shared: (await sharedReads(urls)) - before };
+  return { ...figures, shared: (await shared()) - before };
 }
 
 const middle = <F extends Figures>(rounds: F[]): F => [...rounds].sort((a, b) => a.rate - b.rate)[Math.floor((rounds.length - 1) / 2)]!;
