@@ -3,8 +3,9 @@
  * every key) take `keys` PUTs of fresh keys with 100-byte values through one node (wrk, in
  * 10 s rounds until it holds them all), sit 25 s, then CPU per node is read from /proc over
  * 40 s. What runs then is SWIM, the driver loop, housekeeping and, every
- * --sync-interval-ms (10 s), a stabilisation round, which walks every key to build its
- * anti-entropy summaries (docs/stabilisation.md).
+ * --sync-interval-ms (10 s), a stabilisation round. That round compares anti-entropy
+ * summaries, built by a walk over every key only when the store changed since the last
+ * one (docs/stabilisation.md).
  *
  *   npx tsx bench/idle_keys.ts [keys=1000000] [runtime=bun]
  *

@@ -78,6 +78,8 @@ export class Store {
   readonly #chained = new Map<number, { step: number; ballot: Ballot }>();
   #liveKeys = 0;
   #bytes = 0;
+  /** Entries stored and removed so far: what a walk found holds while this stands still (lib/sync). */
+  changes = 0;
 
   constructor(private readonly now: () => number) {}
 
@@ -204,6 +206,7 @@ export class Store {
   #fill(slot: number, entry: Entry): void {
     const s = this.#slots;
     const version = entry.version;
+    this.changes++;
     s.wall[slot] = version.wall;
     s.logical[slot] = version.logical;
     s.writer[slot] = this.#writers.take(version.node);
@@ -245,6 +248,7 @@ export class Store {
   #remove(slot: number): void {
     const { slab, offset } = this.#recordOf(slot);
     const key = this.#slabs.keyView(slab, offset);
+    this.changes++;
     this.#order.remove(slot, key, 0, key.length);
     this.#index.remove(slot);
     this.#clear(slot);

@@ -18,6 +18,19 @@ export interface DigestTables {
   epoch: number;
   at: number;
   byPeer: Map<string, BucketDigests>;
+  /** The store's count of changes when the pass began, and the keys it found not owned here. */
+  changes: number;
+  unowned: number;
+}
+
+/**
+ * Whether a new pass would find what `tables` hold: the same ring, nothing stored or
+ * removed since that pass began, and no key it found to hand off. An idle node then
+ * compares the same summaries again without walking every key; a peer that lost or missed
+ * data still differs from them, and its buckets are repaired as before.
+ */
+export function passStillHolds(tables: DigestTables | undefined, epoch: number, changes: number): tables is DigestTables {
+  return tables !== undefined && tables.epoch === epoch && tables.changes === changes && tables.unowned === 0;
 }
 
 /**
@@ -33,13 +46,16 @@ export async function scanStore(
 ): Promise<{ seen: number; tables: DigestTables }> {
   const epoch = ctx.topology.epoch;
   const { store } = ctx;
+  const changes = store.changes;
   const byPeer = new Map<string, BucketDigests>();
   const place = halvesReader();
   let seen = 0;
+  let unowned = 0;
   for (const slot of store.slots()) {
     const halves = store.readKey(slot, place);
     const owners = ctx.owners(halves);
     if (!owners.includes(ctx.self)) {
+      unowned++;
       await notOwned(store.keyAt(slot), store.entryAt(slot), owners);
     } else {
       const bucket = bucketOf(halves.high);
@@ -57,7 +73,7 @@ export async function scanStore(
       await yieldToLoop(ctx);
     }
   }
-  return { seen, tables: { epoch, at: ctx.env.clock.monotonicMs(), byPeer } };
+  return { seen, tables: { epoch, at: ctx.env.clock.monotonicMs(), byPeer, changes, unowned } };
 }
 
 /**

@@ -54,6 +54,8 @@ export interface RoundReport {
   startedAt: number;
   durationMs: number;
   keysScanned: number;
+  /** Nothing was stored or removed since the last pass, which found nothing to hand off: its summaries were compared again, and no key was walked. */
+  summariesReused: boolean;
   keysOffered: number;
   keysPushed: number;
   bytesPushed: number;
@@ -67,7 +69,7 @@ export interface RoundReport {
 }
 
 export function emptyReport(startedAt = 0): RoundReport {
-  return { startedAt, durationMs: 0, keysScanned: 0, keysOffered: 0, keysPushed: 0, bytesPushed: 0, keysHandedOff: 0, keysUnconfirmed: 0, bucketsDiffering: 0, peersFailed: [], transfers: [] };
+  return { startedAt, durationMs: 0, keysScanned: 0, summariesReused: false, keysOffered: 0, keysPushed: 0, bytesPushed: 0, keysHandedOff: 0, keysUnconfirmed: 0, bucketsDiffering: 0, peersFailed: [], transfers: [] };
 }
 
 /** A round that moved nothing and reached everyone. */
@@ -81,6 +83,7 @@ export class Round {
   readonly leftPending = new Set<string>();
   readonly transfers = new Map<string, Transfer>();
   keysScanned = 0;
+  summariesReused = false;
   keysHandedOff = 0;
   keysUnconfirmed = 0;
   readonly progress: Progress;
@@ -126,6 +129,7 @@ export class Round {
       startedAt: this.startedAt,
       durationMs,
       keysScanned: this.keysScanned,
+      summariesReused: this.summariesReused,
       keysOffered: this.total("keysOffered"),
       keysPushed: this.total("keysPushed"),
       bytesPushed: this.total("bytesPushed"),

@@ -20,7 +20,7 @@ import type { Replica } from "../replication/replica.ts";
 import { ringPosition } from "../ring/hash.ts";
 import type { Store } from "../store/store.ts";
 import type { Topology } from "../topology/topology.ts";
-import { compareDigests, type DigestTables, repair, scanStore } from "./antientropy.ts";
+import { compareDigests, type DigestTables, passStillHolds, repair, scanStore } from "./antientropy.ts";
 import { type AcceptedProposals, PAGE_KEYS, sleep, type SyncConfig, type SyncContext, syncCounters } from "./context.ts";
 import { handOffPage, type HandoffCandidate } from "./handoff.ts";
 import { SyncReceiver } from "./receiver.ts";
@@ -238,26 +238,31 @@ export class Syncer {
     const round = (this.#current = new Round(this.#ctx, this.#throttle, clock.now()));
     this.#progress.start(round, () => this.#current);
 
-    // Hand off what this node no longer owns, a page at a time, and summarise the rest.
-    let page: HandoffCandidate[] = [];
-    const flush = () => handOffPage(round, page.splice(0));
-    round.progress.begin("hand-off", store.size, clock.monotonicMs());
-    const scan = await scanStore(this.#ctx, async (key, entry, owners) => {
-      page.push({ key, entry, owners });
-      if (page.length >= PAGE_KEYS) await flush();
-    }, (seen) => (round.progress.seen = seen));
-    await flush();
-    this.#tables = scan.tables;
-    round.keysScanned = round.progress.seen = scan.seen;
+    // Hand off what this node no longer owns, a page at a time, and summarise the rest;
+    // unless nothing changed since a pass that found nothing to hand off.
+    let tables = this.#tables;
+    if (passStillHolds(tables, epoch, store.changes)) round.summariesReused = true;
+    else {
+      let page: HandoffCandidate[] = [];
+      const flush = () => handOffPage(round, page.splice(0));
+      round.progress.begin("hand-off", store.size, clock.monotonicMs());
+      const scan = await scanStore(this.#ctx, async (key, entry, owners) => {
+        page.push({ key, entry, owners });
+        if (page.length >= PAGE_KEYS) await flush();
+      }, (seen) => (round.progress.seen = seen));
+      await flush();
+      tables = this.#tables = scan.tables;
+      round.keysScanned = round.progress.seen = scan.seen;
+    }
 
     if (topology.layout.moving) {
       const streamed = await streamMovingRanges(round);
       if (streamed) topology.markStreamed(epoch, streamed.unreached);
     }
 
-    const differing = await compareDigests(round, scan.tables.byPeer, this.tokens);
+    const differing = await compareDigests(round, tables.byPeer, this.tokens);
     if (differing.size > 0) await repair(round, differing);
-    for (const peer of scan.tables.byPeer.keys()) if (round.complete(peer)) this.tokens.completed(peer, tokens);
+    for (const peer of tables.byPeer.keys()) if (round.complete(peer)) this.tokens.completed(peer, tokens);
 
     const report = round.report(clock.monotonicMs() - started);
     this.#last = report;
@@ -272,7 +277,8 @@ export class Syncer {
   async #freshTables(): Promise<DigestTables> {
     const t = this.#tables;
     const { clock } = this.#o.env;
-    if (t && t.epoch === this.#o.topology.epoch && clock.monotonicMs() - t.at < this.#o.config.syncIntervalMs) return t;
+    const recent = t !== undefined && clock.monotonicMs() - t.at < this.#o.config.syncIntervalMs;
+    if (t && t.epoch === this.#o.topology.epoch && (recent || t.changes === this.#o.store.changes)) return t;
     const { tables } = await scanStore(this.#ctx, () => Promise.resolve());
     this.#tables = tables;
     return tables;

@@ -85,3 +85,24 @@ test("keyBytes counts UTF-8 bytes", () => {
   assert.equal(keyBytes("€"), 3);
   assert.equal(keyBytes("𝄞"), 4);
 });
+
+test("the change count moves with every entry stored or removed, and with nothing else", () => {
+  let now = 0;
+  const store = new Store(() => now);
+  const steps: Array<[string, () => unknown, number]> = [
+    ["a new key stored", () => store.apply("k", put(10, "first")), 1],
+    ["an older version refused", () => store.apply("k", put(5, "older")), 0],
+    ["reads and walks", () => [store.get("k"), store.scan("", undefined, 10), [...store.slots()]], 0],
+    ["a key overwritten", () => store.apply("k", put(11, "second")), 1],
+    ["a tombstone stored", () => store.apply("gone", tomb(12)), 1],
+    ["a drop of a version no longer held", () => store.dropIf("k", { wall: 10, logical: 0, node: "a" }), 0],
+    ["a drop of the version held", () => store.dropIf("k", { wall: 11, logical: 0, node: "a" }), 1],
+    ["a tombstone purged", () => ((now = 1_000), store.purgeTombstones(500)), 1],
+    ["nothing left to purge", () => store.purgeTombstones(500), 0],
+  ];
+  for (const [name, step, moves] of steps) {
+    const before = store.changes;
+    step();
+    assert.equal(store.changes - before, moves, name);
+  }
+});
