@@ -1,13 +1,14 @@
 /**
- * What a cluster that holds data costs while nobody uses it: 3 nodes (N = 3, so each holds
- * every key) take `keys` PUTs of fresh keys with 100-byte values through one node (wrk, in
- * 10 s rounds until it holds them all), sit 25 s, then CPU per node is read from /proc over
- * 40 s. What runs then is SWIM, the driver loop, housekeeping and, every
+ * What a cluster that holds data costs while nobody uses it, or while a trickle of writes
+ * comes: 3 nodes (N = 3, so each holds every key) take `keys` PUTs of fresh keys with
+ * 100-byte values through one node (wrk, in 10 s rounds until it holds them all), sit 25 s,
+ * then CPU per node is read from /proc over 40 s, while this bench overwrites
+ * `writesPerSec` of the keys (one a time, through each node in turn). What runs then is SWIM, the driver loop, housekeeping and, every
  * --sync-interval-ms (10 s), a stabilisation round. That round compares anti-entropy
  * summaries, built by a walk over every key only when the store changed since the last
  * one (docs/stabilisation.md).
  *
- *   npx tsx bench/idle_keys.ts [keys=1000000] [runtime=bun]
+ *   npx tsx bench/idle_keys.ts [keys=1000000] [runtime=bun] [writesPerSec=0]
  *
  * Needs wrk.
  */
@@ -18,6 +19,7 @@ import { fillFresh, liveKeys } from "./fresh_keys.ts";
 
 const keys = Number(process.argv[2] ?? 1_000_000);
 const runtime = (process.argv[3] ?? "bun") as Runtime;
+const writesPerSec = Number(process.argv[4] ?? 0);
 const SETTLE_MS = 25_000;
 const IDLE_MS = 40_000;
 if (!installed("wrk")) {
@@ -33,15 +35,32 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+/** Overwrites one key every 1/writesPerSec s for `ms` (sleeps when there are none); returns the writes answered 204. */
+async function trickle(urls: string[], ms: number): Promise<number> {
+  if (writesPerSec <= 0) {
+    await sleep(ms);
+    return 0;
+  }
+  const end = Date.now() + ms;
+  let written = 0;
+  for (let i = 0; Date.now() < end; i++) {
+    const res = await fetch(`${urls[i % urls.length]}/d/trickle-${i % 1000}`, { method: "PUT", body: `written ${i}` });
+    if (res.status === 204) written++;
+    await sleep(1000 / writesPerSec);
+  }
+  return written;
+}
+
 const nodes = await startCluster([runtime, runtime, runtime]);
 try {
   await fillFresh(nodes[0]!.url, keys);
   await sleep(SETTLE_MS);
   const before = nodes.map((n) => cpuSeconds(n.child.pid!));
-  await sleep(IDLE_MS);
+  const written = await trickle(nodes.map((n) => n.url), IDLE_MS);
   const percent = nodes.map((n, i) => (100 * (cpuSeconds(n.child.pid!) - before[i]!)) / (IDLE_MS / 1000));
   const held = await Promise.all(nodes.map((n) => liveKeys(n.url)));
-  console.log(`3 ${runtime} nodes holding ${held.join(" / ")} keys, idle over ${IDLE_MS / 1000} s: ${percent.map((p) => `${p.toFixed(1)}%`).join(" / ")} CPU per node`);
+  const load = writesPerSec > 0 ? `${written} writes` : "idle";
+  console.log(`3 ${runtime} nodes holding ${held.join(" / ")} keys, ${load} over ${IDLE_MS / 1000} s: ${percent.map((p) => `${p.toFixed(1)}%`).join(" / ")} CPU per node`);
 } finally {
   await Promise.all(nodes.map((n) => n.stop("SIGKILL")));
 }

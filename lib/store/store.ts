@@ -17,6 +17,7 @@
 import { hashKeyBytes, KeyScratch, utf8 } from "./key_bytes.ts";
 import { KeyIndex } from "./key_index.ts";
 import { KeyOrder } from "./key_order.ts";
+import { Retention } from "./retention.ts";
 import { NO_SLAB, Slabs } from "./slabs.ts";
 import { CHAINED, EXPIRES, Interned, SlotColumns, TOMBSTONE } from "./slots.ts";
 import { type Ballot, compareVersions, isNewer, type Version } from "./version.ts";
@@ -36,6 +37,12 @@ export interface Entry {
 export const expiredBy = (entry: { expires?: number }, at: number): boolean => entry.expires !== undefined && entry.expires <= at;
 
 export type ApplyResult = { applied: true } | { applied: false; current: Entry };
+
+/** Told of every entry stored or removed, as it happens (lib/sync keeps its anti-entropy summaries by it). */
+export interface StoreListener {
+  /** `slot`'s entry went from `before` to `after` (absent: none); its key is `len` bytes of `bytes` from `off`. */
+  changed(slot: number, bytes: Uint8Array, off: number, len: number, before: Version | undefined, after: Version | undefined): void;
+}
 
 export interface StoreStats {
   /** Keys holding a value (tombstones excluded). */
@@ -70,16 +77,14 @@ export class Store {
   /** The length and index hash of the key `#find` last encoded into the scratch buffer. */
   #keyLength = 0;
   #keyHash = 0;
-  /** Tombstoned slots → when this replica stored the tombstone, oldest first (insertion order). */
-  readonly #tombstonedAt = new Map<number, number>();
-  /** Slots whose entry has an expiry → when (not ordered: expiries are any time ahead). */
-  readonly #expires = new Map<number, number>();
+  readonly #retention = new Retention();
   /** Slots holding a conditional write → its step and ballot. */
   readonly #chained = new Map<number, { step: number; ballot: Ballot }>();
   #liveKeys = 0;
   #bytes = 0;
-  /** Entries stored and removed so far: what a walk found holds while this stands still (lib/sync). */
+  /** Entries stored and removed so far, each told to `listener` as it happens. */
   changes = 0;
+  listener: StoreListener | undefined;
 
   constructor(private readonly now: () => number) {}
 
@@ -94,11 +99,13 @@ export class Store {
     const bytes = this.#scratch.bytes;
     const len = this.#keyLength;
     const added = slot < 0;
+    let before: Version | undefined;
     if (added) {
       slot = this.#slots.allocate();
       this.#slots.hash[slot] = this.#keyHash;
     } else {
-      if (!isNewer(entry.version, this.versionAt(slot))) return { applied: false, current: this.entryAt(slot) };
+      before = this.versionAt(slot);
+      if (!isNewer(entry.version, before)) return { applied: false, current: this.entryAt(slot) };
       this.#clear(slot);
     }
     this.#slabs.append(slot, bytes, 0, len, entry.value);
@@ -109,6 +116,7 @@ export class Store {
       this.#order.add(slot, bytes, 0, len);
     }
     this.#fill(slot, entry);
+    this.listener?.changed(slot, bytes, 0, len, before, entry.version);
     return APPLIED;
   }
 
@@ -160,26 +168,19 @@ export class Store {
 
   /** Removes tombstones stored at least `graceMs` ago; returns how many went. */
   purgeTombstones(graceMs: number): number {
-    const cutoff = this.now() - graceMs;
     let purged = 0;
-    for (const [slot, storedAt] of this.#tombstonedAt) {
-      if (storedAt > cutoff) break;
+    for (const slot of this.#retention.tombstonedBy(this.now() - graceMs)) {
       this.#remove(slot);
       purged++;
     }
     return purged;
   }
 
-  /**
-   * Removes entries that expired at least `graceMs` ago by this replica's clock, as
-   * tombstones are purged (a replica that missed the write had that long to be repaired).
-   * Walks every expiring key: their expiries are in no order.
-   */
+  /** Removes entries that expired at least `graceMs` ago by this replica's clock (retention.ts). */
   purgeExpired(graceMs: number): number {
-    const cutoff = this.now() - graceMs;
     let purged = 0;
-    for (const [slot, expires] of this.#expires) {
-      if (expires > cutoff || this.#slots.flags[slot]! & TOMBSTONE) continue;
+    for (const slot of this.#retention.expiredBy(this.now() - graceMs)) {
+      if (this.#slots.flags[slot]! & TOMBSTONE) continue; // purged as a tombstone
       this.#remove(slot);
       purged++;
     }
@@ -187,7 +188,7 @@ export class Store {
   }
 
   stats(): StoreStats {
-    return { liveKeys: this.#liveKeys, tombstones: this.#tombstonedAt.size, bytes: this.#bytes };
+    return { liveKeys: this.#liveKeys, tombstones: this.#retention.tombstones, bytes: this.#bytes };
   }
 
   /** The slabs held and their bytes: what the records cost, dead ones awaiting compaction included. */
@@ -214,11 +215,11 @@ export class Store {
     let flags = 0;
     if (entry.tombstone) {
       flags |= TOMBSTONE;
-      this.#tombstonedAt.set(slot, this.now());
+      this.#retention.tombstoned(slot, this.now());
     } else this.#liveKeys++;
     if (entry.expires !== undefined) {
       flags |= EXPIRES;
-      this.#expires.set(slot, entry.expires);
+      this.#retention.expiring(slot, entry.expires);
     }
     if (version.step !== undefined) {
       flags |= CHAINED;
@@ -236,8 +237,7 @@ export class Store {
     if (!(s.flags[slot]! & TOMBSTONE)) this.#liveKeys--;
     this.#writers.release(s.writer[slot]!);
     this.#contentTypes.release(s.contentType[slot]!);
-    this.#tombstonedAt.delete(slot);
-    this.#expires.delete(slot);
+    this.#retention.forget(slot);
     this.#chained.delete(slot);
     // The slot names no record while the old one is let go, so compaction does not move it.
     s.slab[slot] = NO_SLAB;
@@ -249,6 +249,7 @@ export class Store {
     const { slab, offset } = this.#recordOf(slot);
     const key = this.#slabs.keyView(slab, offset);
     this.changes++;
+    this.listener?.changed(slot, key, 0, key.length, this.versionAt(slot), undefined);
     this.#order.remove(slot, key, 0, key.length);
     this.#index.remove(slot);
     this.#clear(slot);
@@ -291,7 +292,7 @@ export class Store {
       version: this.versionAt(slot),
       tombstone: (flags & TOMBSTONE) !== 0,
     };
-    if (flags & EXPIRES) entry.expires = this.#expires.get(slot)!;
+    if (flags & EXPIRES) entry.expires = this.#retention.expiryOf(slot)!;
     return entry;
   }
 }

@@ -5,75 +5,93 @@
  * died is off the ring, so its ranges' new owners come out of this empty-handed and are
  * filled. The peer's own rounds send the other way.
  */
-import { halvesReader } from "../ring/hash.ts";
+import { halvesReader, type PositionHalves } from "../ring/hash.ts";
 import type { Entry } from "../store/store.ts";
+import type { Version } from "../store/version.ts";
 import { BucketDigests, bucketOf } from "./digest.ts";
 import { decodeDigestReply, encodeDigestRequest } from "../wire/sync.ts";
 import { PAGE_KEYS, type SyncContext, yieldToLoop } from "./context.ts";
 import { PeerOffers, type Round } from "./round.ts";
 import type { SyncTokens } from "./tokens.ts";
 
-/** Per-peer summaries of the keys this node shares with each, from one pass over the store. */
+/** Per-peer summaries of the keys this node shares with each, from one walk over the store. */
 export interface DigestTables {
   epoch: number;
   at: number;
   byPeer: Map<string, BucketDigests>;
-  /** The store's count of changes when the pass began, and the keys it found not owned here. */
+  /**
+   * The store's count of changes (Store.changes) these summaries include: the count when
+   * the walk began, or the latest one while they are kept true (live_tables.ts).
+   */
   changes: number;
+  /** Keys found, or changed since, that this node does not own: a walk hands them off. */
   unowned: number;
 }
 
 /**
- * Whether a new pass would find what `tables` hold: the same ring, nothing stored or
- * removed since that pass began, and no key it found to hand off. An idle node then
- * compares the same summaries again without walking every key; a peer that lost or missed
- * data still differs from them, and its buckets are repaired as before.
+ * Whether a new walk would find what `tables` hold: the same ring, every change the store
+ * counted is in them, and no key they met is to be handed off. A round then compares the
+ * same summaries again without walking every key; a peer that lost or missed data still
+ * differs from them, and its buckets are repaired as before.
  */
-export function passStillHolds(tables: DigestTables | undefined, epoch: number, changes: number): tables is DigestTables {
+export function summariesStillHold(tables: DigestTables | undefined, epoch: number, changes: number): tables is DigestTables {
   return tables !== undefined && tables.epoch === epoch && tables.changes === changes && tables.unowned === 0;
 }
 
+/** A walk in progress: its summaries so far, and the first slot it has not reached. */
+export interface Walk {
+  readonly tables: DigestTables;
+  next: number;
+}
+
+export function startWalk(ctx: SyncContext): Walk {
+  return { tables: { epoch: ctx.topology.epoch, at: 0, byPeer: new Map(), changes: ctx.store.changes, unowned: 0 }, next: 0 };
+}
+
 /**
- * One pass over the store: builds the per-peer summaries of shared keys and calls
+ * One walk over the store: builds the per-peer summaries of shared keys and calls
  * `notOwned` for each key this node holds without owning it. Returns the keys seen.
  * A key is placed from its bytes where the store keeps them; only a key to hand off is
- * decoded. What a slot holds is read before anything awaits (Store.slots).
+ * decoded. What a slot holds is read before anything awaits (Store.slots), and slots are
+ * walked in order, so `walk.next` tells a change behind the walk from one ahead of it.
  */
 export async function scanStore(
   ctx: SyncContext,
   notOwned: (key: string, entry: Entry, owners: readonly string[]) => Promise<void>,
   onPage: (seen: number) => void = () => {},
+  walk: Walk = startWalk(ctx),
 ): Promise<{ seen: number; tables: DigestTables }> {
-  const epoch = ctx.topology.epoch;
   const { store } = ctx;
-  const changes = store.changes;
-  const byPeer = new Map<string, BucketDigests>();
+  const { tables } = walk;
   const place = halvesReader();
   let seen = 0;
-  let unowned = 0;
   for (const slot of store.slots()) {
     const halves = store.readKey(slot, place);
     const owners = ctx.owners(halves);
+    walk.next = slot + 1;
     if (!owners.includes(ctx.self)) {
-      unowned++;
+      tables.unowned++;
       await notOwned(store.keyAt(slot), store.entryAt(slot), owners);
-    } else {
-      const bucket = bucketOf(halves.high);
-      const keyHash = halves.low;
-      const version = store.versionAt(slot);
-      for (const peer of owners) {
-        if (peer === ctx.self) continue;
-        let digests = byPeer.get(peer);
-        if (!digests) byPeer.set(peer, (digests = new BucketDigests()));
-        digests.add(bucket, keyHash, version);
-      }
-    }
+    } else summarise(tables, owners, ctx.self, halves, undefined, store.versionAt(slot));
     if (++seen % PAGE_KEYS === 0) {
       onPage(seen);
       await yieldToLoop(ctx);
     }
   }
-  return { seen, tables: { epoch, at: ctx.env.clock.monotonicMs(), byPeer, changes, unowned } };
+  tables.at = ctx.env.clock.monotonicMs();
+  return { seen, tables };
+}
+
+/** A shared key's version `before` out of the summaries for each other owner, and `after` in (either absent: none). */
+export function summarise(tables: DigestTables, owners: readonly string[], self: string, halves: PositionHalves, before: Version | undefined, after: Version | undefined): void {
+  const bucket = bucketOf(halves.high);
+  for (const peer of owners) {
+    if (peer === self) continue;
+    let digests = tables.byPeer.get(peer);
+    if (!digests) tables.byPeer.set(peer, (digests = new BucketDigests()));
+    if (before) digests.remove(bucket, halves.low, before);
+    if (after) digests.add(bucket, halves.low, after);
+  }
 }
 
 /**

@@ -69,6 +69,13 @@ export class BucketDigests {
     this.#count[bucket]!++;
   }
 
+  /** Takes back what `add` put in for this (key, version): the summaries are as if it never had been. */
+  remove(bucket: number, keyHash: number, version: Version): void {
+    this.#sum[bucket] = (this.#sum[bucket]! - mix(keyHash, version, 0x7a3f0c11)) >>> 0;
+    this.#xor[bucket] = (this.#xor[bucket]! ^ mix(keyHash, version, 0x1d8e4e27)) >>> 0;
+    this.#count[bucket]!--;
+  }
+
   /** The non-empty buckets. */
   summaries(): BucketSummary[] {
     const out: BucketSummary[] = [];

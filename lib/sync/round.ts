@@ -54,7 +54,7 @@ export interface RoundReport {
   startedAt: number;
   durationMs: number;
   keysScanned: number;
-  /** Nothing was stored or removed since the last pass, which found nothing to hand off: its summaries were compared again, and no key was walked. */
+  /** The summaries kept true since the last walk still held (antientropy.ts, `summariesStillHold`): compared again, and no key walked. */
   summariesReused: boolean;
   keysOffered: number;
   keysPushed: number;

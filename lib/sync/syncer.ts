@@ -20,9 +20,10 @@ import type { Replica } from "../replication/replica.ts";
 import { ringPosition } from "../ring/hash.ts";
 import type { Store } from "../store/store.ts";
 import type { Topology } from "../topology/topology.ts";
-import { compareDigests, type DigestTables, passStillHolds, repair, scanStore } from "./antientropy.ts";
+import { compareDigests, type DigestTables, repair, summariesStillHold } from "./antientropy.ts";
 import { type AcceptedProposals, PAGE_KEYS, sleep, type SyncConfig, type SyncContext, syncCounters } from "./context.ts";
 import { handOffPage, type HandoffCandidate } from "./handoff.ts";
+import { LiveTables } from "./live_tables.ts";
 import { SyncReceiver } from "./receiver.ts";
 import { emptyReport, quiet, Round, type RoundReport } from "./round.ts";
 import { ProgressLog } from "./progress_log.ts";
@@ -68,8 +69,8 @@ export class Syncer {
   #last: RoundReport | undefined;
   /** The round in progress, for /cluster/sync's view of what moves to whom. */
   #current: Round | undefined;
-  /** Per-peer summaries from the latest pass, reused to answer peers' digests. */
-  #tables: DigestTables | undefined;
+  /** Per-peer summaries from the latest walk, kept true as the store changes; also answer peers' digests. */
+  readonly #live: LiveTables;
   /** The ring epoch the last round ran on. */
   #lastEpoch = -1;
   /** What anti-entropy can promise about this node and each peer (tokens.ts). */
@@ -94,6 +95,8 @@ export class Syncer {
         return state.leaving ? holders.filter((m) => m !== self) : holders;
       },
     };
+    this.#live = new LiveTables(this.#ctx);
+    store.listener = this.#live;
     this.#throttle = new Throttle(env.clock, config.syncBytesPerSec);
     this.receiver = new SyncReceiver({
       store,
@@ -128,7 +131,7 @@ export class Syncer {
    * changes (a cluster forming) gets a round every RING_CHANGE_DELAY_MS, not none.
    */
   ringChanged(): void {
-    this.#tables = undefined;
+    this.#live.forget();
     this.#within(RING_CHANGE_DELAY_MS);
   }
 
@@ -138,7 +141,7 @@ export class Syncer {
    */
   async leave(timeoutMs: number): Promise<{ handedOff: boolean; remaining: number }> {
     this.#o.state.startLeaving();
-    this.#tables = undefined;
+    this.#live.forget();
     const { clock } = this.#o.env;
     const deadline = clock.monotonicMs() + timeoutMs;
     for (;;) {
@@ -239,19 +242,19 @@ export class Syncer {
     this.#progress.start(round, () => this.#current);
 
     // Hand off what this node no longer owns, a page at a time, and summarise the rest;
-    // unless nothing changed since a pass that found nothing to hand off.
-    let tables = this.#tables;
-    if (passStillHolds(tables, epoch, store.changes)) round.summariesReused = true;
+    // unless the summaries of the last walk still hold, with nothing to hand off.
+    let tables = this.#live.tables;
+    if (summariesStillHold(tables, epoch, store.changes)) round.summariesReused = true;
     else {
       let page: HandoffCandidate[] = [];
       const flush = () => handOffPage(round, page.splice(0));
       round.progress.begin("hand-off", store.size, clock.monotonicMs());
-      const scan = await scanStore(this.#ctx, async (key, entry, owners) => {
+      const scan = await this.#live.walk(async (key, entry, owners) => {
         page.push({ key, entry, owners });
         if (page.length >= PAGE_KEYS) await flush();
       }, (seen) => (round.progress.seen = seen));
       await flush();
-      tables = this.#tables = scan.tables;
+      tables = scan.tables;
       round.keysScanned = round.progress.seen = scan.seen;
     }
 
@@ -275,12 +278,10 @@ export class Syncer {
   }
 
   async #freshTables(): Promise<DigestTables> {
-    const t = this.#tables;
+    const t = this.#live.tables;
     const { clock } = this.#o.env;
     const recent = t !== undefined && clock.monotonicMs() - t.at < this.#o.config.syncIntervalMs;
     if (t && t.epoch === this.#o.topology.epoch && (recent || t.changes === this.#o.store.changes)) return t;
-    const { tables } = await scanStore(this.#ctx, () => Promise.resolve());
-    this.#tables = tables;
-    return tables;
+    return (await this.#live.walk(() => Promise.resolve())).tables;
   }
 }

@@ -6,9 +6,9 @@
  * echoes the token back (`synced`, in a later digest) once a whole round of its own that
  * started after it received the token has completed toward this node: digests compared,
  * every differing bucket offered, everything wanted pushed, nothing left pending. That
- * round's summaries were of the peer's store as it stood after the token was given (a pass
- * that began after, or an earlier one with nothing stored or removed since: antientropy.ts,
- * `passStillHolds`), so everything the peer stored before that moment was in them, and is
+ * round's summaries held the peer's store as it stood when the round began, after the token
+ * was given (a walk that began then, or summaries kept true as the store changed:
+ * live_tables.ts), so everything the peer stored before that moment was in them, and is
  * here now (or a newer version of its key is). Rounds run one at a time, so "started after"
  * holds by construction.
  */
