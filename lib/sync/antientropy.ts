@@ -17,7 +17,6 @@ import type { SyncTokens } from "./tokens.ts";
 /** Per-peer summaries of the keys this node shares with each, from one walk over the store. */
 export interface DigestTables {
   epoch: number;
-  at: number;
   byPeer: Map<string, BucketDigests>;
   /**
    * The store's count of changes (Store.changes) these summaries include: the count when
@@ -45,7 +44,7 @@ export interface Walk {
 }
 
 export function startWalk(ctx: SyncContext): Walk {
-  return { tables: { epoch: ctx.topology.epoch, at: 0, byPeer: new Map(), changes: ctx.store.changes, unowned: 0 }, next: 0 };
+  return { tables: { epoch: ctx.topology.epoch, byPeer: new Map(), changes: ctx.store.changes, unowned: 0 }, next: 0 };
 }
 
 /**
@@ -78,7 +77,6 @@ export async function scanStore(
       await yieldToLoop(ctx);
     }
   }
-  tables.at = ctx.env.clock.monotonicMs();
   return { seen, tables };
 }
 

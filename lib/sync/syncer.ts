@@ -278,10 +278,9 @@ export class Syncer {
   }
 
   async #freshTables(): Promise<DigestTables> {
+    // Kept true as the store changes: walked again only on a new ring (keys to hand off are the rounds' business).
     const t = this.#live.tables;
-    const { clock } = this.#o.env;
-    const recent = t !== undefined && clock.monotonicMs() - t.at < this.#o.config.syncIntervalMs;
-    if (t && t.epoch === this.#o.topology.epoch && (recent || t.changes === this.#o.store.changes)) return t;
+    if (t && t.epoch === this.#o.topology.epoch && t.changes === this.#o.store.changes) return t;
     return (await this.#live.walk(() => Promise.resolve())).tables;
   }
 }

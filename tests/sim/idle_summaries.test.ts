@@ -16,7 +16,7 @@ const KEYS = 300;
 const INTERVAL_MS = 2_000;
 
 test("kept summaries still hold on the same ring, with every change the store counted in them, and nothing to hand off", () => {
-  const tables = { epoch: 4, at: 0, byPeer: new Map<string, BucketDigests>(), changes: 10, unowned: 0 };
+  const tables = { epoch: 4, byPeer: new Map<string, BucketDigests>(), changes: 10, unowned: 0 };
   const cases: Array<[string, Parameters<typeof summariesStillHold>, boolean]> = [
     ["unchanged", [tables, 4, 10], true],
     ["no pass yet", [undefined, 4, 10], false],
