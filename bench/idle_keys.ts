@@ -3,10 +3,10 @@
  * comes: 3 nodes (N = 3, so each holds every key) take `keys` PUTs of fresh keys with
  * 100-byte values through one node (wrk, in 10 s rounds until it holds them all), sit 25 s,
  * then CPU per node is read from /proc over 40 s, while this bench overwrites
- * `writesPerSec` of the keys (one a time, through each node in turn). What runs then is SWIM, the driver loop, housekeeping and, every
- * --sync-interval-ms (10 s), a stabilisation round. That round compares anti-entropy
- * summaries, built by a walk over every key only when the store changed since the last
- * one (docs/stabilisation.md).
+ * `writesPerSec` keys a second (one at a time, through each node in turn). What runs then
+ * is SWIM, the driver loop, housekeeping and, every --sync-interval-ms (10 s), a
+ * stabilisation round, which compares the anti-entropy summaries each node keeps true as
+ * keys are written (docs/stabilisation.md).
  *
  *   npx tsx bench/idle_keys.ts [keys=1000000] [runtime=bun] [writesPerSec=0]
  *

@@ -19,7 +19,7 @@ test("kept summaries still hold on the same ring, with every change the store co
   const tables = { epoch: 4, byPeer: new Map<string, BucketDigests>(), changes: 10, unowned: 0 };
   const cases: Array<[string, Parameters<typeof summariesStillHold>, boolean]> = [
     ["unchanged", [tables, 4, 10], true],
-    ["no pass yet", [undefined, 4, 10], false],
+    ["no walk yet", [undefined, 4, 10], false],
     ["a new ring", [tables, 5, 10], false],
     ["a write since", [tables, 4, 11], false],
     ["keys left to hand off", [{ ...tables, unowned: 1 }, 4, 10], false],
