@@ -27,14 +27,19 @@ export interface DigestTables {
   unowned: number;
 }
 
+/** Whether `tables` are of the ring of `epoch` and hold every change the store counted: what a peer's digest is answered from. */
+export function summariesCurrent(tables: DigestTables | undefined, epoch: number, changes: number): tables is DigestTables {
+  return tables !== undefined && tables.epoch === epoch && tables.changes === changes;
+}
+
 /**
- * Whether a new walk would find what `tables` hold: the same ring, every change the store
- * counted is in them, and no key they met is to be handed off. A round then compares the
- * same summaries again without walking every key; a peer that lost or missed data still
- * differs from them, and its buckets are repaired as before.
+ * Whether a new walk would find what `tables` hold: they are current, and no key they met
+ * is to be handed off. A round then compares the same summaries again without walking
+ * every key; a peer that lost or missed data still differs from them, and its buckets are
+ * repaired as before.
  */
 export function summariesStillHold(tables: DigestTables | undefined, epoch: number, changes: number): tables is DigestTables {
-  return tables !== undefined && tables.epoch === epoch && tables.changes === changes && tables.unowned === 0;
+  return summariesCurrent(tables, epoch, changes) && tables.unowned === 0;
 }
 
 /** A walk in progress: its summaries so far, and the first slot it has not reached. */

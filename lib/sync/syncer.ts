@@ -20,7 +20,7 @@ import type { Replica } from "../replication/replica.ts";
 import { ringPosition } from "../ring/hash.ts";
 import type { Store } from "../store/store.ts";
 import type { Topology } from "../topology/topology.ts";
-import { compareDigests, type DigestTables, repair, summariesStillHold } from "./antientropy.ts";
+import { compareDigests, type DigestTables, repair, summariesCurrent, summariesStillHold } from "./antientropy.ts";
 import { type AcceptedProposals, PAGE_KEYS, sleep, type SyncConfig, type SyncContext, syncCounters } from "./context.ts";
 import { handOffPage, type HandoffCandidate } from "./handoff.ts";
 import { LiveTables } from "./live_tables.ts";
@@ -280,7 +280,7 @@ export class Syncer {
   async #freshTables(): Promise<DigestTables> {
     // Kept true as the store changes: walked again only on a new ring (keys to hand off are the rounds' business).
     const t = this.#live.tables;
-    if (t && t.epoch === this.#o.topology.epoch && t.changes === this.#o.store.changes) return t;
+    if (summariesCurrent(t, this.#o.topology.epoch, this.#o.store.changes)) return t;
     return (await this.#live.walk(() => Promise.resolve())).tables;
   }
 }
