@@ -80,3 +80,19 @@ export function newsForItself(member: Member | undefined, by: string): Update | 
   if (member?.state !== "suspect" && member?.state !== "dead") return undefined;
   return { id: member.id, state: member.state, incarnation: member.incarnation, from: by };
 }
+
+/**
+ * What an ack to a ping-req passes on of the member it reached: its word that it is alive
+ * at the incarnation its ack just carried. The asker could not reach it, so it may also
+ * have missed the member's refutation, which gossip stops sending after a few copies.
+ */
+export function wordOf(member: Member | undefined, by: string): Update | undefined {
+  if (member?.state !== "alive") return undefined;
+  return { id: member.id, state: "alive", incarnation: member.incarnation, from: by };
+}
+
+/** Puts `news` first among a message's `updates`, unless they already say something of that member. */
+export function withNews(updates: Update[], news: Update | undefined): Update[] {
+  if (news && !updates.some((u) => u.id === news.id)) updates.unshift(news);
+  return updates;
+}

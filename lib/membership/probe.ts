@@ -7,7 +7,7 @@
  * timeout by the local health score.
  */
 import { shuffle } from "../env.ts";
-import { isGone, newsForItself } from "./member.ts";
+import { isGone, newsForItself, withNews } from "./member.ts";
 import type { Suspicion } from "./suspicion.ts";
 import type { SwimCore } from "./swim_core.ts";
 
@@ -87,13 +87,8 @@ export class Prober {
     core.events.record(target, "probe failed", { by: core.self, timeoutMs: pingTimeout });
 
     // Indirect: ask k others; leave them time to answer with a nack before our deadline.
-    const helpers = core.randomMembers(core.config.indirectProbes, (m) => m.state === "alive" && m.id !== target);
-    const waitMs = Math.max(1, period - pingTimeout);
-    const results = await Promise.all(helpers.map((h) => this.#pingReq(h, target, waitMs)));
-    if (!core.running) return;
-    const answered = (kind: string) => helpers.filter((_, i) => results[i] === kind);
-    core.events.record(target, "indirect probe", { by: core.self, asked: helpers, acked: answered("ack"), nacked: answered("nack"), silent: answered("none") });
-    if (results.includes("ack")) return;
+    const { helpers, results } = await this.#indirect(target, Math.max(1, period - pingTimeout));
+    if (!core.running || results.includes("ack")) return;
     const nacks = results.filter((r) => r === "nack").length;
     // Lifeguard: helpers that did not even nack suggest the trouble is on our side.
     core.awareness.apply(helpers.length > 0 ? helpers.length - nacks : 1);
@@ -120,17 +115,19 @@ export class Prober {
     // than the retransmissions took would otherwise never hear of it, and be declared dead).
     // A ping to a member held dead carries its death, for the same reason.
     const suspecter = core.suspicions.get(target)?.by.values().next().value;
-    const news = newsForItself(core.table.get(target), suspecter ?? core.self);
-    if (news && !updates.some((u) => u.id === target)) updates.push(news);
+    withNews(updates, newsForItself(core.table.get(target), suspecter ?? core.self));
     const reply = await core.send(target, { type: "ping", ...core.header(), target, updates }, timeoutMs);
     return reply?.type === "ack";
   }
 
   /**
-   * The suspicion timed out: one direct ping before declaring it dead. Its refutation may
-   * have been lost on the way here (gossip about it stops after a few sends, and with 10%
-   * loss some node misses every copy); the ping carries the suspicion, so a live member
-   * refutes in its ack. A dead one costs the ping timeout, once.
+   * The suspicion timed out: one last check before declaring it dead, a direct ping and, at
+   * the same time, k others' (so a dead member costs the ping timeout, once). Its
+   * refutation may have been lost on the way here: gossip about it stops after a few sends,
+   * and with 10% loss some node misses every copy. The ping carries the suspicion, so a
+   * live member refutes in its ack; a helper's ack carries the word it just had from the
+   * member (swim.ts, `wordOf`), so one that is alive but hard to reach from here refutes
+   * through it. An ack of either kind, even without a refutation, spares the member.
    */
   async lastChance(id: string, s: Suspicion): Promise<void> {
     const { core } = this;
@@ -139,9 +136,10 @@ export class Prober {
       return core.running && core.suspicions.get(id) === s && m?.state === "suspect" && m.incarnation === s.incarnation;
     };
     if (!still()) return;
-    const acked = await this.ping(id, core.config.pingTimeoutMs);
+    const timeoutMs = core.config.pingTimeoutMs;
+    const [acked, { results }] = await Promise.all([this.ping(id, timeoutMs), this.#indirect(id, timeoutMs)]);
     core.events.record(id, "last ping", { by: core.self, acked, afterMs: core.env.clock.now() - s.since });
-    if (acked || !still()) return;
+    if (acked || results.includes("ack") || !still()) return;
     // Lifeguard's local health, one step further: a node that is unwell (awareness.ts), or
     // is at all unsure of its links (it missed a nack, had to refute) and whose suspicion
     // no other member has confirmed where others could, is more likely wrong than the
@@ -161,6 +159,16 @@ export class Prober {
     const from = this.#index;
     const at = from + Math.floor(this.core.env.random.next() * (this.#order.length - from + 1));
     this.#order.splice(at, 0, id);
+  }
+
+  /** Asks k other live members to ping `target` within `waitMs`; records what each answered. */
+  async #indirect(target: string, waitMs: number): Promise<{ helpers: string[]; results: Array<"ack" | "nack" | "none"> }> {
+    const { core } = this;
+    const helpers = core.randomMembers(core.config.indirectProbes, (m) => m.state === "alive" && m.id !== target);
+    const results = await Promise.all(helpers.map((h) => this.#pingReq(h, target, waitMs)));
+    const answered = (kind: string) => helpers.filter((_, i) => results[i] === kind);
+    if (core.running) core.events.record(target, "indirect probe", { by: core.self, asked: helpers, acked: answered("ack"), nacked: answered("nack"), silent: answered("none") });
+    return { helpers, results };
   }
 
   async #pingReq(helper: string, target: string, timeoutMs: number): Promise<"ack" | "nack" | "none"> {

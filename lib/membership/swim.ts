@@ -14,7 +14,7 @@ import { MemberEvents } from "../explain/events.ts";
 import type { Metrics } from "../metrics.ts";
 import { Awareness } from "./awareness.ts";
 import { Broadcasts, isUrgent } from "./broadcast.ts";
-import { isGone, isReaped, type Member, type MemberState, newsForItself, type Update } from "./member.ts";
+import { isGone, isReaped, type Member, type MemberState, newsForItself, type Update, withNews, wordOf } from "./member.ts";
 import { OwnWord } from "./own_word.ts";
 import { MessageError } from "../wire/fields.ts";
 import { decodeMessage, encodeMessage, type SwimMessage } from "../wire/swim.ts";
@@ -151,7 +151,7 @@ export class Swim implements SwimCore {
         return this.#reply("ack", message.from);
       case "ping-req": {
         const acked = await this.#prober.ping(message.target, Math.min(message.timeoutMs, this.config.pingTimeoutMs * 4));
-        return this.#reply(acked ? "ack" : "nack", message.from);
+        return this.#reply(acked ? "ack" : "nack", message.from, acked ? message.target : undefined);
       }
       case "sync":
         return this.#encode(this.#sync.answer(message));
@@ -269,11 +269,14 @@ export class Swim implements SwimCore {
     return body;
   }
 
-  /** An ack or nack to `to`, first telling a sender held dead or suspect here so (it has come back: a healed partition, a one-way link). */
-  #reply(type: "ack" | "nack", to: string): Uint8Array {
-    const updates = this.piggyback();
-    const news = newsForItself(this.table.get(to), this.self);
-    if (news && !updates.some((u) => u.id === to)) updates.unshift(news);
+  /**
+   * An ack or nack to `to`, first telling a sender held dead or suspect here so (it has come
+   * back: a healed partition, a one-way link). `reached`: the target of a ping-req that
+   * acked, whose word the ack passes on (member.ts `wordOf`).
+   */
+  #reply(type: "ack" | "nack", to: string, reached?: string): Uint8Array {
+    const updates = withNews(this.piggyback(), newsForItself(this.table.get(to), this.self));
+    if (reached !== undefined) withNews(updates, wordOf(this.table.get(reached), this.self));
     return this.#encode({ type, ...this.header(), updates });
   }
 

@@ -102,7 +102,9 @@ test("gossip rounds carry a death to every survivor of 50 within a second of the
 });
 
 test("10% message loss for 10 minutes among 50 nodes: no member is ever declared dead", async () => {
-  for (const seed of seeds(1, 11)) {
+  // Seed 500: a suspecter missed every copy of a refutation, and its last ping to the member
+  // was lost; it declared the member dead until its last check also asked helpers (probe.ts).
+  for (const seed of seeds(1, 500)) {
     await withSeed(seed, async () => {
       const c = await startCluster(seed, 50, 0);
       await waitFor(c, 20 * T, () => allKnowAll(c, 50));
