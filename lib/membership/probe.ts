@@ -11,6 +11,9 @@ import { isGone, newsForItself, withNews } from "./member.ts";
 import type { Suspicion } from "./suspicion.ts";
 import type { SwimCore } from "./swim_core.ts";
 
+/** What a helper asked to ping a member (ping-req) answered: "none" is silence. */
+type HelperAnswer = "ack" | "nack" | "none";
+
 /** Periods between pings to a member held dead, while most members are held alive. */
 export const RECONNECT_EVERY = 10;
 
@@ -127,7 +130,9 @@ export class Prober {
    * and with 10% loss some node misses every copy. The ping carries the suspicion, so a
    * live member refutes in its ack; a helper's ack carries the word it just had from the
    * member (swim.ts, `wordOf`), so one that is alive but hard to reach from here refutes
-   * through it. An ack of either kind, even without a refutation, spares the member.
+   * through it. An ack of either kind, even without a refutation, spares the member. A
+   * check that would only hold the suspicion again (`holds`) asks no helpers: an unwell
+   * member holding others' suspicions would otherwise send k more messages every timeout.
    */
   async lastChance(id: string, s: Suspicion): Promise<void> {
     const { core } = this;
@@ -137,21 +142,29 @@ export class Prober {
     };
     if (!still()) return;
     const timeoutMs = core.config.pingTimeoutMs;
-    const [acked, { results }] = await Promise.all([this.ping(id, timeoutMs), this.#indirect(id, timeoutMs)]);
+    const indirect = this.#holds(s) ? { results: [] as HelperAnswer[] } : this.#indirect(id, timeoutMs);
+    const [acked, { results }] = await Promise.all([this.ping(id, timeoutMs), indirect]);
     core.events.record(id, "last ping", { by: core.self, acked, afterMs: core.env.clock.now() - s.since });
     if (acked || results.includes("ack") || !still()) return;
-    // Lifeguard's local health, one step further: a node that is unwell (awareness.ts), or
-    // is at all unsure of its links (it missed a nack, had to refute) and whose suspicion
-    // no other member has confirmed where others could, is more likely wrong than the
-    // member is: it may have missed the refutation. It holds the suspicion and waits again
-    // rather than declare a death (Rapid's lossy-member test).
-    const alone = s.by.size === 1 && s.by.has(core.self);
-    if (s.expected > 0 && (core.awareness.unwell || (alone && core.awareness.score > 0))) {
+    if (this.#holds(s)) {
       core.events.record(id, "suspicion held", { by: core.self, awareness: core.awareness.score });
       core.suspicions.restart(id, s);
       return;
     }
     core.apply({ id, state: "dead", incarnation: s.incarnation, from: core.self });
+  }
+
+  /**
+   * Lifeguard's local health, one step further: a node that is unwell (awareness.ts), or is
+   * at all unsure of its links (it missed a nack, had to refute) and whose suspicion no
+   * other member has confirmed where others could, is more likely wrong than the member is:
+   * it may have missed the refutation. Its failed last check holds the suspicion and waits
+   * again rather than declare a death (Rapid's lossy-member test).
+   */
+  #holds(s: Suspicion): boolean {
+    const { awareness, self } = this.core;
+    const alone = s.by.size === 1 && s.by.has(self);
+    return s.expected > 0 && (awareness.unwell || (alone && awareness.score > 0));
   }
 
   /** A new member goes to a random place in the remaining order, so it is probed this pass. */
@@ -162,7 +175,7 @@ export class Prober {
   }
 
   /** Asks k other live members to ping `target` within `waitMs`; records what each answered. */
-  async #indirect(target: string, waitMs: number): Promise<{ helpers: string[]; results: Array<"ack" | "nack" | "none"> }> {
+  async #indirect(target: string, waitMs: number): Promise<{ helpers: string[]; results: HelperAnswer[] }> {
     const { core } = this;
     const helpers = core.randomMembers(core.config.indirectProbes, (m) => m.state === "alive" && m.id !== target);
     const results = await Promise.all(helpers.map((h) => this.#pingReq(h, target, waitMs)));
@@ -171,7 +184,7 @@ export class Prober {
     return { helpers, results };
   }
 
-  async #pingReq(helper: string, target: string, timeoutMs: number): Promise<"ack" | "nack" | "none"> {
+  async #pingReq(helper: string, target: string, timeoutMs: number): Promise<HelperAnswer> {
     const { core } = this;
     core.stats.pingReqs.inc();
     const reply = await core.send(helper, {

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { Awareness } from "../../lib/membership/awareness.ts";
 import { GossipQueue } from "../../lib/membership/gossip.ts";
 import { isUrgent } from "../../lib/membership/broadcast.ts";
-import { isReaped, lackedBy, type MemberState, newsForItself, refutation, supersedes, type Update } from "../../lib/membership/member.ts";
+import { isReaped, lackedBy, type MemberState, newsForItself, refutation, supersedes, type Update, withNews, wordOf } from "../../lib/membership/member.ts";
 import {
   expectedConfirmations,
   pushPullIntervalMs,
@@ -328,6 +328,20 @@ test("a message to a member held suspect or dead tells it so, so that it can ref
   assert.equal(newsForItself(m("left"), "a:1"), undefined, "a member that left said so itself");
   assert.deepEqual(newsForItself(m("suspect"), "c:1"), { id: "b:1", state: "suspect", incarnation: 4, from: "c:1" });
   assert.deepEqual(newsForItself(m("dead"), "a:1"), { id: "b:1", state: "dead", incarnation: 4, from: "a:1" });
+});
+
+test("a helper's ack passes on the word of the member it reached only while it holds that member alive", () => {
+  const m = (state: MemberState) => ({ id: "b:1", state, incarnation: 4, since: 0 });
+  assert.equal(wordOf(undefined, "h:1"), undefined);
+  assert.deepEqual(wordOf(m("alive"), "h:1"), { id: "b:1", state: "alive", incarnation: 4, from: "h:1" });
+  for (const state of ["suspect", "dead", "left"] as const) assert.equal(wordOf(m(state), "h:1"), undefined, `nothing to vouch for a member held ${state}`);
+});
+
+test("news goes first among a message's updates, unless they already name that member", () => {
+  const u = (id: string, state: MemberState, incarnation: number): Update => ({ id, state, incarnation, from: "a:1" });
+  assert.deepEqual(withNews([u("c:1", "alive", 0)], u("b:1", "suspect", 4)), [u("b:1", "suspect", 4), u("c:1", "alive", 0)]);
+  assert.deepEqual(withNews([u("b:1", "alive", 5)], u("b:1", "suspect", 4)), [u("b:1", "alive", 5)], "the queue's own word on the member stays, alone");
+  assert.deepEqual(withNews([u("c:1", "alive", 0)], undefined), [u("c:1", "alive", 0)]);
 });
 
 test("gossip queue: what take picks in one pass is what sorting the whole queue would pick", () => {
