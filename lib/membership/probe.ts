@@ -129,10 +129,11 @@ export class Prober {
    * refutation may have been lost on the way here: gossip about it stops after a few sends,
    * and with 10% loss some node misses every copy. The ping carries the suspicion, so a
    * live member refutes in its ack; a helper's ack carries the word it just had from the
-   * member (swim.ts, `wordOf`), so one that is alive but hard to reach from here refutes
-   * through it. An ack of either kind, even without a refutation, spares the member. A
-   * check that would only hold the suspicion again (`holds`) asks no helpers: an unwell
-   * member holding others' suspicions would otherwise send k more messages every timeout.
+   * member (member.ts `wordOf`), so one that is alive but hard to reach from here refutes
+   * through it. An ack of either kind, even without a refutation, spares the member for
+   * another timeout. A check that would only hold the suspicion again (`holds`) asks no
+   * helpers: an unwell member holding others' suspicions would otherwise send k more
+   * messages every timeout.
    */
   async lastChance(id: string, s: Suspicion): Promise<void> {
     const { core } = this;
@@ -145,9 +146,13 @@ export class Prober {
     const indirect = this.#holds(s) ? { results: [] as HelperAnswer[] } : this.#indirect(id, timeoutMs);
     const [acked, { results }] = await Promise.all([this.ping(id, timeoutMs), indirect]);
     core.events.record(id, "last ping", { by: core.self, acked, afterMs: core.env.clock.now() - s.since });
-    if (acked || results.includes("ack") || !still()) return;
-    if (this.#holds(s)) {
-      core.events.record(id, "suspicion held", { by: core.self, awareness: core.awareness.score });
+    if (!still()) return; // refuted, in an ack or otherwise
+    // Answered but not refuted: the member has not heard of the suspicion yet, or holds it
+    // itself while unwell (own_word.ts). Either way it is checked again after another
+    // timeout, not left suspect here until other news comes.
+    const answered = acked || results.includes("ack");
+    if (answered || this.#holds(s)) {
+      core.events.record(id, "suspicion held", { by: core.self, awareness: core.awareness.score, answered });
       core.suspicions.restart(id, s);
       return;
     }

@@ -25,7 +25,9 @@ import { seeds, simCluster, withSeed } from "../support/sim.ts";
 const NODES = 100;
 const LOSSY = 10;
 
-for (const seed of seeds(1, 1)) {
+// Seed 600: when a last check that a helper's ack spared left the member suspect, with no
+// timer, some healthy members still held a lossy one suspect, not dead, after a minute.
+for (const seed of new Set([...seeds(1, 1), ...seeds(1, 600)])) {
   test(`seed ${seed}: 10 of 100 members at 80% loss are removed and stay removed; no healthy member is suspected`, () =>
     withSeed(seed, async () => {
       const c = simCluster({ seed, network: { loss: 0.01, minDelayMs: 1, maxDelayMs: 5 } });
