@@ -92,7 +92,12 @@ for (const seed of seeds(3, 71)) {
       }, 50);
       assert.ok(back !== undefined, "the lost key came back");
       assert.equal(compareVersions(store.get("key-8")!.version, version), 0, "in the version it lost");
-      assert.ok(others.some((id) => lastRound(c, id)!.keysPushed > 0), "pushed by another owner");
+      // The round that pushed it reports when it ends, a moment after the key has landed.
+      const pushed = await waitFor(c, INTERVAL_MS, () => {
+        repaired.look();
+        return others.some((id) => lastRound(c, id)!.keysPushed > 0);
+      }, 50);
+      assert.ok(pushed !== undefined, "pushed by another owner");
       assert.equal(repaired.counted.walked, 0, "no round walked the keys");
     }));
 }
