@@ -11,8 +11,8 @@ import { isGone, newsForItself, withNews } from "./member.ts";
 import type { Suspicion } from "./suspicion.ts";
 import type { SwimCore } from "./swim_core.ts";
 
-/** What a helper asked to ping a member (ping-req) answered: "none" is silence. */
-type HelperAnswer = "ack" | "nack" | "none";
+/** What a helper asked to ping a member (ping-req) answered: "unsure" is a nack that accuses nobody (`pingFor`), "none" is silence. */
+type HelperAnswer = "ack" | "nack" | "unsure" | "none";
 
 /** Periods between pings to a member held dead, while most members are held alive. */
 export const RECONNECT_EVERY = 10;
@@ -93,12 +93,13 @@ export class Prober {
     const { helpers, results } = await this.#indirect(target, Math.max(1, period - pingTimeout));
     if (!core.running || results.includes("ack")) return;
     const nacks = results.filter((r) => r === "nack").length;
+    const unsure = results.filter((r) => r === "unsure").length;
     // Lifeguard: helpers that did not even nack suggest the trouble is on our side.
-    core.awareness.apply(helpers.length > 0 ? helpers.length - nacks : 1);
-    // Nor a suspicion on that alone: a nack is a member that reached us but not the target,
-    // while silence from every helper is the mark of this node's own links. An unwell node
-    // accuses nobody, as it refutes nothing (Rapid's lossy test; own_word.ts), nor does a
-    // joiner not yet answered, which may know no helper to ask.
+    core.awareness.apply(helpers.length > 0 ? helpers.length - nacks - unsure : 1);
+    // Nor a suspicion on that alone: a nack is a member sure of its links that reached us
+    // but not the target, while silence from every helper is the mark of this node's own
+    // links. An unwell node accuses nobody, as it refutes nothing (Rapid's lossy test;
+    // own_word.ts), nor does a joiner not yet answered, which may know no helper to ask.
     if ((helpers.length > 0 && nacks === 0) || core.awareness.unwell || !core.joined) return;
 
     // Suspect it; if it is suspect already, this failed probe is an independent confirmation.
@@ -179,13 +180,25 @@ export class Prober {
     this.#order.splice(at, 0, id);
   }
 
+  /**
+   * A ping on another member's behalf (its ping-req). A miss is a nack, which lets the asker
+   * suspect the target; "unsure" while this node's own links are in doubt (its score above
+   * 0): a member on a lossy link misses most of its pings, and nacks from such helpers had
+   * healthy members suspected (SEED=606 of tests/sim/unsound_links.test.ts).
+   */
+  async pingFor(target: string, timeoutMs: number): Promise<"ack" | "nack" | "unsure"> {
+    const { core } = this;
+    if (await this.ping(target, Math.min(timeoutMs, core.config.pingTimeoutMs * 4))) return "ack";
+    return core.awareness.score > 0 ? "unsure" : "nack";
+  }
+
   /** Asks k other live members to ping `target` within `waitMs`; records what each answered. */
   async #indirect(target: string, waitMs: number): Promise<{ helpers: string[]; results: HelperAnswer[] }> {
     const { core } = this;
     const helpers = core.randomMembers(core.config.indirectProbes, (m) => m.state === "alive" && m.id !== target);
     const results = await Promise.all(helpers.map((h) => this.#pingReq(h, target, waitMs)));
     const answered = (kind: string) => helpers.filter((_, i) => results[i] === kind);
-    if (core.running) core.events.record(target, "indirect probe", { by: core.self, asked: helpers, acked: answered("ack"), nacked: answered("nack"), silent: answered("none") });
+    if (core.running) core.events.record(target, "indirect probe", { by: core.self, asked: helpers, acked: answered("ack"), nacked: answered("nack"), unsure: answered("unsure"), silent: answered("none") });
     return { helpers, results };
   }
 
@@ -203,7 +216,7 @@ export class Prober {
     if (reply?.type === "ack") return "ack";
     if (reply?.type === "nack") {
       core.stats.nacks.inc();
-      return "nack";
+      return reply.unsure ? "unsure" : "nack";
     }
     return "none";
   }

@@ -149,10 +149,8 @@ export class Swim implements SwimCore {
     switch (message.type) {
       case "ping":
         return this.#reply("ack", message.from);
-      case "ping-req": {
-        const acked = await this.#prober.ping(message.target, Math.min(message.timeoutMs, this.config.pingTimeoutMs * 4));
-        return this.#reply(acked ? "ack" : "nack", message.from, acked ? message.target : undefined);
-      }
+      case "ping-req":
+        return this.#reply(await this.#prober.pingFor(message.target, message.timeoutMs), message.from, message.target);
       case "sync":
         return this.#encode(this.#sync.answer(message));
       default:
@@ -271,13 +269,15 @@ export class Swim implements SwimCore {
 
   /**
    * An ack or nack to `to`, first telling a sender held dead or suspect here so (it has come
-   * back: a healed partition, a one-way link). `reached`: the target of a ping-req that
-   * acked, whose word the ack passes on (member.ts `wordOf`).
+   * back: a healed partition, a one-way link). The ack to a ping-req passes on the word of
+   * the `target` it reached (member.ts `wordOf`); an "unsure" nack says this node missed it
+   * while in doubt of its own links (probe.ts `pingFor`).
    */
-  #reply(type: "ack" | "nack", to: string, reached?: string): Uint8Array {
+  #reply(answer: "ack" | "nack" | "unsure", to: string, target?: string): Uint8Array {
     const updates = withNews(this.piggyback(), newsForItself(this.table.get(to), this.self));
-    if (reached !== undefined) withNews(updates, wordOf(this.table.get(reached), this.self));
-    return this.#encode({ type, ...this.header(), updates });
+    if (answer !== "ack") return this.#encode({ type: "nack", ...this.header(), updates, ...(answer === "unsure" ? { unsure: true } : {}) });
+    if (target !== undefined) withNews(updates, wordOf(this.table.get(target), this.self));
+    return this.#encode({ type: "ack", ...this.header(), updates });
   }
 
   // --- helpers -------------------------------------------------------------------------

@@ -25,7 +25,8 @@ export type SwimMessage =
   | { type: "ping"; from: string; incarnation: number; epoch: number; target: string; updates: Update[] }
   | { type: "ping-req"; from: string; incarnation: number; epoch: number; target: string; timeoutMs: number; updates: Update[] }
   | { type: "ack"; from: string; incarnation: number; epoch: number; updates: Update[] }
-  | { type: "nack"; from: string; incarnation: number; epoch: number; updates: Update[] }
+  /** `unsure`: the helper missed the target while in doubt of its own links, so its nack accuses nobody (probe.ts). */
+  | { type: "nack"; from: string; incarnation: number; epoch: number; updates: Update[]; unsure?: true }
   | {
     type: "sync"; from: string; incarnation: number; epoch: number; join: boolean; members: Update[];
     /** In a push-pull's request: an answer of only what the asker's table lacks will do. */
@@ -66,8 +67,9 @@ export function decodeMessage(bytes: Uint8Array): SwimMessage {
     case "ping-req":
       return { type: "ping-req", ...base, target: id(m.target, "target"), timeoutMs: count(m.timeoutMs, "timeoutMs"), updates: updates(m.updates, base.from) };
     case "ack":
+      return { type: "ack", ...base, updates: updates(m.updates, base.from) };
     case "nack":
-      return { type: m.type, ...base, updates: updates(m.updates, base.from) };
+      return { type: "nack", ...base, updates: updates(m.updates, base.from), ...(m.unsure === true ? { unsure: true } : {}) };
     case "sync":
       return {
         type: "sync", ...base, join: bool(m.join, "join"), members: updates(m.members, base.from),

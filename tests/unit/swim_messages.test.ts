@@ -19,6 +19,7 @@ test("every message type round-trips through msgpack", () => {
     { type: "ping-req", from: "a:1", incarnation: 0, epoch: 0, target: "c:1", timeoutMs: 400, updates: [] },
     { type: "ack", from: "b:1", incarnation: 9, epoch: 0, updates },
     { type: "nack", from: "b:1", incarnation: 9, epoch: 0, updates: [] },
+    { type: "nack", from: "b:1", incarnation: 9, epoch: 0, updates, unsure: true },
     { type: "sync", from: "a:1", incarnation: 1, epoch: 0, join: true, members: updates },
   ];
   for (const m of messages) assert.deepEqual(decodeMessage(encodeMessage(m)), m);
